@@ -1,0 +1,102 @@
+"""One dataclass holds every setting of a run (model shape and training recipe), plus presets.
+
+The CLI mirrors these fields as flags, checkpoints store them as a plain dict, and the page
+sends the same dict to the worker, so a run is described the same way everywhere.
+"""
+
+from dataclasses import asdict, dataclass, fields, replace
+
+ACTIVATIONS = ("relu2", "relu", "gelu")
+
+
+def _type_name(f) -> str:
+    return f.type if isinstance(f.type, str) else f.type.__name__
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class Config:
+    # --- model ---
+    n_embd: int = 16            # C: width of the residual stream
+    n_head: int = 4             # H: attention heads (head size C // H)
+    n_layer: int = 1            # transformer blocks
+    block_size: int = 16        # T max: positions the model sees (wpe rows)
+    mlp_ratio: int = 4          # MLP hidden width = mlp_ratio * C
+    activation: str = "relu2"   # relu2 (squared ReLU, the seed's), relu or gelu
+    tied_head: bool = True      # lm_head reuses wte (the seed's choice) or has its own matrix
+    final_norm: bool = False    # RMSNorm before lm_head (the seed has none)
+    init_std: float = 0.02      # N(0, init_std) for every drawn matrix
+    zero_init_out: bool = True  # wo and fc2 start at zero (still drawn, to keep the stream in step)
+    dtype: str = "float32"      # float64 for gradient checks
+    # --- training ---
+    steps: int = 5000           # optimizer steps; the learning rate decays linearly to 0 over them
+    batch_size: int = 32        # names per step
+    lr: float = 1e-2            # peak learning rate
+    warmup_steps: int = 0       # linear warmup before the decay
+    beta1: float = 0.9
+    beta2: float = 0.95
+    eps: float = 1e-8
+    weight_decay: float = 0.0   # AdamW-style decoupled decay on matrices (0 = plain Adam)
+    grad_clip: float = 0.0      # clip the global gradient norm to this (0 = off)
+    shuffle: bool = True        # shuffled epochs; False = file order, one batch after another
+
+    @property
+    def head_size(self) -> int:
+        return self.n_embd // self.n_head
+
+    def validate(self) -> "Config":
+        def need(cond, msg):
+            if not cond:
+                raise ValueError(f"bad config: {msg}")
+
+        for f in fields(self):
+            v = getattr(self, f.name)
+            t = _type_name(f)
+            want = {"int": int, "float": (int, float), "bool": bool, "str": str}[t]
+            bad = not isinstance(v, want) or (t != "bool" and isinstance(v, bool))
+            need(not bad, f"{f.name} must be {t}, got {v!r}")
+        for name in ("n_embd", "n_head", "n_layer", "block_size", "mlp_ratio", "steps", "batch_size"):
+            need(getattr(self, name) >= 1, f"{name} must be at least 1")
+        need(self.n_embd % self.n_head == 0, f"n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
+        need(self.activation in ACTIVATIONS, f"activation must be one of {', '.join(ACTIVATIONS)}")
+        need(self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}")
+        need(self.lr > 0, "lr must be positive")
+        need(0 <= self.warmup_steps < self.steps, "warmup_steps must be in [0, steps)")
+        need(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)")
+        need(self.eps > 0 and self.init_std >= 0, "eps must be positive and init_std non-negative")
+        need(self.weight_decay >= 0 and self.grad_clip >= 0, "weight_decay and grad_clip must be >= 0")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        if not isinstance(d, dict):
+            raise ValueError("bad config: expected a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"bad config: unknown field(s) {', '.join(unknown)}")
+        floats = {f.name for f in fields(cls) if _type_name(f) == "float"}
+        d = {k: (float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v)
+             for k, v in d.items()}
+        return cls(**d).validate()
+
+    def replace(self, **changes) -> "Config":
+        return replace(self, **changes).validate()
+
+
+presets = {
+    # The seed, exactly: one name per step in file order, names cut to the 8-position block.
+    "zeroclaw": Config(n_embd=16, n_head=4, n_layer=1, block_size=8, steps=5000, batch_size=1,
+                       lr=1e-2, shuffle=False),
+    # Same size class (under 5,000 parameters); every name fits; batched and shuffled.
+    "tiny": Config(n_embd=16, n_head=4, n_layer=1, block_size=16, steps=20000, batch_size=32,
+                   lr=1e-2),
+    # The best validation loss we reach in about five minutes of CPU.
+    "small": Config(n_embd=48, n_head=4, n_layer=2, block_size=16, steps=20000, batch_size=32,
+                    lr=5e-3),
+}
+for _c in presets.values():
+    _c.validate()

@@ -1,0 +1,89 @@
+"""xoshiro128+ random numbers, exactly as the zeroclaw seed draws them.
+
+Everything random in zcgpt (initial weights, data split, batch order, sampling) comes from
+this generator, so a run is reproducible bit for bit on the desktop and in the browser.
+The rules (seeding, Box-Muller in float32, categorical by subtraction) are the seed's,
+recorded in shared/testdata/zeroclaw_reference.json (`prng`).
+"""
+
+import numpy as np
+
+MASK = 0xFFFFFFFF
+U32_MAX = 4294967295
+
+
+class Rng:
+    """xoshiro128+ seeded from a 64-bit integer (the seed's rule)."""
+
+    def __init__(self, seed: int):
+        seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+        lo, hi = seed & MASK, seed >> 32
+        self.s = [lo ^ 0xDEADBEEF, hi ^ 0xCAFEBABE, (lo + 1) & MASK, (hi + 1) & MASK]
+
+    def next_u32(self) -> int:
+        s0, s1, s2, s3 = self.s
+        r = (s0 + s3) & MASK
+        t = (s1 << 9) & MASK
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = ((s3 << 11) | (s3 >> 21)) & MASK
+        self.s = [s0, s1, s2, s3]
+        return r
+
+    def u32_array(self, n: int) -> np.ndarray:
+        """The next n outputs as a uint32 array (same stream as n calls of next_u32)."""
+        s0, s1, s2, s3 = self.s
+        out = [0] * n
+        for i in range(n):
+            out[i] = (s0 + s3) & MASK
+            t = (s1 << 9) & MASK
+            s2 ^= s0
+            s3 ^= s1
+            s1 ^= s2
+            s0 ^= s3
+            s2 ^= t
+            s3 = ((s3 << 11) | (s3 >> 21)) & MASK
+        self.s = [s0, s1, s2, s3]
+        return np.array(out, dtype=np.uint32)
+
+    def gauss(self, n: int, std: float = 1.0) -> np.ndarray:
+        """n normal draws in float32 by Box-Muller; each draw uses two u32s (u1 then u2)."""
+        u = self.u32_array(2 * n).astype(np.float32)
+        f32 = np.float32
+        u1 = (u[0::2] + f32(1.0)) / (f32(U32_MAX) + f32(2.0))
+        u2 = u[1::2] / f32(U32_MAX)
+        # ln and cos in float64, rounded once: matches the seed's libm results to the bit,
+        # where numpy's own float32 kernels are off by an ulp now and then.
+        ln_u1 = np.log(u1.astype(np.float64)).astype(f32)
+        cos_u2 = np.cos((f32(2.0 * np.pi) * u2).astype(np.float64)).astype(f32)
+        r = np.sqrt(f32(-2.0) * ln_u1)
+        return (f32(std) * r * cos_u2).astype(f32)
+
+    def uniform(self) -> float:
+        """A float32 in [0, 1] (u32 / (2^32 - 1))."""
+        return float(np.float32(self.next_u32()) / np.float32(U32_MAX))
+
+    def categorical(self, p) -> int:
+        """Index drawn from unnormalised weights p: walk the darts down, seed-style."""
+        p = np.asarray(p, dtype=np.float32)
+        dart = np.float32(self.uniform()) * np.float32(p.sum(dtype=np.float32))
+        for i, pi in enumerate(p):
+            dart = np.float32(dart - pi)
+            if dart <= 0:
+                return i
+        return len(p) - 1
+
+    def randint(self, n: int) -> int:
+        """Uniform integer in [0, n) (multiply-shift, no modulo bias worth caring about)."""
+        return (self.next_u32() * n) >> 32
+
+    def permutation(self, n: int) -> np.ndarray:
+        """A Fisher-Yates shuffle of range(n)."""
+        perm = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = self.randint(i + 1)
+            perm[i], perm[j] = perm[j], perm[i]
+        return np.array(perm, dtype=np.int64)
