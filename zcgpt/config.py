@@ -39,6 +39,9 @@ class Config:
     weight_decay: float = 0.0   # AdamW-style decoupled decay on matrices (0 = plain Adam)
     grad_clip: float = 0.0      # clip the global gradient norm to this (0 = off)
     shuffle: bool = True        # shuffled epochs; False = file order, one batch after another
+    seed_truncation: bool = False  # cut a long name to block_size tokens as the seed does (its
+                                   # last wpe row then goes unused); False keeps block_size
+                                   # predicted positions, so a block of 16 fits 15 letters + EOS
 
     @property
     def head_size(self) -> int:
@@ -90,7 +93,7 @@ class Config:
 presets = {
     # The seed, exactly: one name per step in file order, names cut to the 8-position block.
     "zeroclaw": Config(n_embd=16, n_head=4, n_layer=1, block_size=8, steps=5000, batch_size=1,
-                       lr=1e-2, shuffle=False),
+                       lr=1e-2, shuffle=False, seed_truncation=True),
     # Same size class (under 5,000 parameters); every name fits; batched and shuffled.
     "tiny": Config(n_embd=16, n_head=4, n_layer=1, block_size=16, steps=20000, batch_size=32,
                    lr=1e-2),

@@ -1,0 +1,334 @@
+"""The GPT: forward and analytic backward in plain numpy, layer by layer.
+
+Shape key: B batch (names), T positions, C n_embd, H heads, D head size (C // H),
+F MLP width (mlp_ratio * C), V vocabulary, N = B * T rows.
+
+Departures from GPT-2, all the seed's (zeroclawgpt, after Karpathy's microgpt): RMSNorm
+without weights instead of LayerNorm, no biases, squared ReLU in the MLP, lm_head tied to
+wte, no norm after the embedding or before lm_head (both optional here), output projections
+(wo, fc2) start at zero. Departures from the seed: batches of names padded to a common length
+(a mask keeps padding out of the loss and so out of every gradient), more than one layer,
+a choice of activation, and one flat parameter vector so the optimizer is a few array ops.
+
+Weights are stored (out, in) like the seed's, so a linear layer is x @ W.T.
+Padding sits after each name's last token; causal attention never lets a real position see
+it, so only the loss mask is needed to make padding invisible.
+"""
+
+import numpy as np
+
+from .prng import Rng
+
+RMS_EPS = 1e-5
+GELU_K = np.sqrt(2.0 / np.pi)
+
+
+# --- layers: each forward returns (out, cache); its backward sits right below it ---------
+
+def embedding_forward(wte, wpe, idx):
+    # (V, C), (T_max, C), (B, T) -> (B, T, C)
+    T = idx.shape[1]
+    return wte[idx] + wpe[:T]
+
+
+def embedding_backward(dx, idx, dwte, dwpe):
+    # (B, T, C) -> accumulates into dwte (V, C) and dwpe (T_max, C)
+    T = idx.shape[1]
+    np.add.at(dwte, idx.ravel(), dx.reshape(-1, dx.shape[-1]))
+    dwpe[:T] += np.add.reduce(dx, axis=0)
+
+
+def rmsnorm_forward(x):
+    # (..., C) -> (..., C); no learned scale
+    C = x.shape[-1]
+    rstd = 1.0 / np.sqrt(_sum_last(x * x) * (1.0 / C) + RMS_EPS)  # (..., 1)
+    y = x * rstd
+    return y, (y, rstd)
+
+
+def rmsnorm_backward(dy, cache):
+    y, rstd = cache
+    return rstd * (dy - y * (_sum_last(dy * y) * (1.0 / y.shape[-1])))
+
+
+def _sum_last(a):
+    # (..., K) -> (..., 1); the ufunc method directly, without np.sum's Python wrapper
+    return np.add.reduce(a, axis=-1, keepdims=True)
+
+
+def _max_last(a):
+    return np.maximum.reduce(a, axis=-1, keepdims=True)
+
+
+def linear_forward(x, w):
+    # (N, in), (out, in) -> (N, out)
+    return x @ w.T, x
+
+
+def linear_backward(dy, x, w, dw):
+    # (N, out) -> dx (N, in); accumulates dw (out, in)
+    dw += dy.T @ x
+    return dy @ w
+
+
+def attention_forward(qkv, B, T, H):
+    # (N, 3C) -> (N, C): causal multi-head self-attention
+    C = qkv.shape[1] // 3
+    D = C // H
+    qkv = qkv.reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D)
+    q, k, v = qkv[0], qkv[1], qkv[2]
+    att = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / np.sqrt(D))   # (B, H, T, T)
+    att += causal_bias(T, att.dtype)
+    att -= _max_last(att)
+    np.exp(att, out=att)
+    att /= _sum_last(att)
+    y = att @ v                                                # (B, H, T, D)
+    y = y.transpose(0, 2, 1, 3).reshape(B * T, C)              # (N, C)
+    return y, (q, k, v, att)
+
+
+def attention_backward(dy, cache):
+    # (N, C) -> dqkv (N, 3C)
+    q, k, v, att = cache
+    B, H, T, D = q.shape
+    dy = dy.reshape(B, T, H, D).transpose(0, 2, 1, 3)         # (B, H, T, D)
+    datt = dy @ v.transpose(0, 1, 3, 2)                        # (B, H, T, T)
+    dv = att.transpose(0, 1, 3, 2) @ dy                        # (B, H, T, D)
+    # softmax backward; masked entries have att == 0 so they get no gradient
+    datt = att * (datt - _sum_last(datt * att))
+    datt *= 1.0 / np.sqrt(D)
+    dq = datt @ k                                              # (B, H, T, D)
+    dk = datt.transpose(0, 1, 3, 2) @ q                        # (B, H, T, D)
+    dqkv = np.stack([dq, dk, dv])                              # (3, B, H, T, D)
+    return dqkv.transpose(1, 3, 0, 2, 4).reshape(B * T, 3 * H * D)
+
+
+_CAUSAL = {}
+
+
+def causal_bias(T, dtype):
+    # (T, T): 0 on and below the diagonal, -inf above
+    key = (T, np.dtype(dtype).str)
+    if key not in _CAUSAL:
+        _CAUSAL[key] = np.triu(np.full((T, T), -np.inf, dtype=dtype), k=1)
+    return _CAUSAL[key]
+
+
+def act_forward(h, kind):
+    # (N, F) -> (N, F)
+    if kind == "relu2":
+        r = np.maximum(h, 0)
+        return r * r, r
+    if kind == "relu":
+        return np.maximum(h, 0), h
+    t = np.tanh(GELU_K * (h + 0.044715 * h ** 3))
+    return 0.5 * h * (1 + t), (h, t)
+
+
+def act_backward(da, cache, kind):
+    if kind == "relu2":
+        return da * (2 * cache)
+    if kind == "relu":
+        return da * (cache > 0)
+    h, t = cache
+    dt = GELU_K * (1 + 3 * 0.044715 * h * h) * (1 - t * t)
+    return da * (0.5 * (1 + t) + 0.5 * h * dt)
+
+
+def cross_entropy_forward(logits, targets, weights):
+    # (N, V), (N,), (N,) weights = mask / n_predicted -> scalar mean NLL
+    z = logits - _max_last(logits)
+    np.exp(z, out=z)
+    z /= _sum_last(z)                                     # probs (N, V)
+    rows = np.arange(len(targets))
+    nll = -np.log(z[rows, targets])
+    return float(nll @ weights), (z, rows)
+
+
+def cross_entropy_backward(targets, weights, cache):
+    # -> dlogits (N, V)
+    probs, rows = cache
+    dlogits = probs                                            # reuses the buffer
+    dlogits[rows, targets] -= 1
+    dlogits *= weights[:, None]
+    return dlogits
+
+
+# --- the model ---------------------------------------------------------------------------
+
+def param_shapes(config, vocab_size):
+    """Every parameter's name and shape, in the order they are drawn and stored."""
+    C, F = config.n_embd, config.mlp_ratio * config.n_embd
+    shapes = [("wte", (vocab_size, C)), ("wpe", (config.block_size, C))]
+    for l in range(config.n_layer):
+        shapes += [(f"l{l}.wq", (C, C)), (f"l{l}.wk", (C, C)), (f"l{l}.wv", (C, C)),
+                   (f"l{l}.wo", (C, C)), (f"l{l}.fc1", (F, C)), (f"l{l}.fc2", (C, F))]
+    if not config.tied_head:
+        shapes.append(("lm_head", (vocab_size, C)))
+    return shapes
+
+
+class GPT:
+    """Parameters live in one flat vector; `params` maps names to live views of it."""
+
+    def __init__(self, config, vocab_size, seed=42):
+        config.validate()
+        self.config = config
+        self.vocab_size = int(vocab_size)
+        self.dtype = np.dtype(config.dtype)
+        self.shapes = param_shapes(config, self.vocab_size)
+        n = sum(int(np.prod(s)) for _, s in self.shapes)
+        self.flat = np.zeros(n, dtype=self.dtype)
+        self.grad_flat = np.zeros(n, dtype=self.dtype)
+        self.params = self._views(self.flat)
+        self.grads = self._views(self.grad_flat)
+        rng = Rng(seed)
+        zero = ("wo", "fc2") if config.zero_init_out else ()
+        for name, p in self.params.items():
+            draw = rng.gauss(p.size, config.init_std)             # drawn even when zeroed
+            if name.split(".")[-1] not in zero:
+                p[...] = draw.reshape(p.shape)
+        # q, k, v of a layer are adjacent in the flat vector: one (3C, C) view each
+        C = config.n_embd
+        self.wqkv = [self._span(f"l{l}.wq", 3 * C * C, self.flat).reshape(3 * C, C)
+                     for l in range(config.n_layer)]
+        self.dwqkv = [self._span(f"l{l}.wq", 3 * C * C, self.grad_flat).reshape(3 * C, C)
+                      for l in range(config.n_layer)]
+
+    def _views(self, flat):
+        views, off = {}, 0
+        for name, shape in self.shapes:
+            size = int(np.prod(shape))
+            views[name] = flat[off:off + size].reshape(shape)
+            off += size
+        return views
+
+    def _offset(self, name):
+        off = 0
+        for n, shape in self.shapes:
+            if n == name:
+                return off
+            off += int(np.prod(shape))
+        raise KeyError(name)
+
+    def _span(self, name, size, flat):
+        off = self._offset(name)
+        return flat[off:off + size]
+
+    def num_params(self):
+        return int(self.flat.size)
+
+    # --- batches ---------------------------------------------------------------------
+
+    def encode_batch(self, batch):
+        """Whole sequences ([BOS] ... [EOS]) -> inputs (B, T), targets (B, T), weights (B*T,)."""
+        T = max(len(s) for s in batch) - 1
+        if T < 1:
+            raise ValueError("every sequence needs at least two tokens")
+        if T > self.config.block_size:
+            raise ValueError(f"a sequence of {T + 1} tokens does not fit block_size {self.config.block_size}")
+        B = len(batch)
+        toks = np.zeros((B, T + 1), dtype=np.int64)
+        mask = np.zeros((B, T), dtype=self.dtype)
+        for i, s in enumerate(batch):
+            toks[i, :len(s)] = s
+            mask[i, :len(s) - 1] = 1
+        return toks[:, :-1], toks[:, 1:], (mask / mask.sum()).reshape(-1)
+
+    # --- forward and backward ------------------------------------------------------------
+
+    def forward(self, idx):
+        """(B, T) token ids -> logits (B*T, V) and the caches backward needs."""
+        cfg, P = self.config, self.params
+        B, T = idx.shape
+        x = embedding_forward(P["wte"], P["wpe"], idx).reshape(B * T, -1)   # (N, C)
+        caches = []
+        for l in range(cfg.n_layer):
+            xn, c_n1 = rmsnorm_forward(x)
+            qkv, _ = linear_forward(xn, self.wqkv[l])                       # (N, 3C)
+            y, c_att = attention_forward(qkv, B, T, cfg.n_head)             # (N, C)
+            x = x + y @ P[f"l{l}.wo"].T
+            xn2, c_n2 = rmsnorm_forward(x)
+            h, _ = linear_forward(xn2, P[f"l{l}.fc1"])                      # (N, F)
+            a, c_act = act_forward(h, cfg.activation)
+            x = x + a @ P[f"l{l}.fc2"].T
+            caches.append((xn, c_n1, c_att, y, xn2, c_n2, c_act, a))
+        c_f = None
+        if cfg.final_norm:
+            x, c_f = rmsnorm_forward(x)
+        head = P["wte"] if cfg.tied_head else P["lm_head"]
+        logits = x @ head.T                                                 # (N, V)
+        return logits, (idx, x, c_f, caches)
+
+    def backward(self, dlogits, fcache):
+        """Accumulates every parameter's gradient into self.grads."""
+        cfg, P, G = self.config, self.params, self.grads
+        idx, x, c_f, caches = fcache
+        head, dhead = (P["wte"], G["wte"]) if cfg.tied_head else (P["lm_head"], G["lm_head"])
+        dx = linear_backward(dlogits, x, head, dhead)                       # (N, C)
+        if cfg.final_norm:
+            dx = rmsnorm_backward(dx, c_f)
+        for l in reversed(range(cfg.n_layer)):
+            xn, c_n1, c_att, y, xn2, c_n2, c_act, a = caches[l]
+            da = linear_backward(dx, a, P[f"l{l}.fc2"], G[f"l{l}.fc2"])      # (N, F)
+            dh = act_backward(da, c_act, cfg.activation)
+            dxn2 = linear_backward(dh, xn2, P[f"l{l}.fc1"], G[f"l{l}.fc1"])  # (N, C)
+            dx = dx + rmsnorm_backward(dxn2, c_n2)
+            dy = linear_backward(dx, y, P[f"l{l}.wo"], G[f"l{l}.wo"])        # (N, C)
+            dqkv = attention_backward(dy, c_att)                            # (N, 3C)
+            dxn = linear_backward(dqkv, xn, self.wqkv[l], self.dwqkv[l])
+            dx = dx + rmsnorm_backward(dxn, c_n1)
+        B, T = idx.shape
+        embedding_backward(dx.reshape(B, T, -1), idx, G["wte"], G["wpe"])
+
+    def loss_arrays(self, inputs, targets, weights, grad=True):
+        """Loss of encoded arrays; with grad, fills self.grad_flat (zeroed first)."""
+        logits, fcache = self.forward(inputs)
+        tflat = targets.reshape(-1)
+        loss, ccache = cross_entropy_forward(logits, tflat, weights)
+        if grad:
+            self.grad_flat[...] = 0
+            self.backward(cross_entropy_backward(tflat, weights, ccache), fcache)
+        return loss
+
+    def loss_and_grads(self, batch):
+        """batch: list of whole token sequences -> (mean NLL, {name: gradient copy})."""
+        loss = self.loss_arrays(*self.encode_batch(batch))
+        return loss, {k: g.copy() for k, g in self.grads.items()}
+
+    def loss(self, batch):
+        return self.loss_arrays(*self.encode_batch(batch), grad=False)
+
+    # --- incremental decoding with a KV cache ------------------------------------------
+
+    def new_cache(self, B):
+        return [{"k": [], "v": []} for _ in range(self.config.n_layer)], [0]
+
+    def decode_step(self, tok, cache):
+        """tok (B,) ids at the next position -> logits (B, V); appends keys/values to cache."""
+        cfg, P = self.config, self.params
+        layers, pos = cache
+        t = pos[0]
+        B, C, H = tok.shape[0], cfg.n_embd, cfg.n_head
+        D = C // H
+        x = P["wte"][tok] + P["wpe"][t]                                     # (B, C)
+        for l in range(cfg.n_layer):
+            xn, _ = rmsnorm_forward(x)
+            q, k, v = np.split(xn @ self.wqkv[l].T, 3, axis=1)              # (B, C) each
+            layers[l]["k"].append(k.reshape(B, H, D))
+            layers[l]["v"].append(v.reshape(B, H, D))
+            K = np.stack(layers[l]["k"], axis=2)                            # (B, H, t+1, D)
+            V = np.stack(layers[l]["v"], axis=2)
+            att = np.einsum("bhd,bhsd->bhs", q.reshape(B, H, D), K) * (1.0 / np.sqrt(D))
+            att -= att.max(axis=-1, keepdims=True)
+            att = np.exp(att)
+            att /= att.sum(axis=-1, keepdims=True)                          # (B, H, t+1)
+            y = np.einsum("bhs,bhsd->bhd", att, V).reshape(B, C)
+            x = x + y @ P[f"l{l}.wo"].T
+            xn2, _ = rmsnorm_forward(x)
+            a, _ = act_forward(xn2 @ P[f"l{l}.fc1"].T, cfg.activation)
+            x = x + a @ P[f"l{l}.fc2"].T
+        if cfg.final_norm:
+            x, _ = rmsnorm_forward(x)
+        pos[0] = t + 1
+        return x @ (P["wte"] if cfg.tied_head else P["lm_head"]).T

@@ -1,0 +1,151 @@
+"""Training: batches of names, Adam with linear decay, evaluation.
+
+Batching departs from the seed (one name per step): the `tiny` and `small` presets take
+shuffled batches. With `shuffle=False` and `batch_size=1` (the `zeroclaw` preset) step s trains
+on train[s % len(train)] exactly as the seed does. Names longer than the block are cut to
+block_size tokens as the seed cuts them (`seed_truncation`), or else to block_size predicted
+positions.
+"""
+
+import time
+
+import numpy as np
+
+from .model import GPT
+from .prng import Rng
+
+DATA_STREAM = 0x5EED_DA7A  # the batch-order generator is seeded apart from the weights
+
+
+def encode_items(items, vocab, config):
+    """Names -> tokens (n, block_size + 1) padded with EOS, and predicted positions per name (n,)."""
+    block_size = config.block_size
+    keep = block_size if config.seed_truncation else block_size + 1
+    rows = np.full((len(items), block_size + 1), vocab.EOS, dtype=np.int64)
+    npred = np.zeros(len(items), dtype=np.int64)
+    for i, item in enumerate(items):
+        toks = vocab.encode(item)[:keep]
+        rows[i, :len(toks)] = toks
+        npred[i] = len(toks) - 1
+    return rows, npred
+
+
+def batch_arrays(rows, npred, dtype):
+    """Rows of one batch -> inputs (B, T), targets (B, T), weights (B*T,) summing to 1."""
+    T = int(npred.max())
+    mask = (np.arange(T) < npred[:, None]).astype(dtype)     # (B, T)
+    mask *= 1.0 / float(npred.sum())
+    weights = mask.reshape(-1)
+    return rows[:, :T], rows[:, 1:T + 1], weights
+
+
+class Adam:
+    """Adam on one flat vector, bias correction folded into the step size (the seed's form)."""
+
+    def __init__(self, config, n):
+        self.c = config
+        self.m = np.zeros(n, dtype=config.dtype)
+        self.v = np.zeros(n, dtype=config.dtype)
+
+    def lr_at(self, step):
+        """Scheduled learning rate for 0-based step (before bias correction)."""
+        c, t = self.c, step + 1
+        lr = c.lr * (1.0 - t / c.steps) if t <= c.steps else 0.0
+        if c.warmup_steps and t <= c.warmup_steps:
+            lr = c.lr * t / c.warmup_steps * (1.0 - t / c.steps)
+        return lr
+
+    def update(self, p, g, step):
+        c, t = self.c, step + 1
+        if c.grad_clip > 0:
+            norm = float(np.sqrt(g @ g))
+            if norm > c.grad_clip:
+                g *= c.grad_clip / norm
+        lr = self.lr_at(step)
+        if c.weight_decay > 0:
+            p *= 1.0 - lr * c.weight_decay
+        m, v = self.m, self.v
+        m *= c.beta1
+        m += (1 - c.beta1) * g
+        v *= c.beta2
+        g *= g
+        v += (1 - c.beta2) * g                                  # g is scratch from here on
+        step_size = lr * np.sqrt(1 - c.beta2 ** t) / (1 - c.beta1 ** t)
+        np.sqrt(v, out=g)
+        g += c.eps
+        np.divide(m, g, out=g)
+        g *= step_size
+        p -= g
+
+
+class Trainer:
+    """Owns a model, its optimizer and the batch order; one call of train_step is one step."""
+
+    def __init__(self, config, dataset, seed=42, model=None):
+        self.config = config.validate()
+        self.dataset = dataset
+        self.seed = int(seed)
+        self.model = model if model is not None else GPT(config, dataset.vocab.size, seed)
+        if len(dataset.train) == 0:
+            raise ValueError("the training split is empty")
+        self.rows, self.npred = encode_items(dataset.train, dataset.vocab, config)
+        self.opt = Adam(config, self.model.num_params())
+        self.rng = Rng(self.seed ^ DATA_STREAM)
+        self.order = np.arange(len(self.rows))
+        self.cursor = len(self.rows) if config.shuffle else 0
+        self.step = 0
+        self.tokens_seen = 0
+
+    def next_batch(self):
+        n, B = len(self.rows), self.config.batch_size
+        take = []
+        while len(take) < B:
+            if self.cursor >= n:
+                self.order = self.rng.permutation(n) if self.config.shuffle else np.arange(n)
+                self.cursor = 0
+            k = min(B - len(take), n - self.cursor)
+            take.append(self.order[self.cursor:self.cursor + k])
+            self.cursor += k
+        sel = take[0] if len(take) == 1 else np.concatenate(take)
+        return self.rows[sel], self.npred[sel]
+
+    def train_step(self):
+        rows, npred = self.next_batch()
+        loss = self.model.loss_arrays(*batch_arrays(rows, npred, self.model.dtype))
+        self.opt.update(self.model.flat, self.model.grad_flat, self.step)
+        self.step += 1
+        self.tokens_seen += int(npred.sum())
+        return loss
+
+    def evaluate(self, items=None, chunk=1024):
+        """Mean NLL per predicted token (every character and EOS) over items (default: val)."""
+        items = self.dataset.val if items is None else items
+        return evaluate(self.model, self.dataset.vocab, items, chunk)
+
+
+def evaluate(model, vocab, items, chunk=1024):
+    if len(items) == 0:
+        return float("nan")
+    rows, npred = encode_items(items, vocab, model.config)
+    total = 0.0
+    for i in range(0, len(rows), chunk):
+        inputs, targets, w = batch_arrays(rows[i:i + chunk], npred[i:i + chunk], model.dtype)
+        total += model.loss_arrays(inputs, targets, w, grad=False) * float(npred[i:i + chunk].sum())
+    return total / float(npred.sum())
+
+
+def train(config, dataset, seed=42, steps=None, log=None, eval_every=0):
+    """Run a whole training; log(dict) gets progress. Returns a summary dict."""
+    if steps is not None:
+        config = config.replace(steps=steps)
+    tr = Trainer(config, dataset, seed)
+    t0 = time.perf_counter()
+    losses = []
+    for _ in range(config.steps):
+        losses.append(tr.train_step())
+        if log and eval_every and (tr.step % eval_every == 0 or tr.step == config.steps):
+            log({"step": tr.step, "train_loss": float(np.mean(losses[-eval_every:])),
+                 "val_loss": tr.evaluate(), "seconds": time.perf_counter() - t0})
+    seconds = time.perf_counter() - t0
+    return {"trainer": tr, "losses": losses, "seconds": seconds,
+            "tokens_per_s": tr.tokens_seen / seconds if seconds > 0 else 0.0}
