@@ -1,0 +1,190 @@
+"""Items (one per line of a UTF-8 text file), their character vocabulary, and the train/val split.
+
+The seed reads names.txt and keeps every line; here any one-item-per-line text file works, lines
+are stripped and deduplicated (first occurrence wins), and bad input stops with one sentence that
+names the file and line (DataError). The split is drawn from the run's seed with our own
+xoshiro128+ generator, so the desktop and the browser hold out the same items.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .prng import Rng
+
+MAX_LINE_CHARS = 256    # longer "names" are almost surely not one item per line
+MAX_DISTINCT_CHARS = 256  # the vocabulary (and wte) would be mostly noise beyond this
+SPECIALS = ("<BOS>", "<EOS>")
+# Salt added to the run seed for the split, so the held-out set does not share a stream
+# with the initial weights (which start from Rng(seed) itself).
+SPLIT_SALT = 0x5EED5
+
+
+class DataError(ValueError):
+    """Bad input data; the message is one sentence naming the file and line where it applies."""
+
+
+def _char_name(ch: str) -> str:
+    return repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
+
+
+class Vocab:
+    """Token ids: 0 = <BOS>, 1 = <EOS>, then the item characters in sorted order."""
+
+    BOS = 0
+    EOS = 1
+
+    def __init__(self, chars):
+        chars = list(chars)
+        for ch in chars:
+            if not isinstance(ch, str) or len(ch) != 1:
+                raise DataError(f"vocabulary entries must be single characters, got {ch!r}.")
+        chars = sorted(set(chars))
+        self.chars = chars
+        self.itos = list(SPECIALS) + chars
+        self.stoi = {ch: i for i, ch in enumerate(self.itos)}
+
+    @classmethod
+    def from_items(cls, items) -> "Vocab":
+        return cls(set("".join(items)))
+
+    @property
+    def size(self) -> int:
+        return len(self.itos)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Vocab) and self.itos == other.itos
+
+    def __repr__(self) -> str:
+        return f"Vocab({''.join(self.chars)!r})"
+
+    def unknown(self, text: str) -> list[str]:
+        """Characters of text that are not in the vocabulary, in order of first appearance."""
+        return list(dict.fromkeys(ch for ch in text if ch not in self.stoi))
+
+    def encode(self, text: str) -> list[int]:
+        """[BOS] + character ids + [EOS]."""
+        bad = self.unknown(text)
+        if bad:
+            raise DataError(f"character {_char_name(bad[0])} in {text!r} is not in the vocabulary.")
+        return [self.BOS] + [self.stoi[ch] for ch in text] + [self.EOS]
+
+    def decode(self, ids) -> str:
+        """Characters up to the first EOS; BOS tokens are skipped."""
+        out = []
+        for i in ids:
+            i = int(i)
+            if i == self.EOS:
+                break
+            if i != self.BOS:
+                out.append(self.itos[i])
+        return "".join(out)
+
+
+def numbered_lines(text: str, source: str) -> list[tuple[int, str]]:
+    """(line number, stripped line) for every non-blank line, checked for binary content and length.
+
+    Lines are split on "\\n" only (a stray \\r is stripped), so the numbers match an editor's.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a UTF-8 byte order mark is not part of the first item
+    if not text.strip():
+        raise DataError(f"{source} is empty." if not text else f"{source} has only blank lines.")
+    out = []
+    for n, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if "\x00" in line:
+            raise DataError(f"{source} looks binary: line {n} contains a NUL byte.")
+        bad = [ch for ch in line if ord(ch) < 32 and ch != "\t" or ch == "\x7f"]
+        if bad:
+            raise DataError(f"{source} line {n} contains the control character U+{ord(bad[0]):04X};"
+                            f" expected plain text, one item per line.")
+        if len(line) > MAX_LINE_CHARS:
+            raise DataError(f"{source} line {n} is {len(line)} characters long; the limit is"
+                            f" {MAX_LINE_CHARS} (is this one item per line?).")
+        out.append((n, line))
+    return out
+
+
+def check_charset(numbered, source: str) -> None:
+    """Refuse more than MAX_DISTINCT_CHARS distinct characters, naming the line that crosses it."""
+    seen = set()
+    for n, line in numbered:
+        seen.update(line)
+        if len(seen) > MAX_DISTINCT_CHARS:
+            raise DataError(f"{source} has more than {MAX_DISTINCT_CHARS} distinct characters"
+                            f" (the limit is crossed on line {n}); expected short items such as names.")
+
+
+def parse_lines(text: str, source: str = "input") -> list[str]:
+    """Validated, stripped, deduplicated items (first occurrence order); DataError if unusable."""
+    numbered = numbered_lines(text, source)
+    check_charset(numbered, source)
+    items = list(dict.fromkeys(line for _, line in numbered))
+    if len(items) < 2:
+        raise DataError(f"{source} has only {len(items)} distinct non-blank line; at least 2 are needed.")
+    return items
+
+
+def read_text(path) -> str:
+    """The file decoded as UTF-8; DataError for a missing file, a directory or undecodable bytes."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a directory, not a text file.") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied.") from None
+    except OSError as e:
+        raise DataError(f"{path} cannot be read ({e.strerror or e}).") from None
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise DataError(f"{path} looks binary: line {line} contains a NUL byte.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise DataError(f"{path} is not UTF-8 text: line {line} has the invalid byte"
+                        f" 0x{data[e.start]:02x}.") from None
+
+
+def load_lines(path) -> list[str]:
+    """Items of a UTF-8 text file with one item per line (see parse_lines)."""
+    return parse_lines(read_text(path), str(path))
+
+
+@dataclass
+class Dataset:
+    vocab: Vocab
+    train: list[str]  # file order; the Trainer shuffles if config.shuffle
+    val: list[str]    # file order; empty when val_frac is 0
+
+
+def split_sizes(n: int, val_frac: float) -> int:
+    """Number of held-out items: round(n * val_frac), at least 1 if val_frac > 0, leaving 1 to train."""
+    if not 0 <= val_frac < 1:
+        raise DataError(f"the validation fraction must be in [0, 1), got {val_frac}.")
+    if val_frac == 0:
+        return 0
+    return min(max(1, round(n * val_frac)), n - 1)
+
+
+def make_dataset(items, val_frac: float = 0.1, seed: int = 0) -> Dataset:
+    """Vocabulary from all items; a seeded random val_frac of them held out, both parts in file order."""
+    items = list(items)
+    if len(items) < 2:
+        raise DataError(f"need at least 2 items to train on, got {len(items)}.")
+    n_val = split_sizes(len(items), val_frac)
+    held = set()
+    if n_val:
+        perm = Rng(int(seed) + SPLIT_SALT).permutation(len(items))
+        held = {int(i) for i in perm[:n_val]}
+    train = [x for i, x in enumerate(items) if i not in held]
+    val = [x for i, x in enumerate(items) if i in held]
+    return Dataset(Vocab.from_items(items), train, val)
