@@ -410,7 +410,7 @@ def use_pyodide_cdn(out: Path) -> list[Path]:
     changed = []
     for p in sorted(out.rglob("*")):
         if p.suffix in (".html", ".json", ".toml", ".js", ".mjs", ".py") and p.is_file() \
-                and not p.relative_to(out).parts[0] in ("pyscript", "pyodide", "vendor"):
+                and p.relative_to(out).parts[0] not in ("pyscript", "pyodide", "vendor"):
             text = p.read_text(encoding="utf-8")
             if LOCAL_INTERPRETER in text:
                 p.write_text(text.replace(LOCAL_INTERPRETER, PYODIDE_CDN + "pyodide.mjs"), encoding="utf-8")
@@ -527,8 +527,6 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     `base` is the URL path the folder is served under ('/' or e.g. '/zcgpt/'); anything outside it is 404.
     """
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES,
-                      "": "application/octet-stream"}
     protocol_version = "HTTP/1.1"  # keep-alive, as a real host would; the page fetches ~20 files
     base = "/"
     quiet = False
@@ -560,6 +558,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def do_HEAD(self):
         if self._rebase():
             super().do_HEAD()
+
+    def list_directory(self, path):
+        self.send_error(404, "no index.html here")  # GitHub Pages lists no folders
+        return None
 
     def log_message(self, format, *args):
         if not self.quiet:

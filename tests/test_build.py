@@ -270,6 +270,7 @@ def test_serve_under_a_sub_path(served):
     assert fetch(f"{url}/zcgpt/")[2] == b"<p>home"
     status, headers, _ = fetch(f"{url}/zcgpt/pyodide/x.mjs")
     assert status == 200 and headers.get_content_type() == "text/javascript"
+    assert fetch(f"{url}/zcgpt/pyodide/")[0] == 404, "no folder listings, as on GitHub Pages"
     assert fetch(f"{url}/index.html")[0] == 404
     assert fetch(f"{url}/zcgpt2/index.html")[0] == 404
     # Like GitHub Pages: the bare project path redirects to the folder.
