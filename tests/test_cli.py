@@ -1,0 +1,264 @@
+"""The command line as a user runs it (`python -m zcgpt ...` in a subprocess, tiny files, few steps).
+
+Every mistake must end with one line on stderr, the right exit status (2 command line, 1 input
+file) and no traceback.
+"""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zcgpt import checkpoint as ck
+from zcgpt.cli import build_parser, config_from_args
+from zcgpt.config import Config, presets
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "charlotte", "amelia", "harper",
+         "evelyn", "abigail", "emily", "ella", "elizabeth", "camila", "luna", "sofia", "avery",
+         "mila", "aria", "scarlett", "penelope", "layla", "chloe", "victoria", "madison", "eleanor",
+         "grace", "nora", "riley", "zoey", "hannah", "hazel", "lily", "ellie", "violet", "lillian",
+         "zoe", "stella", "aurora", "natalie", "emilia", "everly", "leah", "aubrey", "willow",
+         "addison", "lucy", "audrey", "bella", "nova", "brooklyn", "paisley", "savannah", "claire"]
+FAST = ["--steps", "6", "--batch-size", "8", "--samples", "3"]
+
+
+def run(*args, cwd, ok=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    r = subprocess.run([sys.executable, "-m", "zcgpt", *map(str, args)], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=120)
+    if ok is not None:
+        assert (r.returncode == 0) == ok, r.stderr
+    return r
+
+
+def assert_one_line_error(r, code, pattern):
+    import re
+    assert r.returncode == code, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert re.search(pattern, lines[0]), lines[0]
+    assert "error:" in lines[0]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    (d / "names.txt").write_text("\n".join(NAMES) + "\n")
+    return d
+
+
+@pytest.fixture(scope="module")
+def trained(work):
+    """One small run shared by the sample/eval tests: (summary dict, checkpoint path)."""
+    r = run("train", *FAST, "--seed", 3, "--out", "m.json", "--json", "--eval-every", 3, cwd=work,
+            ok=True)
+    return json.loads(r.stdout.strip().splitlines()[-1]), work / "m.json"
+
+
+# --- train ---------------------------------------------------------------------------------
+
+def test_train_json_last_line(trained, work):
+    summary, path = trained
+    for key in ("train_loss", "val_loss", "steps", "seconds", "tokens_per_s", "params", "preset",
+                "seed", "novelty", "samples"):
+        assert key in summary, key
+    assert summary["steps"] == 6 and summary["preset"] == "tiny" and summary["seed"] == 3
+    assert summary["n_val"] == round(0.1 * len(NAMES)) and summary["n_train"] + summary["n_val"] == len(NAMES)
+    assert 0 < summary["train_loss"] < 5 and 0 < summary["val_loss"] < 5
+    assert len(summary["samples"]) == 3
+    model, vocab, meta = ck.load(path)
+    assert meta["step"] == 6 and meta["seed"] == 3 and model.num_params() == summary["params"]
+    assert model.config.batch_size == 8 and model.config.steps == 6
+
+
+def test_train_human_output_and_val_frac_zero(work):
+    r = run("train", *FAST, "--val-frac", 0, "--out", "z.json", "--log-every", 2, cwd=work, ok=True)
+    out = r.stdout
+    assert "0 validation" in out and "step 6/6" in out and "tok/s" in out and "eta" in out
+    assert "val loss n/a" in out and "saved z.json" in out
+    marks = [line.split()[-1] for line in out.splitlines() if line.startswith("  ")]
+    assert len(marks) == 3 and set(marks) <= {"new", "train", "val"}  # "in train" / "in val" / "new"
+
+
+def test_train_same_seed_same_checkpoint(work):
+    run("train", *FAST, "--seed", 5, "--out", "a.json", cwd=work, ok=True)
+    run("train", *FAST, "--seed", 5, "--out", "b.json", cwd=work, ok=True)
+    a, b = ck.load(work / "a.json")[0], ck.load(work / "b.json")[0]
+    assert a.flat.tobytes() == b.flat.tobytes()
+
+
+BAD_FILES = {
+    "empty.txt": (b"", r"empty\.txt is empty"),
+    "blank.txt": (b"\n \n", r"blank\.txt has only blank lines"),
+    "one.txt": (b"anna\nanna\n", r"one\.txt has only 1 distinct non-blank line"),
+    "bin.txt": (b"anna\n\x89PNG\x00\x00", r"bin\.txt looks binary: line 2"),
+    "latin1.txt": (b"anna\nbob\nren\xe9e\n", r"latin1\.txt is not UTF-8 text: line 3"),
+    "long.txt": (b"anna\nbob\n" + b"z" * 300 + b"\n", r"long\.txt line 3 is 300 characters long"),
+    "chars.txt": ("\n".join(chr(0x3400 + i) * 2 for i in range(300)).encode(),
+                  r"chars\.txt has more than 256 distinct characters .*line 257"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_train_bad_data_file(work, name):
+    data, pattern = BAD_FILES[name]
+    (work / name).write_bytes(data)
+    r = run("train", *FAST, "--data", name, cwd=work)
+    assert_one_line_error(r, 1, pattern)
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("args, code, pattern", [
+    (["--data", "missing.txt"], 1, r"missing\.txt: no such file"),
+    (["--data", "."], 1, r"is a directory"),
+    (["--out", "no/such/dir/m.json"], 1, r"cannot write the checkpoint .*no directory"),
+    (["--steps", "-5"], 2, r"steps must be at least 1"),
+    (["--steps", "ten"], 2, r"argument --steps: invalid int value"),
+    (["--preset", "huge"], 2, r"invalid choice: 'huge'"),
+    (["--val-frac", "1"], 2, r"--val-frac must be in \[0, 1\)"),
+    (["--val-frac", "-0.1"], 2, r"--val-frac must be in \[0, 1\)"),
+    (["--n-head", "5"], 2, r"n_embd 16 is not divisible by n_head 5"),
+    (["--lr", "inf"], 2, r"--lr: must be a finite number"),
+    (["--lr", "0"], 2, r"lr must be positive"),
+    (["--warmup-steps", "50"], 2, r"warmup_steps must be in \[0, steps\)"),
+    (["--activation", "tanh"], 2, r"--activation: invalid choice"),
+    (["--seed", "-1"], 2, r"--seed must be a non-negative integer"),
+    (["--eval-every", "-1"], 2, r"--eval-every must be 0 or more"),
+    (["--frobnicate"], 2, r"unrecognized arguments: --frobnicate"),
+])
+def test_train_bad_command_line(work, args, code, pattern):
+    r = run("train", *FAST, *args, cwd=work)
+    assert_one_line_error(r, code, pattern)
+
+
+def test_default_data_is_names_txt_in_cwd(tmp_path):
+    r = run("train", "--steps", "1", cwd=tmp_path)
+    assert_one_line_error(r, 1, r"names\.txt: no such file")
+
+
+def test_no_command_shows_help_and_exits_2(tmp_path):
+    r = run(cwd=tmp_path)
+    assert r.returncode == 2 and "train" in r.stderr and "Traceback" not in r.stderr
+
+
+# --- flags mirror the config -----------------------------------------------------------------
+
+def test_every_config_field_has_a_flag_with_help():
+    parser = build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    flags = {opt: a for a in train._actions for opt in a.option_strings}
+    for f in dataclasses.fields(Config):
+        flag = "--" + f.name.replace("_", "-")
+        assert flag in flags, flag
+        assert flags[flag].help and not flags[flag].help.startswith("Config."), flag
+    for sub in parser._subparsers._group_actions[0].choices.values():
+        for a in sub._actions:
+            assert a.help, (sub.prog, a.option_strings)
+
+
+def test_flags_override_the_preset():
+    args = build_parser().parse_args(["train", "--preset", "small", "--n-embd", "32", "--lr", "0.003",
+                                      "--no-tied-head", "--activation", "gelu", "--batch-size", "7"])
+    c = config_from_args(args)
+    assert c == presets["small"].replace(n_embd=32, lr=0.003, tied_head=False, activation="gelu",
+                                         batch_size=7)
+    assert config_from_args(build_parser().parse_args(["train"])) == presets["tiny"]
+
+
+def test_help_runs(tmp_path):
+    r = run("train", "--help", cwd=tmp_path, ok=True)
+    assert "--n-embd" in r.stdout and "--weight-decay" in r.stdout and "--val-frac" in r.stdout
+
+
+# --- sample ----------------------------------------------------------------------------------
+
+def test_sample_prints_only_names_and_is_seeded(trained, work):
+    _, path = trained
+    a = run("sample", "--model", path, "-n", 7, "--seed", 1, cwd=work, ok=True)
+    b = run("sample", "--model", path, "-n", 7, "--seed", 1, cwd=work, ok=True)
+    assert a.stdout == b.stdout and a.stderr == ""
+    lines = a.stdout.split("\n")
+    assert len(lines) == 8 and lines[-1] == ""
+    p = run("sample", "--model", path, "-n", 5, "--prefix", "em", "--top-k", 3,
+            "--temperature", 0.5, cwd=work, ok=True)
+    names = p.stdout.splitlines()
+    assert len(names) == 5 and all(n.startswith("em") for n in names)
+
+
+def test_sample_matches_in_process_generate_after_reload(trained, work):
+    from zcgpt.prng import Rng
+    from zcgpt.sample import generate
+    _, path = trained
+    model, vocab, _ = ck.load(path)
+    expected = generate(model, vocab, 6, Rng(9))
+    r = run("sample", "--model", path, "-n", 6, "--seed", 9, cwd=work, ok=True)
+    assert r.stdout.splitlines() == expected
+
+
+@pytest.mark.parametrize("args, code, pattern", [
+    (["--prefix", "Q"], 2, r"--prefix 'Q' has characters the model has never seen: 'Q'"),
+    (["--prefix", "a" * 40], 2, r"--prefix .* is too long"),
+    (["-n", "0"], 2, r"-n must be at least 1"),
+    (["--temperature", "0"], 2, r"--temperature must be positive"),
+    (["--top-k", "-2"], 2, r"--top-k must be 0"),
+])
+def test_sample_bad_values(trained, work, args, code, pattern):
+    r = run("sample", "--model", trained[1], *args, cwd=work)
+    assert_one_line_error(r, code, pattern)
+    assert r.stdout == ""
+
+
+def test_sample_bad_checkpoints(trained, work):
+    text = trained[1].read_text()
+    (work / "cut.json").write_text(text[: len(text) // 3])
+    d = json.loads(text)
+    (work / "v9.json").write_text(json.dumps(dict(d, version=9)))
+    (work / "other.json").write_text(json.dumps({"hello": "world"}))
+    d["params"]["wte"]["shape"] = [3, 3]
+    (work / "shape.json").write_text(json.dumps(d))
+    for name, pattern in [("nothere.json", r"nothere\.json: no such checkpoint file"),
+                          ("cut.json", r"cut\.json: .*invalid JSON .*truncated"),
+                          ("v9.json", r"checkpoint version 9 is not supported"),
+                          ("other.json", r"format is None, expected 'zcgpt-checkpoint'"),
+                          ("shape.json", r"parameter wte has shape \[3, 3\]"),
+                          ("names.txt", r"names\.txt: not a zcgpt checkpoint: invalid JSON")]:
+        r = run("sample", "--model", name, cwd=work)
+        assert_one_line_error(r, 1, pattern)
+
+
+# --- eval ------------------------------------------------------------------------------------
+
+def test_eval_json(trained, work):
+    from zcgpt.train import evaluate
+    (work / "few.txt").write_text("emma\n\nava\nemma\n")  # duplicates count, blanks do not
+    r = run("eval", "--model", trained[1], "--data", "few.txt", "--json", cwd=work, ok=True)
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["tokens"] == 5 + 4 + 5  # letters + EOS of each line and out["lines"] == 3
+    model, vocab, _ = ck.load(trained[1])
+    assert out["loss"] == pytest.approx(evaluate(model, vocab, ["emma", "ava", "emma"]), rel=1e-6)
+    r = run("eval", "--model", trained[1], "--data", "few.txt", cwd=work, ok=True)
+    assert "nats per token" in r.stdout
+
+
+def test_eval_unknown_characters_name_the_line(trained, work):
+    (work / "odd.txt").write_text("emma\nava\n\nZoë\n")
+    r = run("eval", "--model", trained[1], "--data", "odd.txt", cwd=work)
+    assert_one_line_error(r, 1, r"odd\.txt line 4: 'Z' 'ë' not in the model's vocabulary")
+    r = run("eval", "--model", trained[1], "--data", "gone.txt", cwd=work)
+    assert_one_line_error(r, 1, r"gone\.txt: no such file")
+
+
+# --- bench -----------------------------------------------------------------------------------
+
+def test_bench_json_quick(work):
+    r = run("bench", "--seconds", 0.05, "--zeroclaw-steps", 20, "--json", cwd=work, ok=True)
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert set(out["presets"]) == set(presets)
+    assert all(p["tokens_per_s"] > 0 for p in out["presets"].values())
+    assert out["zeroclaw"]["steps"] == 20 and out["zeroclaw"]["seconds"] > 0

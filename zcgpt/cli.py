@@ -1,0 +1,456 @@
+"""The command line: `python -m zcgpt train | sample | eval | bench`.
+
+A thin layer: every Config field is a flag (`--n-embd`, `--lr`, ...) that overrides the chosen
+preset, and the work is done by data, train, sample and checkpoint. Mistakes end with one line
+on stderr, never a traceback:
+    exit 2  the command line is wrong (unknown flag or preset, bad value, bad config combination)
+    exit 1  an input file is wrong (missing, not text, bad checkpoint, unknown characters)
+    exit 130  interrupted with Ctrl-C (train saves what it has first)
+"""
+
+import argparse
+import dataclasses
+import inspect
+import json
+import math
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from . import config as config_module
+from .checkpoint import CheckpointError
+from .config import Config, presets
+from .data import DataError
+
+EXIT_DATA = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPT = 130
+
+# Help for the Config fields that carry no comment in config.py.
+EXTRA_HELP = {
+    "beta1": "Adam decay rate of the gradient mean",
+    "beta2": "Adam decay rate of the squared-gradient mean",
+    "eps": "Adam epsilon added to the root of the squared-gradient mean",
+}
+CHOICES = {"activation": getattr(config_module, "ACTIVATIONS", None),
+           "dtype": getattr(config_module, "DTYPES", None)}
+
+
+class UsageError(Exception):
+    """A bad command-line value (exit 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a mistake in one line instead of usage text."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+# --- flags ---------------------------------------------------------------------------------
+
+def field_comments() -> dict:
+    """name -> the comment beside each Config field, so help text has one source."""
+    try:
+        src = inspect.getsource(Config)
+    except (OSError, TypeError):
+        return {}
+    out = {}
+    for line in src.splitlines():
+        m = re.match(r"\s+(\w+)\s*:\s*[\w.]+\s*=[^#]*#\s*(.+)$", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def finite_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return v
+
+
+def add_config_flags(p):
+    comments = field_comments()
+    g = p.add_argument_group("model and training settings (override the preset)")
+    for f in dataclasses.fields(Config):
+        t = f.type if isinstance(f.type, str) else f.type.__name__
+        text = comments.get(f.name) or EXTRA_HELP.get(f.name) or f"Config.{f.name}"
+        shown = ", ".join(f"{name} {getattr(c, f.name)}" for name, c in presets.items())
+        kw = {"default": None, "dest": f"cfg_{f.name}",
+              "help": f"{text} [{shown}]".replace("%", "%%")}
+        flag = "--" + f.name.replace("_", "-")
+        if t == "bool":
+            g.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
+        elif t == "int":
+            g.add_argument(flag, type=int, metavar="N", **kw)
+        elif t == "float":
+            g.add_argument(flag, type=finite_float, metavar="X", **kw)
+        else:
+            g.add_argument(flag, choices=CHOICES.get(f.name), metavar="NAME", **kw)
+
+
+def config_from_args(args) -> Config:
+    overrides = {f.name: getattr(args, f"cfg_{f.name}") for f in dataclasses.fields(Config)
+                 if getattr(args, f"cfg_{f.name}") is not None}
+    try:
+        return presets[args.preset].replace(**overrides)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def build_parser():
+    p = Parser(prog="python -m zcgpt",
+               description="zcgpt: a small GPT in plain numpy that learns to make up names.",
+               epilog="Exit status: 0 ok, 1 bad input file, 2 bad command line, 130 interrupted.")
+    p.add_argument("--version", action="version", version=f"zcgpt {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    t = sub.add_parser("train", help="train a model on a text file with one name per line",
+                       description="Train on a text file (one item per line) and save a checkpoint.")
+    t.add_argument("--data", default="names.txt", metavar="PATH",
+                   help="UTF-8 text file, one item per line (default: names.txt in the current directory)")
+    t.add_argument("--preset", default="tiny", choices=list(presets),
+                   help="starting configuration; the flags below override it (default: tiny)")
+    t.add_argument("--seed", type=int, default=42,
+                   help="seeds the weights, the train/validation split and the batch order (default: 42)")
+    t.add_argument("--val-frac", type=finite_float, default=0.1, metavar="F",
+                   help="share of the items held out for validation, in [0, 1) (default: 0.1)")
+    t.add_argument("--out", default="model.json", metavar="FILE",
+                   help="checkpoint to write (default: model.json)")
+    t.add_argument("--eval-every", type=int, default=None, metavar="K",
+                   help="validation loss every K steps (default: 10 times per run; 0 = only at the end)")
+    t.add_argument("--log-every", type=int, default=None, metavar="K",
+                   help="progress line every K steps (default: about 50 lines per run)")
+    t.add_argument("--samples", type=int, default=10, metavar="N",
+                   help="names to show after training, marked new or seen (default: 10)")
+    t.add_argument("--json", action="store_true",
+                   help="progress to stderr; the last line of stdout is a JSON summary")
+    add_config_flags(t)
+
+    s = sub.add_parser("sample", help="print names made up by a trained model",
+                       description="Print generated names, one per line, and nothing else, on stdout.")
+    s.add_argument("--model", default="model.json", metavar="FILE",
+                   help="checkpoint written by train (default: model.json)")
+    s.add_argument("-n", "--num", type=int, default=20, metavar="N", help="how many names (default: 20)")
+    s.add_argument("--temperature", type=finite_float, default=1.0, metavar="T",
+                   help="above 1 wilder, below 1 safer; must be > 0 (default: 1.0)")
+    s.add_argument("--top-k", type=int, default=0, metavar="K",
+                   help="sample only among the K likeliest characters (default: 0 = all)")
+    s.add_argument("--prefix", default="", metavar="P", help="every name starts with these letters")
+    s.add_argument("--seed", type=int, default=0, help="sampling seed; same seed, same names (default: 0)")
+
+    e = sub.add_parser("eval", help="mean loss per token of a model on a text file",
+                       description="Negative log-likelihood per predicted token (nats) over every"
+                                   " non-blank line of a file, duplicates included.")
+    e.add_argument("--model", default="model.json", metavar="FILE",
+                   help="checkpoint written by train (default: model.json)")
+    e.add_argument("--data", default="names.txt", metavar="PATH",
+                   help="UTF-8 text file, one item per line (default: names.txt)")
+    e.add_argument("--json", action="store_true", help="print one JSON object with loss and tokens")
+
+    b = sub.add_parser("bench", help="training speed of each preset and the zeroclaw run time",
+                       description="Training throughput (predicted tokens per second) of each preset"
+                                   " on the names, and the wall time of the 5000-step zeroclaw run"
+                                   " on the seed's 300 reference names.")
+    b.add_argument("--data", default="names.txt", metavar="PATH",
+                   help="names for the throughput runs (default: names.txt)")
+    b.add_argument("--reference", default=None, metavar="FILE",
+                   help="zeroclaw_reference.json (default: ../shared/testdata/ next to the repo, if present)")
+    b.add_argument("--seconds", type=finite_float, default=3.0, metavar="S",
+                   help="time spent measuring each preset (default: 3)")
+    b.add_argument("--zeroclaw-steps", type=int, default=5000, metavar="N",
+                   help="steps of the zeroclaw run (default: 5000; 0 skips it)")
+    b.add_argument("--json", action="store_true", help="print one JSON object with all the figures")
+    return p
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def need(cond, msg):
+    if not cond:
+        raise UsageError(msg)
+
+
+def fmt_time(s):
+    s = int(round(s))
+    return f"{s // 3600}h{s // 60 % 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def fmt_rate(r):
+    return f"{r / 1e3:.1f}k" if r >= 1e3 else f"{r:.0f}"
+
+
+def json_num(v):
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+
+
+def load_checkpoint(path):
+    from .checkpoint import load
+    return load(path)
+
+
+# --- train ---------------------------------------------------------------------------------
+
+def cmd_train(args):
+    from . import checkpoint
+    from .data import load_lines, make_dataset
+    from .prng import Rng
+    from .sample import generate, novelty
+    from .train import Trainer
+
+    config = config_from_args(args)
+    need(0 <= args.val_frac < 1, f"--val-frac must be in [0, 1), got {args.val_frac}")
+    need(args.seed >= 0, f"--seed must be a non-negative integer, got {args.seed}")
+    need(args.eval_every is None or args.eval_every >= 0, "--eval-every must be 0 or more")
+    need(args.log_every is None or args.log_every >= 1, "--log-every must be at least 1")
+    need(args.samples >= 0, "--samples must be 0 or more")
+    out = Path(args.out)
+    if out.is_dir() or not out.parent.is_dir():
+        raise DataError(f"cannot write the checkpoint to {out}: "
+                        + ("it is a directory." if out.is_dir() else f"no directory {out.parent}."))
+
+    items = load_lines(args.data)
+    ds = make_dataset(items, args.val_frac, args.seed)
+    tr = Trainer(config, ds, args.seed)
+    steps = config.steps
+    eval_every = max(1, steps // 10) if args.eval_every is None else args.eval_every
+    log_every = args.log_every or max(1, steps // 50)
+    say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else \
+        (lambda msg: print(msg, flush=True))
+
+    say(f"{len(items)} items from {args.data}: {len(ds.train)} train, {len(ds.val)} validation;"
+        f" vocabulary {ds.vocab.size} tokens")
+    say(f"preset {args.preset}, seed {args.seed}: {tr.model.num_params()} parameters, {steps} steps"
+        f" of {config.batch_size} names")
+    losses, window, val_loss = [], [], float("nan")
+    train_time, t0, interrupted = 0.0, time.perf_counter(), False
+    try:
+        while tr.step < steps:
+            ts = time.perf_counter()
+            loss = tr.train_step()
+            train_time += time.perf_counter() - ts
+            losses.append(loss)
+            window.append(loss)
+            if not math.isfinite(loss):
+                raise DataError(f"the training loss became {loss} at step {tr.step};"
+                                f" try a smaller --lr.")
+            evaluate_now = eval_every and tr.step % eval_every == 0 and tr.step < steps
+            if evaluate_now:
+                val_loss = tr.evaluate()
+            if evaluate_now or tr.step % log_every == 0 or tr.step == steps:
+                elapsed = time.perf_counter() - t0
+                eta = elapsed / tr.step * (steps - tr.step)
+                val = f"val {val_loss:.4f}" if evaluate_now else "val    -  "
+                say(f"step {tr.step:>{len(str(steps))}}/{steps} | loss {sum(window) / len(window):.4f}"
+                    f" | {val} | {fmt_rate(tr.tokens_seen / max(train_time, 1e-9))} tok/s"
+                    f" | eta {fmt_time(eta)}")
+                window = []
+    except KeyboardInterrupt:
+        interrupted = True
+        say(f"interrupted at step {tr.step}; saving what there is")
+    seconds = time.perf_counter() - t0
+    if tr.step == 0:
+        return EXIT_INTERRUPT
+
+    val_loss = tr.evaluate()
+    tail = losses[-min(len(losses), 100):]
+    train_loss = sum(tail) / len(tail)
+    rng = Rng(args.seed)
+    names = generate(tr.model, ds.vocab, max(200, args.samples), rng) if not interrupted else []
+    train_set, val_set = set(ds.train), set(ds.val)
+    nov = novelty(names, train_set) if names else float("nan")
+    summary = {
+        "preset": args.preset, "seed": args.seed, "data": str(args.data), "out": str(out),
+        "steps": tr.step, "params": tr.model.num_params(),
+        "train_loss": json_num(train_loss), "val_loss": json_num(val_loss),
+        "seconds": round(seconds, 3), "tokens": tr.tokens_seen,
+        "tokens_per_s": round(tr.tokens_seen / train_time, 1) if train_time > 0 else 0.0,
+        "n_train": len(ds.train), "n_val": len(ds.val),
+        "novelty": json_num(nov), "samples": names[:args.samples], "interrupted": interrupted,
+    }
+    metrics = {k: summary[k] for k in ("train_loss", "val_loss", "seconds", "tokens", "tokens_per_s",
+                                       "novelty", "preset", "data", "n_train", "n_val")}
+    checkpoint.save(out, tr.model, ds.vocab, step=tr.step, metrics=metrics, seed=args.seed)
+
+    val = "n/a (no validation set)" if math.isnan(val_loss) else f"{val_loss:.4f}"
+    say(f"done: {tr.step} steps in {fmt_time(seconds)}, train loss {train_loss:.4f} (last"
+        f" {len(tail)} steps), val loss {val}, {fmt_rate(summary['tokens_per_s'])} tok/s")
+    say(f"saved {out}")
+    if names and args.samples:
+        say(f"samples ({nov:.0%} of {len(names)} are new):")
+        for name in names[:args.samples]:
+            seen = "in train" if name in train_set else "in val" if name in val_set else "new"
+            say(f"  {name:<20} {seen}")
+    if args.json:
+        print(json.dumps(summary), flush=True)
+    return EXIT_INTERRUPT if interrupted else 0
+
+
+# --- sample --------------------------------------------------------------------------------
+
+def cmd_sample(args):
+    from .prng import Rng
+    from .sample import generate
+
+    need(args.num >= 1, f"-n must be at least 1, got {args.num}")
+    need(args.temperature > 0, f"--temperature must be positive, got {args.temperature}")
+    need(args.top_k >= 0, f"--top-k must be 0 (off) or more, got {args.top_k}")
+    need(args.seed >= 0, f"--seed must be a non-negative integer, got {args.seed}")
+    model, vocab, _ = load_checkpoint(args.model)
+    unknown = vocab.unknown(args.prefix)
+    need(not unknown, f"--prefix {args.prefix!r} has characters the model has never seen: "
+                      + " ".join(map(repr, unknown)))
+    need(len(args.prefix) + 1 < model.config.block_size,
+         f"--prefix {args.prefix!r} is too long: the model sees {model.config.block_size} positions")
+    try:
+        names = generate(model, vocab, args.num, Rng(args.seed), args.temperature, args.top_k,
+                         args.prefix)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    sys.stdout.write("".join(name + "\n" for name in names))
+    sys.stdout.flush()
+    return 0
+
+
+# --- eval ----------------------------------------------------------------------------------
+
+def cmd_eval(args):
+    from .data import check_charset, numbered_lines, read_text
+    from .train import encode_items, evaluate
+
+    model, vocab, _ = load_checkpoint(args.model)
+    numbered = numbered_lines(read_text(args.data), str(args.data))
+    check_charset(numbered, str(args.data))
+    for n, line in numbered:
+        unknown = vocab.unknown(line)
+        if unknown:
+            raise DataError(f"{args.data} line {n}: {' '.join(map(repr, unknown))} not in the"
+                            f" model's vocabulary.")
+    items = [line for _, line in numbered]
+    loss = evaluate(model, vocab, items)
+    tokens = int(encode_items(items, vocab, model.config)[1].sum())
+    if args.json:
+        print(json.dumps({"loss": loss, "tokens": tokens, "lines": len(items),
+                          "model": str(args.model), "data": str(args.data)}))
+    else:
+        print(f"{loss:.4f} nats per token ({tokens} tokens, {len(items)} lines of {args.data})")
+    return 0
+
+
+# --- bench ---------------------------------------------------------------------------------
+
+def find_reference(path):
+    if path is not None:
+        return Path(path)
+    rel = Path("..") / "shared" / "testdata" / "zeroclaw_reference.json"
+    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        if (base / rel).is_file():
+            return base / rel
+    return None
+
+
+def bench_preset(name, items, seconds):
+    from .data import make_dataset
+    from .train import Trainer
+
+    tr = Trainer(presets[name], make_dataset(items, 0.1, 0), seed=0)
+    for _ in range(3):  # warm-up: first calls allocate
+        tr.train_step()
+    tok0, steps0, t0 = tr.tokens_seen, tr.step, time.perf_counter()
+    while time.perf_counter() - t0 < seconds or tr.step - steps0 < 5:
+        tr.train_step()
+    dt = time.perf_counter() - t0
+    return {"tokens_per_s": round((tr.tokens_seen - tok0) / dt, 1), "steps": tr.step - steps0,
+            "seconds": round(dt, 3), "params": tr.model.num_params(),
+            "batch_size": presets[name].batch_size}
+
+
+def bench_zeroclaw(names, steps, reference_losses=None):
+    from .data import make_dataset
+    from .train import Trainer
+
+    tr = Trainer(presets["zeroclaw"], make_dataset(names, 0.0, 42), seed=42)
+    t0 = time.perf_counter()
+    losses = [tr.train_step() for _ in range(steps)]
+    out = {"steps": steps, "seconds": round(time.perf_counter() - t0, 3),
+           "final_loss": losses[-1], "mean_loss_last_500": sum(losses[-500:]) / len(losses[-500:])}
+    if reference_losses:
+        k = min(len(reference_losses), steps)
+        out["max_abs_diff_vs_reference"] = max(abs(a - b) for a, b in zip(losses[:k], reference_losses))
+    return out
+
+
+def cmd_bench(args):
+    from .data import load_lines
+
+    need(args.seconds > 0, "--seconds must be positive")
+    need(args.zeroclaw_steps >= 0, "--zeroclaw-steps must be 0 or more")
+    say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else print
+    items = load_lines(args.data)
+    result = {"presets": {}}
+    for name in presets:
+        r = bench_preset(name, items, args.seconds)
+        result["presets"][name] = r
+        say(f"{name:<9} {r['params']:>7} params  batch {r['batch_size']:>3}"
+            f"  {fmt_rate(r['tokens_per_s']):>7} tok/s  ({r['steps']} steps in {r['seconds']:.1f}s)")
+    if args.zeroclaw_steps:
+        ref_path, ref = find_reference(args.reference), None
+        if ref_path is not None:
+            try:
+                ref = json.loads(Path(ref_path).read_text(encoding="utf-8"))
+                names, source = list(ref["names"]), str(ref_path)
+            except (OSError, ValueError, KeyError, TypeError):
+                raise DataError(f"{ref_path} is not a readable zeroclaw reference file.") from None
+        else:
+            names, source = items[:300], f"first 300 of {args.data}"
+        ref_losses = ref.get("loss_per_step") if isinstance(ref, dict) else None
+        z = bench_zeroclaw(names, args.zeroclaw_steps, ref_losses)
+        z["names"] = source
+        result["zeroclaw"] = z
+        diff = z.get("max_abs_diff_vs_reference")
+        say(f"zeroclaw  {z['steps']} steps on {len(names)} names ({source}): {z['seconds']:.2f}s,"
+            f" final loss {z['final_loss']:.4f}"
+            + ("" if diff is None else f", max |loss - reference| {diff:.2e}"))
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+# --- entry ---------------------------------------------------------------------------------
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "bench": cmd_bench}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    prog = f"python -m zcgpt {args.command}"
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as e:
+        print(f"{prog}: error: {e} (see --help)", file=sys.stderr)
+        return EXIT_USAGE
+    except (DataError, CheckpointError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return EXIT_DATA
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPT
+    except MemoryError:
+        print(f"{prog}: error: not enough memory for this configuration.", file=sys.stderr)
+        return EXIT_DATA
+    except BrokenPipeError:
+        # `python -m zcgpt sample | head`: the reader left, which is not an error; point stdout
+        # at devnull so the exit-time flush does not complain (the recipe in Python's docs)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
