@@ -157,6 +157,7 @@ def test_every_config_field_has_a_flag_with_help():
         flag = "--" + f.name.replace("_", "-")
         assert flag in flags, flag
         assert flags[flag].help and not flags[flag].help.startswith("Config."), flag
+        assert "---" not in flags[flag].help, flag  # a section comment is not help
     for sub in parser._subparsers._group_actions[0].choices.values():
         for a in sub._actions:
             assert a.help, (sub.prog, a.option_strings)
@@ -262,3 +263,34 @@ def test_bench_json_quick(work):
     assert set(out["presets"]) == set(presets)
     assert all(p["tokens_per_s"] > 0 for p in out["presets"].values())
     assert out["zeroclaw"]["steps"] == 20 and out["zeroclaw"]["seconds"] > 0
+
+
+# --- interruptions ---------------------------------------------------------------------------
+
+def test_ctrl_c_saves_the_checkpoint_and_exits_130(work):
+    import signal
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
+    p = subprocess.Popen([sys.executable, "-m", "zcgpt", "train", "--steps", "100000", "--batch-size",
+                          "4", "--log-every", "1", "--out", "int.json"], cwd=work, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in p.stdout:
+            if line.startswith("step"):
+                break
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and "interrupted at step" in out
+    _, _, meta = ck.load(work / "int.json")
+    assert 1 <= meta["step"] < 100000
+
+
+def test_sample_into_a_closed_pipe_is_quiet(trained, work):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
+    cmd = f"'{sys.executable}' -m zcgpt sample --model m.json -n 30000 | head -n 2"
+    r = subprocess.run(cmd, shell=True, cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    assert len(r.stdout.splitlines()) == 2
+    assert "Traceback" not in r.stderr and "Error" not in r.stderr, r.stderr

@@ -58,11 +58,18 @@ def field_comments() -> dict:
         src = inspect.getsource(Config)
     except (OSError, TypeError):
         return {}
-    out = {}
+    out, last, indent = {}, None, 0
     for line in src.splitlines():
-        m = re.match(r"\s+(\w+)\s*:\s*[\w.]+\s*=[^#]*#\s*(.+)$", line)
+        m = re.match(r"(\s+)(\w+)\s*:\s*[\w.]+\s*=[^#]*?(?:#\s*(.*))?$", line)
         if m:
-            out[m.group(1)] = m.group(2).strip()
+            last = m.group(2) if m.group(3) else None
+            indent = len(m.group(1))
+            if last:
+                out[last] = m.group(3).strip()
+        elif last and re.match(rf"\s{{{indent + 1},}}#", line):  # the comment goes on below
+            out[last] += " " + line.strip().lstrip("#").strip()
+        else:
+            last = None
     return out
 
 
@@ -352,7 +359,7 @@ def find_reference(path):
     rel = Path("..") / "shared" / "testdata" / "zeroclaw_reference.json"
     for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
         if (base / rel).is_file():
-            return base / rel
+            return (base / rel).resolve()
     return None
 
 
@@ -381,9 +388,13 @@ def bench_zeroclaw(names, steps, reference_losses=None):
     losses = [tr.train_step() for _ in range(steps)]
     out = {"steps": steps, "seconds": round(time.perf_counter() - t0, 3),
            "final_loss": losses[-1], "mean_loss_last_500": sum(losses[-500:]) / len(losses[-500:])}
-    if reference_losses:
-        k = min(len(reference_losses), steps)
-        out["max_abs_diff_vs_reference"] = max(abs(a - b) for a, b in zip(losses[:k], reference_losses))
+    if reference_losses and len(reference_losses) >= steps:
+        # float32 rounding differences grow over thousands of steps, so compare the start
+        # step by step and the end on average
+        k = min(100, steps)
+        out["max_abs_diff_first_100"] = max(abs(a - b) for a, b in zip(losses[:k], reference_losses))
+        ref_tail = reference_losses[:steps][-500:]
+        out["reference_mean_loss_last_500"] = sum(ref_tail) / len(ref_tail)
     return out
 
 
@@ -414,10 +425,12 @@ def cmd_bench(args):
         z = bench_zeroclaw(names, args.zeroclaw_steps, ref_losses)
         z["names"] = source
         result["zeroclaw"] = z
-        diff = z.get("max_abs_diff_vs_reference")
         say(f"zeroclaw  {z['steps']} steps on {len(names)} names ({source}): {z['seconds']:.2f}s,"
-            f" final loss {z['final_loss']:.4f}"
-            + ("" if diff is None else f", max |loss - reference| {diff:.2e}"))
+            f" mean loss of the last 500 steps {z['mean_loss_last_500']:.4f}")
+        if "max_abs_diff_first_100" in z:
+            say(f"          reference: mean loss of the last 500 steps"
+                f" {z['reference_mean_loss_last_500']:.4f}; first 100 steps differ by at most"
+                f" {z['max_abs_diff_first_100']:.1e}")
     if args.json:
         print(json.dumps(result))
     return 0
