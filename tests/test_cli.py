@@ -86,6 +86,14 @@ def test_train_human_output_and_val_frac_zero(work):
     assert len(marks) == 3 and set(marks) <= {"new", "train", "val"}  # "in train" / "in val" / "new"
 
 
+def test_train_json_without_validation_has_null_val_loss(work):
+    r = run("train", *FAST, "--val-frac", 0, "--out", "z2.json", "--json", cwd=work, ok=True)
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["val_loss"] is None and summary["n_val"] == 0
+    assert len(r.stdout.strip().splitlines()) == 1  # with --json, stdout holds only the summary
+    assert "step 6/6" in r.stderr
+
+
 def test_train_same_seed_same_checkpoint(work):
     run("train", *FAST, "--seed", 5, "--out", "a.json", cwd=work, ok=True)
     run("train", *FAST, "--seed", 5, "--out", "b.json", cwd=work, ok=True)

@@ -81,6 +81,14 @@ def test_line_of_exactly_the_limit_is_fine(tmp_path):
     assert len(items[0]) == MAX_LINE_CHARS
 
 
+def test_file_size_limit(tmp_path, monkeypatch):
+    import zcgpt.data
+    monkeypatch.setattr(zcgpt.data, "MAX_FILE_BYTES", 2**20)
+    p = write(tmp_path, b"anna\n" * 300_000)
+    with pytest.raises(DataError, match=r"items\.txt is 1\.4 MB; the limit is 1 MB"):
+        load_lines(p)
+
+
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(DataError, match=r"nope\.txt: no such file\."):
         load_lines(tmp_path / "nope.txt")

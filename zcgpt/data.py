@@ -13,6 +13,7 @@ from .prng import Rng
 
 MAX_LINE_CHARS = 256    # longer "names" are almost surely not one item per line
 MAX_DISTINCT_CHARS = 256  # the vocabulary (and wte) would be mostly noise beyond this
+MAX_FILE_BYTES = 64 * 2**20  # 300 times names.txt; training encodes every item up front
 SPECIALS = ("<BOS>", "<EOS>")
 # Salt added to the run seed for the split, so the held-out set does not share a stream
 # with the initial weights (which start from Rng(seed) itself).
@@ -134,6 +135,9 @@ def read_text(path) -> str:
     """The file decoded as UTF-8; DataError for a missing file, a directory or undecodable bytes."""
     p = Path(path)
     try:
+        if p.is_file() and p.stat().st_size > MAX_FILE_BYTES:
+            raise DataError(f"{path} is {p.stat().st_size / 2**20:.1f} MB; the limit is"
+                            f" {MAX_FILE_BYTES // 2**20} MB of one-item-per-line text.")
         data = p.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file.") from None
