@@ -1,0 +1,236 @@
+// The page: wires the worker's messages to the chart, panels and controls.
+//
+// States (also on <body data-state>, which the tests read):
+//   loading -> ready -> training <-> paused -> stopping -> done -> training ...; reset -> ready.
+
+import { startWorker, siteURL } from './runtime.js';
+import { createChart } from './chart.js';
+import { createControls } from './controls.js';
+import * as ui from './panels.js';
+
+const app = {
+  state: 'loading',
+  paused: false,
+  pausedBy: null,      // 'user' or 'hidden' (tab in the background)
+  worker: null,
+  run: null,           // the run's settings and counters
+  readyMs: null,
+  stopClickedAt: null,
+};
+
+const chart = createChart(document.getElementById('chart'));
+const controls = createControls({ onTrain, onPause, onStop, onReset, onGenerate });
+controls.setState('loading');
+
+function setState(state) {
+  app.state = state;
+  document.body.dataset.state = state;
+  controls.setState(state, { paused: app.paused });
+}
+
+function readyStatus() {
+  return `Ready in ${(app.readyMs / 1000).toFixed(1)} s. Pick a model and press Train.`;
+}
+
+// ---------- commands from the controls ----------
+
+function onTrain(run, problem) {
+  if (problem) {
+    ui.setStatus(problem, 'warn');
+    return;
+  }
+  app.run = { ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null };
+  app.paused = false;
+  app.pausedBy = null;
+  chart.reset();
+  ui.clearStats();
+  ui.showNames('samples', [], 'The first names appear after about a second.');
+  ui.showNames('generated', []);
+  ui.setText('sample-step', '');
+  setState('training');
+  ui.setStatus(`Training ${run.preset}…`);
+  app.worker.send({ type: 'train', ...run });
+}
+
+function onPause(by = 'user') {
+  if (app.state !== 'training' && app.state !== 'paused') return;
+  if (app.paused) {
+    app.worker.send({ type: 'resume', by });
+  } else {
+    app.worker.send({ type: 'pause', by });
+  }
+  app.paused = !app.paused;
+  app.pausedBy = app.paused ? by : null;
+  setState(app.paused ? 'paused' : 'training');
+  ui.setStatus(app.paused ? (by === 'hidden' ? 'Paused while the tab is hidden.' : 'Paused.') : `Training ${app.run.preset}…`);
+}
+
+function onStop() {
+  if (app.state !== 'training' && app.state !== 'paused') return;
+  app.stopClickedAt = performance.now();
+  app.worker.send({ type: 'stop' });
+  setState('stopping');
+  ui.setStatus('Stopping…');
+}
+
+function onReset() {
+  app.worker.send({ type: 'reset' });
+  app.run = null;
+  app.paused = false;
+  app.pausedBy = null;
+  chart.reset();
+  ui.clearStats();
+  ui.showNames('samples', [], 'Train to see names appear.');
+  ui.showNames('generated', []);
+  ui.setText('sample-step', '');
+  ui.setText('gen-note', 'Available after training.');
+  setState('ready');
+  ui.setStatus(readyStatus());
+}
+
+function onGenerate({ n, temperature, prefix }) {
+  ui.setText('gen-note', 'Generating…');
+  app.worker.send({ type: 'generate', n, temperature, prefix, seed: controls.seed() });
+}
+
+// Background tabs get throttled anyway; pause so the laptop fan calms down, resume on return.
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden && app.state === 'training' && !app.paused) onPause('hidden');
+  else if (!document.hidden && app.state === 'paused' && app.pausedBy === 'hidden') onPause('hidden');
+});
+
+// ---------- messages from Python ----------
+
+const handlers = {
+  stage({ stage, numpy, zcgpt }) {
+    ui.showStage(stage, { numpy: numpy && `numpy ${numpy}`, zcgpt: zcgpt && `zcgpt ${zcgpt}` });
+    const what = { numpy: 'numpy', zcgpt: 'zcgpt', data: 'the names' }[stage];
+    ui.setStatus(`Loading ${what}…`);
+  },
+
+  ready(msg) {
+    app.readyMs = performance.now();
+    window.zcgptReadyMs = app.readyMs;
+    ui.showStage(null);
+    controls.setPresets(msg.presets);
+    document.body.dataset.chars = msg.chars;
+    ui.setText('about', `zcgpt ${msg.zcgpt} · numpy ${msg.numpy} · ${ui.fmtInt(msg.items)} names, `
+      + `${msg.vocab_size} tokens (${msg.chars.length} letters + start/end) · runs in a web worker via PyScript and Pyodide · chart by uPlot.`);
+    setState('ready');
+    ui.setStatus(readyStatus(), 'ok');
+  },
+
+  start(msg) {
+    Object.assign(app.run, { steps: msg.steps, params: msg.params });
+    chart.reset(msg.uniform);
+    ui.setStats({ step: 0, steps: msg.steps });
+    ui.setStatus(`Training ${msg.preset}: ${ui.fmtInt(msg.params)} parameters on ${ui.fmtInt(msg.n_train)} names `
+      + `(${ui.fmtInt(msg.n_val)} held out for validation).`);
+  },
+
+  progress(msg) {
+    const run = app.run;
+    if (!run) return;
+    run.trainTokens += msg.slice_tokens;
+    run.trainSeconds += msg.slice_s;
+    run.busy = msg.busy;
+    if (msg.val != null) run.lastVal = msg.val;
+    chart.add(msg.step, msg.loss, msg.val ?? null);
+    const stepsPerS = msg.step / msg.busy;
+    ui.setProgress(msg.step, msg.steps);
+    ui.setStats({
+      step: msg.step, steps: msg.steps, loss: msg.loss,
+      val: msg.val !== undefined ? msg.val : undefined,
+      tps: run.trainSeconds > 0 ? run.trainTokens / run.trainSeconds : null,
+      elapsed: msg.busy,
+      eta: stepsPerS > 0 ? (msg.steps - msg.step) / stepsPerS : null,
+    });
+    if (msg.samples) showSamples(msg.samples, msg.step);
+  },
+
+  paused() { /* the page already switched; nothing to add */ },
+
+  halted(msg) {
+    if (app.stopClickedAt != null) {
+      const ms = performance.now() - app.stopClickedAt;
+      document.body.dataset.stopMs = ms.toFixed(0);
+      app.stopClickedAt = null;
+    }
+    ui.setStatus(msg.stopped ? `Stopped at step ${ui.fmtInt(msg.step)}; measuring the validation loss…`
+      : 'Finished; measuring the validation loss on every held-out name…');
+  },
+
+  done(msg) {
+    const run = app.run;
+    if (!run) return;
+    app.paused = false;
+    app.pausedBy = null;
+    if (msg.val != null) chart.setLastVal(msg.val);
+    ui.setProgress(msg.step, msg.steps);
+    ui.setStats({ step: msg.step, steps: msg.steps, val: msg.val, eta: 0, elapsed: msg.busy });
+    if (msg.samples?.length) showSamples(msg.samples, msg.step);
+    setState('done');
+    const tps = run.trainSeconds > 0 ? run.trainTokens / run.trainSeconds : 0;
+    const how = msg.stopped ? `Stopped at step ${ui.fmtInt(msg.step)}` : `Trained ${ui.fmtInt(msg.step)} steps`;
+    ui.setStatus(`${how} in ${ui.fmtSeconds(msg.busy)} (${ui.fmtInt(tps)} tokens/s). `
+      + `Validation loss ${ui.fmtLoss(msg.val)} vs ${ui.fmtLoss(Math.log(document.body.dataset.chars.length + 2))} for a uniform guess.`, 'ok');
+    ui.setText('gen-note', msg.step > 0 ? 'Pick a temperature: low is safe and common, high is wild.' : 'Train first.');
+  },
+
+  generated(msg) {
+    ui.showNames('generated', msg.names);
+    if (msg.note) {
+      ui.setText('gen-note', msg.note);
+    } else {
+      const fresh = msg.names.filter((x) => x.new).length;
+      ui.setText('gen-note', `${fresh} of ${msg.names.length} are new names`
+        + `${msg.prefix ? ` starting with “${msg.prefix}”` : ''} at temperature ${msg.temperature.toFixed(2)}.`);
+    }
+  },
+
+  reset() {},
+
+  error(msg) {
+    console.warn('zcgpt worker:', msg.trace || msg.message);
+    if (msg.where === 'generate') {
+      ui.setText('gen-note', msg.message);
+      return;
+    }
+    if (app.state === 'loading') {
+      ui.setStatus(`Could not start: ${msg.message}`, 'error');
+      document.body.dataset.state = 'error';
+      return;
+    }
+    setState(app.run ? 'error' : 'ready');
+    ui.setStatus(`Something went wrong: ${msg.message}`, 'error');
+  },
+};
+
+function showSamples(names, step) {
+  ui.showNames('samples', names);
+  const fresh = names.filter((x) => x.new).length;
+  ui.setText('sample-step', `at step ${ui.fmtInt(step)} · ${fresh} of ${names.length} new`);
+}
+
+function onMessage(msg) {
+  const handle = handlers[msg.type];
+  if (handle) handle(msg);
+}
+
+// ---------- start ----------
+
+async function boot() {
+  ui.showStage('python');
+  const build = await fetch('build.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  const wheel = build?.wheel || 'wheels/zcgpt-0.1.0-py3-none-any.whl';
+  const data = build?.datasets?.[0]?.path || 'data/names.txt';
+  app.worker = await startWorker(onMessage);
+  ui.showStage('numpy');
+  app.worker.send({ type: 'init', wheel: siteURL(wheel), data: siteURL(data) });
+}
+
+boot().catch((err) => {
+  console.error(err);
+  ui.setStatus(`Could not start Python: ${err?.message || err}`, 'error');
+  document.body.dataset.state = 'error';
+});

@@ -1,0 +1,37 @@
+// Bridge to the Python worker (site/worker.py): start it with PyScript, send and receive JSON.
+//
+// The worker runs PyScript without SharedArrayBuffer (no COOP/COEP headers on static hosts),
+// so the only channel is postMessage: Python's js.postMessage(json) arrives here as a
+// "message" event of the PyWorker; our worker.postMessage(json) reaches Python's
+// polyscript.xworker.onmessage. Every URL is resolved here, against this module, because the
+// worker itself runs from a blob: URL where relative URLs mean nothing.
+
+const here = (path) => new URL(path, import.meta.url).href;
+
+/**
+ * Start Python in a worker. Resolves once the interpreter has run worker.py.
+ * @param {(msg: object) => void} onMessage called with every message from Python
+ * @returns {Promise<{send: (msg: object) => void, urls: (rel: string) => string}>}
+ */
+export async function startWorker(onMessage) {
+  const { PyWorker } = await import('../pyscript/core.js');
+  const interpreter = here('../pyodide/pyodide.mjs');
+  // `version` is what PyScript actually loads the interpreter from; without it a worker
+  // created from JS falls back to the CDN build, which this page must never contact.
+  const worker = await PyWorker(here('../worker.py'), { config: { interpreter }, version: interpreter });
+  worker.addEventListener('message', (event) => {
+    if (typeof event.data !== 'string') return; // PyScript's own traffic
+    let msg;
+    try { msg = JSON.parse(event.data); } catch { return; }
+    if (msg && typeof msg.type === 'string') onMessage(msg);
+  });
+  worker.addEventListener('error', (event) => {
+    onMessage({ type: 'error', where: 'worker', message: String(event.error || event.message || event) });
+  });
+  return {
+    send: (msg) => worker.postMessage(JSON.stringify(msg)),
+  };
+}
+
+/** Absolute URL of a file shipped beside index.html (works at / and under a sub-path). */
+export const siteURL = (rel) => here(`../${rel}`);
