@@ -89,7 +89,11 @@ def add_config_flags(p):
     for f in dataclasses.fields(Config):
         t = f.type if isinstance(f.type, str) else f.type.__name__
         text = comments.get(f.name) or EXTRA_HELP.get(f.name) or f"Config.{f.name}"
-        shown = ", ".join(f"{name} {getattr(c, f.name)}" for name, c in presets.items())
+        values = {name: getattr(c, f.name) for name, c in presets.items()}
+        if len(set(values.values())) == 1:
+            shown = f"every preset: {next(iter(values.values()))}"
+        else:
+            shown = ", ".join(f"{name} {v}" for name, v in values.items())
         kw = {"default": None, "dest": f"cfg_{f.name}",
               "help": f"{text} [{shown}]".replace("%", "%%")}
         flag = "--" + f.name.replace("_", "-")
@@ -100,7 +104,8 @@ def add_config_flags(p):
         elif t == "float":
             g.add_argument(flag, type=finite_float, metavar="X", **kw)
         else:
-            g.add_argument(flag, choices=CHOICES.get(f.name), metavar="NAME", **kw)
+            choices = CHOICES.get(f.name)
+            g.add_argument(flag, choices=choices, metavar=None if choices else "NAME", **kw)
 
 
 def config_from_args(args) -> Config:
