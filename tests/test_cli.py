@@ -94,6 +94,12 @@ def test_train_json_without_validation_has_null_val_loss(work):
     assert "step 6/6" in r.stderr
 
 
+def test_train_says_when_items_are_cut_to_the_block(work):
+    r = run("train", *FAST, "--val-frac", 0, "--block-size", 6, "--out", "cut.json", cwd=work, ok=True)
+    n_long = sum(len(x) + 1 > 6 for x in NAMES)  # a block of 6 predicts 5 letters + EOS
+    assert f"note: {n_long} training items do not fit block_size 6" in r.stdout
+
+
 def test_train_same_seed_same_checkpoint(work):
     run("train", *FAST, "--seed", 5, "--out", "a.json", cwd=work, ok=True)
     run("train", *FAST, "--seed", 5, "--out", "b.json", cwd=work, ok=True)
@@ -248,7 +254,8 @@ def test_eval_json(trained, work):
     (work / "few.txt").write_text("emma\n\nava\nemma\n")  # duplicates count, blanks do not
     r = run("eval", "--model", trained[1], "--data", "few.txt", "--json", cwd=work, ok=True)
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out["tokens"] == 5 + 4 + 5  # letters + EOS of each line and out["lines"] == 3
+    assert out["tokens"] == 5 + 4 + 5  # letters + EOS of each line
+    assert out["lines"] == 3 and out["lines_cut"] == 0
     model, vocab, _ = ck.load(trained[1])
     assert out["loss"] == pytest.approx(evaluate(model, vocab, ["emma", "ava", "emma"]), rel=1e-6)
     r = run("eval", "--model", trained[1], "--data", "few.txt", cwd=work, ok=True)

@@ -203,6 +203,13 @@ def json_num(v):
     return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
 
 
+def count_cut(items, npred):
+    """Items whose tokens do not all fit the block (npred: predicted positions kept per item)."""
+    if npred is None:
+        return 0
+    return sum(int(n) < len(item) + 1 for item, n in zip(items, npred))
+
+
 def load_checkpoint(path):
     from .checkpoint import load
     return load(path)
@@ -241,6 +248,9 @@ def cmd_train(args):
         f" vocabulary {ds.vocab.size} tokens")
     say(f"preset {args.preset}, seed {args.seed}: {tr.model.num_params()} parameters, {steps} steps"
         f" of {config.batch_size} names")
+    cut = count_cut(ds.train, getattr(tr, "npred", None))
+    if cut:
+        say(f"note: {cut} training items do not fit block_size {config.block_size} and are cut short")
     losses, window, val_loss = [], [], float("nan")
     train_time, t0, interrupted = 0.0, time.perf_counter(), False
     try:
@@ -347,12 +357,14 @@ def cmd_eval(args):
                             f" model's vocabulary.")
     items = [line for _, line in numbered]
     loss = evaluate(model, vocab, items)
-    tokens = int(encode_items(items, vocab, model.config)[1].sum())
+    npred = encode_items(items, vocab, model.config)[1]
+    tokens, cut = int(npred.sum()), count_cut(items, npred)
     if args.json:
-        print(json.dumps({"loss": loss, "tokens": tokens, "lines": len(items),
+        print(json.dumps({"loss": loss, "tokens": tokens, "lines": len(items), "lines_cut": cut,
                           "model": str(args.model), "data": str(args.data)}))
     else:
-        print(f"{loss:.4f} nats per token ({tokens} tokens, {len(items)} lines of {args.data})")
+        note = f"; {cut} lines cut to the model's block" if cut else ""
+        print(f"{loss:.4f} nats per token ({tokens} tokens, {len(items)} lines of {args.data}{note})")
     return 0
 
 
