@@ -145,6 +145,7 @@ def test_train_bad_data_file(work, name):
     (["--seed", "-1"], 2, r"--seed must be a non-negative integer"),
     (["--eval-every", "-1"], 2, r"--eval-every must be 0 or more"),
     (["--frobnicate"], 2, r"unrecognized arguments: --frobnicate"),
+    (["--n-embd", "4096"], 2, r"this configuration has [\d,]+ parameters; zcgpt is made for models under"),
 ])
 def test_train_bad_command_line(work, args, code, pattern):
     r = run("train", *FAST, *args, cwd=work)
@@ -219,7 +220,8 @@ def test_sample_matches_in_process_generate_after_reload(trained, work):
 @pytest.mark.parametrize("args, code, pattern", [
     (["--prefix", "Q"], 2, r"--prefix 'Q' has characters the model has never seen: 'Q'"),
     (["--prefix", "a" * 40], 2, r"--prefix .* is too long"),
-    (["-n", "0"], 2, r"-n must be at least 1"),
+    (["-n", "0"], 2, r"-n must be between 1 and 100000"),
+    (["-n", "1000001"], 2, r"-n must be between 1 and 100000"),
     (["--temperature", "0"], 2, r"--temperature must be positive"),
     (["--top-k", "-2"], 2, r"--top-k must be 0"),
 ])

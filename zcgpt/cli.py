@@ -28,6 +28,8 @@ from .data import DataError
 EXIT_DATA = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPT = 130
+MAX_PARAMS = 5_000_000   # the initial draw alone takes seconds per million in pure Python
+MAX_SAMPLES = 100_000
 
 # Help for the Config fields that carry no comment in config.py.
 EXTRA_HELP = {
@@ -220,6 +222,7 @@ def load_checkpoint(path):
 def cmd_train(args):
     from . import checkpoint
     from .data import load_lines, make_dataset
+    from .model import param_shapes
     from .prng import Rng
     from .sample import generate, novelty
     from .train import Trainer
@@ -237,6 +240,9 @@ def cmd_train(args):
 
     items = load_lines(args.data)
     ds = make_dataset(items, args.val_frac, args.seed)
+    n_params = sum(math.prod(shape) for _, shape in param_shapes(config, ds.vocab.size))
+    need(n_params <= MAX_PARAMS, f"this configuration has {n_params:,} parameters; zcgpt is made"
+                                 f" for models under {MAX_PARAMS:,}")
     tr = Trainer(config, ds, args.seed)
     steps = config.steps
     eval_every = max(1, steps // 10) if args.eval_every is None else args.eval_every
@@ -321,7 +327,7 @@ def cmd_sample(args):
     from .prng import Rng
     from .sample import generate
 
-    need(args.num >= 1, f"-n must be at least 1, got {args.num}")
+    need(1 <= args.num <= MAX_SAMPLES, f"-n must be between 1 and {MAX_SAMPLES}, got {args.num}")
     need(args.temperature > 0, f"--temperature must be positive, got {args.temperature}")
     need(args.top_k >= 0, f"--top-k must be 0 (off) or more, got {args.top_k}")
     need(args.seed >= 0, f"--seed must be a non-negative integer, got {args.seed}")
