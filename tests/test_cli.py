@@ -7,6 +7,7 @@ file) and no traceback.
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +38,6 @@ def run(*args, cwd, ok=None):
 
 
 def assert_one_line_error(r, code, pattern):
-    import re
     assert r.returncode == code, (r.returncode, r.stderr)
     assert "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
