@@ -214,16 +214,18 @@ def verify_bytes_sha256(data: bytes, expected: str, what: str, fix: str) -> None
 
 # ----------------------------------------------------------------------------- download cache
 
-def run_fetch(cmd: list[str], cwd: Path) -> None:
+def run_fetch(cmd: list[str], cwd: Path, what: str) -> None:
     """Run a fetching command (npm pack / pip download). The only place the build touches the network."""
-    log(f"  fetching: {' '.join(cmd)}")
+    log(f"  fetching {what}: {' '.join(cmd)}")
     try:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     except FileNotFoundError:
-        raise BuildError(f"`{cmd[0]}` is not on PATH; it is needed once to fill the download cache") from None
+        raise BuildError(f"could not fetch {what}: `{cmd[0]}` is not on PATH "
+                         f"(needed once, to fill the download cache)") from None
     if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-        raise BuildError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{tail}")
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise BuildError(f"could not fetch {what}: `{' '.join(cmd)}` failed (exit {proc.returncode}):\n{tail}\n"
+                         f"  check the network and the registry settings (npm config / pip config), then build again")
 
 
 def cached(path: Path, expected: str, fetch) -> Path:
@@ -251,8 +253,8 @@ def cached(path: Path, expected: str, fetch) -> Path:
 def fetch_npm(pkg: NpmPackage, cache: Path) -> Path:
     def fetch(tmp: Path) -> Path:
         npm = shutil.which("npm") or "npm"
-        run_fetch([npm, "pack", f"{pkg.name}@{pkg.version}", "--pack-destination", str(tmp),
-                   "--silent"], cwd=tmp)
+        run_fetch([npm, "pack", f"{pkg.name}@{pkg.version}", "--pack-destination", str(tmp)],
+                  cwd=tmp, what=f"{pkg.name}@{pkg.version} from npm")
         return tmp / pkg.tarball
     return cached(cache / "npm" / pkg.tarball, pkg.integrity, fetch)
 
@@ -262,7 +264,8 @@ def fetch_pypi(pf: PypiFile, cache: Path) -> Path:
         req = tmp / "requirements.txt"
         req.write_text(f"{pf.name}=={pf.version} --hash=sha256:{pf.sha256}\n")
         run_fetch([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--require-hashes", "-r", str(req), "-d", str(tmp / "out")], cwd=tmp)
+                   "--require-hashes", "-r", str(req), "-d", str(tmp / "out")],
+                  cwd=tmp, what=f"{pf.name}=={pf.version} from PyPI")
         return tmp / "out" / pf.filename
     return cached(cache / "pypi" / pf.filename, pf.sha256, fetch)
 

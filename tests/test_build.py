@@ -107,7 +107,7 @@ def test_corrupt_cached_file_fails_without_fetching(tmp_path, monkeypatch):
 
 
 def test_a_fetch_with_wrong_bytes_is_not_cached(tmp_path, monkeypatch):
-    def fake_fetch(cmd, cwd):
+    def fake_fetch(cmd, cwd, what):
         (Path(cmd[cmd.index("--pack-destination") + 1]) / build.UPLOT.tarball).write_bytes(b"evil")
     monkeypatch.setattr(build, "run_fetch", fake_fetch)
     with pytest.raises(build.BuildError, match="downloaded uplot-1.6.32.tgz"):
