@@ -27,7 +27,7 @@ from pyodide.ffi import create_proxy
 from pyodide.http import pyfetch
 
 SLICE_S = 0.04         # seconds of training between yields (Stop latency is about this)
-VAL_EVERY_S = 0.5      # seconds of training between validation estimates
+VAL_EVERY_S = 0.3      # seconds of training between validation estimates
 SAMPLE_EVERY_S = 1.0   # seconds of training between live name samples
 VAL_EVAL_S = 0.04      # budget of one live validation estimate (it runs between two yields)
 LIVE_SAMPLES = 8

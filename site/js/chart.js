@@ -21,7 +21,7 @@ export function createChart(el) {
   const opts = {
     width: Math.max(280, el.clientWidth),
     height: height(),
-    legend: { live: true },
+    legend: { live: false },
     cursor: { drag: { x: false, y: false } },
     scales: {
       x: { time: false },

@@ -18,7 +18,10 @@ const app = {
   stopClickedAt: null,
 };
 
-const chart = createChart(document.getElementById('chart'));
+// Read-only view for the curious (and the end-to-end tests): window.zcgpt.run.points etc.
+window.zcgpt = { get state() { return app.state; }, get run() { return app.run; }, get readyMs() { return app.readyMs; } };
+
+let chart = null;  // created in boot(), after the first paint, to keep start-up tasks short
 const controls = createControls({ onTrain, onPause, onStop, onReset, onGenerate });
 controls.setState('loading');
 
@@ -39,7 +42,7 @@ function onTrain(run, problem) {
     ui.setStatus(problem, 'warn');
     return;
   }
-  app.run = { ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null };
+  app.run = { ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null, points: [] };
   app.paused = false;
   app.pausedBy = null;
   chart.reset();
@@ -110,7 +113,6 @@ const handlers = {
 
   ready(msg) {
     app.readyMs = performance.now();
-    window.zcgptReadyMs = app.readyMs;
     ui.showStage(null);
     controls.setPresets(msg.presets);
     document.body.dataset.chars = msg.chars;
@@ -136,6 +138,7 @@ const handlers = {
     run.busy = msg.busy;
     if (msg.val != null) run.lastVal = msg.val;
     chart.add(msg.step, msg.loss, msg.val ?? null);
+    run.points.push([msg.step, msg.loss, msg.val ?? null]);
     const stepsPerS = msg.step / msg.busy;
     ui.setProgress(msg.step, msg.steps);
     ui.setStats({
@@ -166,6 +169,8 @@ const handlers = {
     app.paused = false;
     app.pausedBy = null;
     if (msg.val != null) chart.setLastVal(msg.val);
+    Object.assign(run, { finalVal: msg.val, finalStep: msg.step, stopped: msg.stopped,
+      tokensPerS: run.trainSeconds > 0 ? run.trainTokens / run.trainSeconds : null });
     ui.setProgress(msg.step, msg.steps);
     ui.setStats({ step: msg.step, steps: msg.steps, val: msg.val, eta: 0, elapsed: msg.busy });
     if (msg.samples?.length) showSamples(msg.samples, msg.step);
@@ -219,8 +224,13 @@ function onMessage(msg) {
 
 // ---------- start ----------
 
+const nextPaint = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
 async function boot() {
   ui.showStage('python');
+  await nextPaint();
+  chart = createChart(document.getElementById('chart'));
+  await nextPaint();
   const build = await fetch('build.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
   const wheel = build?.wheel || 'wheels/zcgpt-0.1.0-py3-none-any.whl';
   const data = build?.datasets?.[0]?.path || 'data/names.txt';

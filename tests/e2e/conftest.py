@@ -1,0 +1,163 @@
+"""Browser tests of the built page (dist/), served by `python build.py serve`.
+
+One Chromium for the whole session (CI has two cores). Each page gets:
+  - a PerformanceObserver for main-thread long tasks, installed before any page script runs;
+  - a record of every request, the worker's included (context-level events), and of every
+    console error and uncaught page error.
+
+Skips with a reason when dist/ has not been built or no Chromium/Playwright is at hand.
+Screenshots and measured numbers go to artifacts/ (git-ignored).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "dist"
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = os.environ.get("ZCGPT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+# Records the longest main-thread task from navigation on (buffered: also the ones before
+# the observer was created, as far as the browser kept them).
+LONGTASK_SCRIPT = """
+window.__longtasks = [];
+try {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__longtasks.push({start: e.startTime, ms: e.duration});
+  }).observe({type: 'longtask', buffered: true});
+} catch (e) { window.__longtasks = null; }
+"""
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = None
+    if not (DIST / "index.html").exists():
+        reason = "dist/ is not built: run `python build.py` first"
+    elif not Path(CHROMIUM).exists():
+        reason = f"no Chromium at {CHROMIUM} (set ZCGPT_CHROMIUM)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "playwright is not installed (pip install playwright)"
+    if reason:
+        skip = pytest.mark.skip(reason=reason)
+        for item in items:
+            if "e2e" in item.nodeid:
+                item.add_marker(skip)
+
+
+class Server:
+    """`python build.py serve --port 0 --base BASE` in a subprocess; .url is the page's URL."""
+
+    def __init__(self, base="/"):
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "build.py"), "serve", "--port", "0", "--dir", str(DIST),
+             "--base", base, "--quiet"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        deadline = time.monotonic() + 30
+        self.url = None
+        seen = []
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            m = re.search(r"(http://[^\s]+)", line)
+            if m:
+                self.url = m.group(1)
+                break
+        if self.url is None:
+            self.stop()
+            raise RuntimeError("build.py serve printed no URL:\n" + "".join(seen))
+        self.origin = re.match(r"http://[^/]+", self.url).group(0)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server():
+    s = Server("/")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def subpath_server():
+    s = Server("/zcgpt/")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Tab:
+    """A page plus what it did: requests, console errors, page errors."""
+
+    def __init__(self, browser, url, viewport):
+        self.context = browser.new_context(viewport=viewport)
+        self.context.add_init_script(LONGTASK_SCRIPT)
+        self.requests = []
+        self.errors = []
+        self.context.on("request", lambda r: self.requests.append(r.url))
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}")
+                     if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.goto(url)
+
+    def wait_state(self, state, timeout_s=90):
+        self.page.wait_for_selector(f"body[data-state={state}]", timeout=timeout_s * 1000)
+
+    def longest_task_ms(self):
+        tasks = self.page.evaluate("window.__longtasks")
+        assert tasks is not None, "this browser has no longtask observer"
+        return max((t["ms"] for t in tasks), default=0.0), tasks
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture(scope="session")
+def open_tab(browser):
+    tabs = []
+
+    def open_(url, width=1200, height=900):
+        tab = Tab(browser, url, {"width": width, "height": height})
+        tabs.append(tab)
+        return tab
+
+    yield open_
+    for t in tabs:
+        t.close()
+
+
+@pytest.fixture(scope="session")
+def metrics():
+    """Numbers measured by the tests, written to artifacts/e2e-metrics.json at the end."""
+    data = {}
+    yield data
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "e2e-metrics.json").write_text(json.dumps(data, indent=2) + "\n")
