@@ -298,14 +298,6 @@ def extract_tar_dir(tgz: Path, prefix: str, dest: Path, only: tuple[str, ...] | 
     return written
 
 
-def read_tar_member(tgz: Path, name: str) -> bytes:
-    with tarfile.open(tgz, "r:gz") as tar:
-        try:
-            return tar.extractfile(name).read()
-        except KeyError:
-            raise BuildError(f"{tgz.name} has no {name}") from None
-
-
 def trim_lock(lock: dict, roots) -> dict:
     """The lock with only `roots` and everything they depend on; 'info' and entries unchanged."""
     packages = lock["packages"]
@@ -436,10 +428,10 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None)
 
     log(f"[4/7] Pyodide {PYODIDE_VERSION} core + trimmed lock + wheels -> pyodide/")
     pyo = out / "pyodide"
-    extract_tar_dir(pyodide_tgz, "package/", pyo, only=PYODIDE_CORE_FILES)
-    lock = trim_lock(json.loads(read_tar_member(pyodide_tgz, "package/pyodide-lock.json")),
-                     PYODIDE_ROOT_PACKAGES)
-    (pyo / "pyodide-lock.json").write_text(json.dumps(lock, indent=1) + "\n", encoding="utf-8")
+    extract_tar_dir(pyodide_tgz, "package/", pyo, only=PYODIDE_CORE_FILES + ("pyodide-lock.json",))
+    lock_path = pyo / "pyodide-lock.json"
+    lock = trim_lock(json.loads(lock_path.read_text(encoding="utf-8")), PYODIDE_ROOT_PACKAGES)
+    lock_path.write_text(json.dumps(lock, indent=1) + "\n", encoding="utf-8")
     with zipfile.ZipFile(provisa) as zf:
         for pkg in lock["packages"].values():
             member = PROVISA_WHEEL_DIR + pkg["file_name"]
