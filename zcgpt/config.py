@@ -39,6 +39,8 @@ class Config:
     weight_decay: float = 0.0   # AdamW-style decoupled decay on matrices (0 = plain Adam)
     grad_clip: float = 0.0      # clip the global gradient norm to this (0 = off)
     shuffle: bool = True        # shuffled epochs; False = file order, one batch after another
+    sort_window: int = 16       # with shuffle: sort each run of this many batches by length, so a
+                                # batch pads little (1 = off); batch order is shuffled again after
     seed_truncation: bool = False  # cut a long name to block_size tokens as the seed does (its
                                    # last wpe row then goes unused); False keeps block_size
                                    # predicted positions, so a block of 16 fits 15 letters + EOS
@@ -58,7 +60,8 @@ class Config:
             want = {"int": int, "float": (int, float), "bool": bool, "str": str}[t]
             bad = not isinstance(v, want) or (t != "bool" and isinstance(v, bool))
             need(not bad, f"{f.name} must be {t}, got {v!r}")
-        for name in ("n_embd", "n_head", "n_layer", "block_size", "mlp_ratio", "steps", "batch_size"):
+        for name in ("n_embd", "n_head", "n_layer", "block_size", "mlp_ratio", "steps", "batch_size",
+                     "sort_window"):
             need(getattr(self, name) >= 1, f"{name} must be at least 1")
         need(self.n_embd % self.n_head == 0, f"n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
         need(self.activation in ACTIVATIONS, f"activation must be one of {', '.join(ACTIVATIONS)}")

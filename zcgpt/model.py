@@ -33,9 +33,10 @@ def embedding_forward(wte, wpe, idx):
 
 def embedding_backward(dx, idx, dwte, dwpe):
     # (B, T, C) -> accumulates into dwte (V, C) and dwpe (T_max, C)
-    T = idx.shape[1]
-    np.add.at(dwte, idx.ravel(), dx.reshape(-1, dx.shape[-1]))
-    dwpe[:T] += np.add.reduce(dx, axis=0)
+    B, T, C = dx.shape
+    onehot = _eye(dwte.shape[0], dx.dtype)[idx.ravel()]                # (N, V)
+    dwte += onehot.T @ dx.reshape(B * T, C)            # a matmul beats np.add.at several-fold
+    dwpe[:T] += (_ones(B, dx.dtype) @ dx.reshape(B, T * C)).reshape(T, C)
 
 
 def rmsnorm_forward(x):
@@ -51,13 +52,47 @@ def rmsnorm_backward(dy, cache):
     return rstd * (dy - y * (_sum_last(dy * y) * (1.0 / y.shape[-1])))
 
 
+# Small helpers for speed: numpy reduces a short last axis slowly (it vectorises along the
+# contiguous axis), while a matmul with a column of ones runs at BLAS speed.
+_CONSTS = {}
+
+
+def _ones(n, dtype):
+    key = ("ones", n, np.dtype(dtype).str)
+    if key not in _CONSTS:
+        _CONSTS[key] = np.ones(n, dtype=dtype)
+    return _CONSTS[key]
+
+
+def _eye(n, dtype):
+    key = ("eye", n, np.dtype(dtype).str)
+    if key not in _CONSTS:
+        _CONSTS[key] = np.eye(n, dtype=dtype)
+    return _CONSTS[key]
+
+
 def _sum_last(a):
-    # (..., K) -> (..., 1); the ufunc method directly, without np.sum's Python wrapper
-    return np.add.reduce(a, axis=-1, keepdims=True)
+    # (..., K) -> (..., 1)
+    K = a.shape[-1]
+    return (a.reshape(-1, K) @ _ones(K, a.dtype)).reshape(a.shape[:-1] + (1,))
 
 
-def _max_last(a):
-    return np.maximum.reduce(a, axis=-1, keepdims=True)
+def softmax_last(z):
+    """Softmax over the last axis. One global max instead of a max per row (a per-row max
+    over a short axis costs more than the rest of the softmax); should a whole row fall so
+    far below the global max that it underflows, it is redone with per-row maxima."""
+    zmax = z.max()
+    if not np.isfinite(zmax):
+        raise FloatingPointError("non-finite values in a softmax: training has diverged")
+    e = z - zmax
+    np.exp(e, out=e)
+    sums = _sum_last(e)
+    if sums.min() < 1e-30:
+        e = z - z.max(axis=-1, keepdims=True)
+        np.exp(e, out=e)
+        sums = _sum_last(e)
+    e /= sums
+    return e
 
 
 def linear_forward(x, w):
@@ -79,12 +114,10 @@ def attention_forward(qkv, B, T, H):
     q, k, v = qkv[0], qkv[1], qkv[2]
     att = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / np.sqrt(D))   # (B, H, T, T)
     att += causal_bias(T, att.dtype)
-    att -= _max_last(att)
-    np.exp(att, out=att)
-    att /= _sum_last(att)
-    y = att @ v                                                # (B, H, T, D)
-    y = y.transpose(0, 2, 1, 3).reshape(B * T, C)              # (N, C)
-    return y, (q, k, v, att)
+    att = softmax_last(att)
+    y = np.empty((B, T, H, D), dtype=att.dtype)
+    np.matmul(att, v, out=y.transpose(0, 2, 1, 3))             # (B, H, T, D) written as (B, T, H, D)
+    return y.reshape(B * T, C), (q, k, v, att)
 
 
 def attention_backward(dy, cache):
@@ -93,25 +126,23 @@ def attention_backward(dy, cache):
     B, H, T, D = q.shape
     dy = dy.reshape(B, T, H, D).transpose(0, 2, 1, 3)         # (B, H, T, D)
     datt = dy @ v.transpose(0, 1, 3, 2)                        # (B, H, T, T)
-    dv = att.transpose(0, 1, 3, 2) @ dy                        # (B, H, T, D)
     # softmax backward; masked entries have att == 0 so they get no gradient
     datt = att * (datt - _sum_last(datt * att))
     datt *= 1.0 / np.sqrt(D)
-    dq = datt @ k                                              # (B, H, T, D)
-    dk = datt.transpose(0, 1, 3, 2) @ q                        # (B, H, T, D)
-    dqkv = np.stack([dq, dk, dv])                              # (3, B, H, T, D)
-    return dqkv.transpose(1, 3, 0, 2, 4).reshape(B * T, 3 * H * D)
-
-
-_CAUSAL = {}
+    dqkv = np.empty((B, T, 3, H, D), dtype=att.dtype)
+    heads = lambda i: dqkv[:, :, i].transpose(0, 2, 1, 3)      # (B, H, T, D) view of part i
+    np.matmul(datt, k, out=heads(0))                           # dq
+    np.matmul(datt.transpose(0, 1, 3, 2), q, out=heads(1))     # dk
+    np.matmul(att.transpose(0, 1, 3, 2), dy, out=heads(2))     # dv
+    return dqkv.reshape(B * T, 3 * H * D)
 
 
 def causal_bias(T, dtype):
     # (T, T): 0 on and below the diagonal, -inf above
-    key = (T, np.dtype(dtype).str)
-    if key not in _CAUSAL:
-        _CAUSAL[key] = np.triu(np.full((T, T), -np.inf, dtype=dtype), k=1)
-    return _CAUSAL[key]
+    key = ("causal", T, np.dtype(dtype).str)
+    if key not in _CONSTS:
+        _CONSTS[key] = np.triu(np.full((T, T), -np.inf, dtype=dtype), k=1)
+    return _CONSTS[key]
 
 
 def act_forward(h, kind):
@@ -137,9 +168,7 @@ def act_backward(da, cache, kind):
 
 def cross_entropy_forward(logits, targets, weights):
     # (N, V), (N,), (N,) weights = mask / n_predicted -> scalar mean NLL
-    z = logits - _max_last(logits)
-    np.exp(z, out=z)
-    z /= _sum_last(z)                                     # probs (N, V)
+    z = softmax_last(logits)                                   # probs (N, V)
     rows = np.arange(len(targets))
     nll = -np.log(z[rows, targets])
     return float(nll @ weights), (z, rows)

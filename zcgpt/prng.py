@@ -87,3 +87,13 @@ class Rng:
             j = self.randint(i + 1)
             perm[i], perm[j] = perm[j], perm[i]
         return np.array(perm, dtype=np.int64)
+
+    def categorical_rows(self, p) -> np.ndarray:
+        """One draw per row of weights p (n, K), the same dart rule vectorised: the first index
+        whose running sum reaches the dart (rounding may differ from the walk in the last bit)."""
+        p = np.asarray(p, dtype=np.float32)
+        cdf = np.cumsum(p, axis=1, dtype=np.float32)               # (n, K)
+        u = self.u32_array(p.shape[0]).astype(np.float32) / np.float32(U32_MAX)
+        dart = u * cdf[:, -1]                                      # (n,)
+        idx = (cdf < dart[:, None]).sum(axis=1)
+        return np.minimum(idx, p.shape[1] - 1)

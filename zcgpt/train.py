@@ -98,16 +98,34 @@ class Trainer:
 
     def next_batch(self):
         n, B = len(self.rows), self.config.batch_size
-        take = []
-        while len(take) < B:
+        take, got = [], 0
+        while got < B:
             if self.cursor >= n:
-                self.order = self.rng.permutation(n) if self.config.shuffle else np.arange(n)
+                self.order = self.epoch_order()
                 self.cursor = 0
-            k = min(B - len(take), n - self.cursor)
+            k = min(B - got, n - self.cursor)
             take.append(self.order[self.cursor:self.cursor + k])
             self.cursor += k
+            got += k
         sel = take[0] if len(take) == 1 else np.concatenate(take)
         return self.rows[sel], self.npred[sel]
+
+    def epoch_order(self):
+        """Indices of one pass over the training names: file order, or shuffled and then, one
+        window of sort_window batches at a time, grouped by length into batches that are
+        themselves shuffled (the batch has less padding; its names are still random)."""
+        n, B, W = len(self.rows), self.config.batch_size, self.config.sort_window
+        if not self.config.shuffle:
+            return np.arange(n)
+        order = self.rng.permutation(n)
+        if W <= 1:
+            return order
+        for lo in range(0, n, W * B):
+            win = order[lo:lo + W * B]
+            win = win[np.argsort(self.npred[win], kind="stable")]
+            batches = [win[i:i + B] for i in range(0, len(win), B)]
+            order[lo:lo + len(win)] = np.concatenate([batches[i] for i in self.rng.permutation(len(batches))])
+        return order
 
     def train_step(self):
         rows, npred = self.next_batch()

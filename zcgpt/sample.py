@@ -1,0 +1,49 @@
+"""Sampling names with a KV cache: many at once, with temperature, top-k and a prefix."""
+
+import numpy as np
+
+
+def prefix_tokens(vocab, prefix):
+    unknown = sorted({ch for ch in prefix if ch not in vocab.stoi})
+    if unknown:
+        raise ValueError(f"prefix {prefix!r} has characters the model has never seen: "
+                         f"{' '.join(map(repr, unknown))}")
+    return [vocab.BOS] + [vocab.stoi[ch] for ch in prefix]
+
+
+def generate(model, vocab, n, rng, temperature=1.0, top_k=0, prefix=""):
+    """n names (strings, prefix included); each ends at EOS or when the block is full."""
+    if n < 1:
+        return []
+    if not temperature > 0:
+        raise ValueError("temperature must be positive")
+    block = model.config.block_size
+    start = prefix_tokens(vocab, prefix)
+    if len(start) >= block:
+        raise ValueError(f"prefix {prefix!r} leaves no room: the model sees {block} positions")
+    cache = model.new_cache(n)
+    for tok in start[:-1]:                                          # feed the prefix
+        model.decode_step(np.full(n, tok), cache)
+    tok = np.full(n, start[-1])
+    out = np.full((n, block), vocab.EOS)                            # sampled ids, EOS-padded
+    alive = np.ones(n, dtype=bool)
+    for t in range(len(start) - 1, block):
+        logits = model.decode_step(tok, cache).astype(np.float64) / temperature  # (n, V)
+        if 0 < top_k < logits.shape[1]:
+            kth = np.partition(logits, -top_k, axis=1)[:, -top_k][:, None]
+            logits[logits < kth] = -np.inf
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        tok = rng.categorical_rows(p)
+        tok[~alive] = vocab.EOS
+        out[:, t] = tok
+        alive &= tok != vocab.EOS
+        if not alive.any():
+            break
+    return [prefix + vocab.decode(row) for row in out[:, len(start) - 1:].tolist()]
+
+
+def novelty(names, train_set):
+    """Share of names that are not in the training set (the seed's samples were memorised)."""
+    if not names:
+        return float("nan")
+    return sum(name not in train_set for name in names) / len(names)
