@@ -90,7 +90,13 @@ async def load(msg):
          items=len(items),
          vocab_size=vocab.size,
          chars="".join(vocab.chars),
-         presets={name: {k: v for k, v in cfg.to_dict().items()} for name, cfg in presets.items()})
+         presets={name: {**cfg.to_dict(), "params": count_params(cfg, vocab.size)}
+                  for name, cfg in presets.items()})
+
+
+def count_params(cfg, vocab_size):
+    from zcgpt.model import param_shapes
+    return sum(math.prod(shape) for _, shape in param_shapes(cfg, vocab_size))
 
 
 def label(names):
@@ -119,7 +125,8 @@ async def train(msg, run_id):
     state["trainer"] = tr
     n_live = live_val_size(tr, ds.val)
     val_subset = ds.val[::max(1, len(ds.val) // n_live)][:n_live]   # spread over the file, not its head
-    post("start", run=run_id, preset=msg["preset"], steps=cfg.steps, lr=cfg.lr, seed=seed,
+    init_val = tr.evaluate(val_subset)   # about ln(V) before any step
+    post("start", run=run_id, preset=msg["preset"], steps=cfg.steps, lr=cfg.lr, seed=seed, init_val=init_val,
          params=tr.model.num_params(), vocab_size=ds.vocab.size, uniform=math.log(ds.vocab.size),
          n_train=len(ds.train), n_val=len(ds.val), config=cfg.to_dict())
 

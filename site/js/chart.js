@@ -68,11 +68,11 @@ export function createChart(el) {
   }).observe(el);
 
   return {
-    /** Clear the chart for a new run; `lnV` is the loss of a uniform guess. */
-    reset(lnV = null) {
+    /** Clear the chart for a new run; `lnV` is the loss of a uniform guess, `initVal` the untrained model's. */
+    reset(lnV = null, initVal = null) {
       uniform = lnV;
       for (const key of Object.keys(data)) data[key].length = 0;
-      if (lnV != null) this.add(0, null, null); // start the uniform line at step 0
+      if (lnV != null) this.add(0, null, initVal); // the lines start at step 0, before training
       schedule();
     },
     /** Append one point: train loss at `step`, and a validation loss if one was measured. */

@@ -4,12 +4,12 @@ const $ = (id) => document.getElementById(id);
 
 // Steps the page suggests per preset: a run of a few seconds to about a minute in a tab.
 // (The presets' own step counts are for the desktop CLI.)
-export const PAGE_STEPS = { tiny: 2000, small: 1000, zeroclaw: 5000 };
+export const PAGE_STEPS = { tiny: 2000, small: 500, zeroclaw: 5000 };
 
 const NOTES = {
-  tiny: 'tiny: about 5,000 parameters, batches of 32 names, learns in seconds.',
-  small: 'small: two wider layers, about 60,000 parameters; slower per step, lower loss.',
-  zeroclaw: "zeroclaw: the seed's exact recipe, one name per step in file order, names cut to 8 letters.",
+  tiny: 'tiny learns in seconds: shuffled batches of names.',
+  small: 'small is wider and deeper: about ten times slower per step, lower loss in the end.',
+  zeroclaw: "zeroclaw is the seed's exact recipe: one name per step in file order, names cut to the block.",
 };
 
 /** Which buttons work in which state of the page. */
@@ -31,7 +31,8 @@ export function createControls({ onTrain, onPause, onStop, onReset, onGenerate }
     $('steps').value = PAGE_STEPS[name] ?? 1000;
     if (presets[name]) $('lr').value = presets[name].lr;
     const p = presets[name];
-    const shape = p ? ` (${p.n_layer} layer${p.n_layer > 1 ? 's' : ''}, width ${p.n_embd}, ${p.n_head} heads, block ${p.block_size}, batch ${p.batch_size})` : '';
+    const shape = p ? ` ${p.params.toLocaleString('en-US')} parameters: ${p.n_layer} layer${p.n_layer > 1 ? 's' : ''}, `
+      + `width ${p.n_embd}, ${p.n_head} heads, block ${p.block_size}, batch ${p.batch_size}.` : '';
     $('preset-note').textContent = (NOTES[name] || '') + shape;
   };
   $('preset').addEventListener('change', applyPreset);

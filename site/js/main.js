@@ -4,7 +4,6 @@
 //   loading -> ready -> training <-> paused -> stopping -> done -> training ...; reset -> ready.
 
 import { startWorker, siteURL } from './runtime.js';
-import { createChart } from './chart.js';
 import { createControls } from './controls.js';
 import * as ui from './panels.js';
 
@@ -123,8 +122,8 @@ const handlers = {
   },
 
   start(msg) {
-    Object.assign(app.run, { steps: msg.steps, params: msg.params });
-    chart.reset(msg.uniform);
+    Object.assign(app.run, { steps: msg.steps, params: msg.params, initVal: msg.init_val, uniform: msg.uniform });
+    chart.reset(msg.uniform, msg.init_val);
     ui.setStats({ step: 0, steps: msg.steps });
     ui.setStatus(`Training ${msg.preset}: ${ui.fmtInt(msg.params)} parameters on ${ui.fmtInt(msg.n_train)} names `
       + `(${ui.fmtInt(msg.n_val)} held out for validation).`);
@@ -229,6 +228,7 @@ const nextPaint = () => new Promise((resolve) => requestAnimationFrame(() => set
 async function boot() {
   ui.showStage('python');
   await nextPaint();
+  const { createChart } = await import('./chart.js');   // uPlot is parsed after the first paint
   chart = createChart(document.getElementById('chart'));
   await nextPaint();
   const build = await fetch('build.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
