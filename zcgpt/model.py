@@ -78,21 +78,22 @@ def _sum_last(a):
 
 
 def softmax_last(z):
-    """Softmax over the last axis. One global max instead of a max per row (a per-row max
-    over a short axis costs more than the rest of the softmax); should a whole row fall so
-    far below the global max that it underflows, it is redone with per-row maxima."""
-    zmax = z.max()
-    if not np.isfinite(zmax):
+    """Softmax over the last axis -> (probs, log of each row's normaliser). One global max
+    instead of a max per row (a per-row max over a short axis costs more than the rest of the
+    softmax); a row so far below the global max that it underflows is redone with its own."""
+    shift = z.max()
+    if not np.isfinite(shift):
         raise FloatingPointError("non-finite values in a softmax: training has diverged")
-    e = z - zmax
+    e = z - shift
     np.exp(e, out=e)
-    sums = _sum_last(e)
+    sums = _sum_last(e)                                        # (..., 1)
     if sums.min() < 1e-30:
-        e = z - z.max(axis=-1, keepdims=True)
+        shift = z.max(axis=-1, keepdims=True)
+        e = z - shift
         np.exp(e, out=e)
         sums = _sum_last(e)
     e /= sums
-    return e
+    return e, shift + np.log(sums)
 
 
 def linear_forward(x, w):
@@ -114,7 +115,7 @@ def attention_forward(qkv, B, T, H):
     q, k, v = qkv[0], qkv[1], qkv[2]
     att = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / np.sqrt(D))   # (B, H, T, T)
     att += causal_bias(T, att.dtype)
-    att = softmax_last(att)
+    att, _ = softmax_last(att)
     y = np.empty((B, T, H, D), dtype=att.dtype)
     np.matmul(att, v, out=y.transpose(0, 2, 1, 3))             # (B, H, T, D) written as (B, T, H, D)
     return y.reshape(B * T, C), (q, k, v, att)
@@ -168,10 +169,10 @@ def act_backward(da, cache, kind):
 
 def cross_entropy_forward(logits, targets, weights):
     # (N, V), (N,), (N,) weights = mask / n_predicted -> scalar mean NLL
-    z = softmax_last(logits)                                   # probs (N, V)
+    probs, log_norm = softmax_last(logits)                     # (N, V), (N, 1)
     rows = np.arange(len(targets))
-    nll = -np.log(z[rows, targets])
-    return float(nll @ weights), (z, rows)
+    nll = log_norm[:, 0] - logits[rows, targets]               # -log p, exact even where p underflows
+    return float(nll @ weights), (probs, rows)
 
 
 def cross_entropy_backward(targets, weights, cache):
