@@ -38,7 +38,7 @@ export function createChart(el) {
     },
     axes: [
       { label: 'step', size: 40, labelSize: 16 },
-      { label: 'loss (nats / letter)', size: 50, labelSize: 16, values: (u, vals) => vals.map((v) => v.toFixed(1)) },
+      { label: 'loss (nats / letter)', size: 50, labelSize: 16 },
     ],
     series: [
       { label: 'step' },

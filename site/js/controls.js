@@ -18,7 +18,7 @@ const ENABLED = {
   ready: ['train'],
   training: ['pause', 'stop', 'reset'],
   paused: ['pause', 'stop', 'reset', 'generate'],
-  stopping: [],
+  stopping: ['reset'],
   done: ['train', 'reset', 'generate'],
   error: ['reset'],
 };
