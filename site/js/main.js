@@ -177,7 +177,7 @@ const handlers = {
     const tps = run.trainSeconds > 0 ? run.trainTokens / run.trainSeconds : 0;
     const how = msg.stopped ? `Stopped at step ${ui.fmtInt(msg.step)}` : `Trained ${ui.fmtInt(msg.step)} steps`;
     ui.setStatus(`${how} in ${ui.fmtSeconds(msg.busy)} (${ui.fmtInt(tps)} tokens/s). `
-      + `Validation loss ${ui.fmtLoss(msg.val)} vs ${ui.fmtLoss(Math.log(document.body.dataset.chars.length + 2))} for a uniform guess.`, 'ok');
+      + `Validation loss ${ui.fmtLoss(msg.val)} vs ${ui.fmtLoss(run.uniform)} for a uniform guess.`, 'ok');
     ui.setText('gen-note', msg.step > 0 ? 'Pick a temperature: low is safe and common, high is wild.' : 'Train first.');
   },
 
