@@ -71,6 +71,7 @@ def test_train_json_last_line(trained, work):
     assert summary["steps"] == 6 and summary["preset"] == "tiny" and summary["seed"] == 3
     assert summary["n_val"] == round(0.1 * len(NAMES)) and summary["n_train"] + summary["n_val"] == len(NAMES)
     assert 0 < summary["train_loss"] < 5 and 0 < summary["val_loss"] < 5
+    assert 0 < summary["bigram_val_loss"] < 5
     assert len(summary["samples"]) == 3
     model, vocab, meta = ck.load(path)
     assert meta["step"] == 6 and meta["seed"] == 3 and model.num_params() == summary["params"]
@@ -89,7 +90,7 @@ def test_train_human_output_and_val_frac_zero(work):
 def test_train_json_without_validation_has_null_val_loss(work):
     r = run("train", *FAST, "--val-frac", 0, "--out", "z2.json", "--json", cwd=work, ok=True)
     summary = json.loads(r.stdout.strip().splitlines()[-1])
-    assert summary["val_loss"] is None and summary["n_val"] == 0
+    assert summary["val_loss"] is None and summary["bigram_val_loss"] is None and summary["n_val"] == 0
     assert len(r.stdout.strip().splitlines()) == 1  # with --json, stdout holds only the summary
     assert "step 6/6" in r.stderr
 

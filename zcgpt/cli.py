@@ -221,6 +221,7 @@ def load_checkpoint(path):
 
 def cmd_train(args):
     from . import checkpoint
+    from .baseline import bigram_loss
     from .data import load_lines, make_dataset
     from .model import param_shapes
     from .prng import Rng
@@ -288,6 +289,8 @@ def cmd_train(args):
         return EXIT_INTERRUPT
 
     val_loss = tr.evaluate()
+    # makemore's sanity check: a transformer should beat next-letter-from-this-letter counts
+    bigram = bigram_loss(ds.train, ds.val, ds.vocab) if ds.val else float("nan")
     tail = losses[-min(len(losses), 100):]
     train_loss = sum(tail) / len(tail)
     rng = Rng(args.seed)
@@ -298,16 +301,18 @@ def cmd_train(args):
         "preset": args.preset, "seed": args.seed, "data": str(args.data), "out": str(out),
         "steps": tr.step, "params": tr.model.num_params(),
         "train_loss": json_num(train_loss), "val_loss": json_num(val_loss),
+        "bigram_val_loss": json_num(bigram),
         "seconds": round(seconds, 3), "tokens": tr.tokens_seen,
         "tokens_per_s": round(tr.tokens_seen / train_time, 1) if train_time > 0 else 0.0,
         "n_train": len(ds.train), "n_val": len(ds.val),
         "novelty": json_num(nov), "samples": names[:args.samples], "interrupted": interrupted,
     }
-    metrics = {k: summary[k] for k in ("train_loss", "val_loss", "seconds", "tokens", "tokens_per_s",
-                                       "novelty", "preset", "data", "n_train", "n_val")}
+    metrics = {k: summary[k] for k in ("train_loss", "val_loss", "bigram_val_loss", "seconds", "tokens",
+                                       "tokens_per_s", "novelty", "preset", "data", "n_train", "n_val")}
     checkpoint.save(out, tr.model, ds.vocab, step=tr.step, metrics=metrics, seed=args.seed)
 
-    val = "n/a (no validation set)" if math.isnan(val_loss) else f"{val_loss:.4f}"
+    val = "n/a (no validation set)" if math.isnan(val_loss) else \
+        f"{val_loss:.4f} (bigram baseline {bigram:.4f})"
     say(f"done: {tr.step} steps in {fmt_time(seconds)}, train loss {train_loss:.4f} (last"
         f" {len(tail)} steps), val loss {val}, {fmt_rate(summary['tokens_per_s'])} tok/s")
     say(f"saved {out}")
