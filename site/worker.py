@@ -17,6 +17,7 @@ stop, reset), so Stop is answered within one slice.
 import asyncio
 import json
 import math
+import sys
 import time
 import traceback
 
@@ -34,6 +35,7 @@ LIVE_SAMPLES = 8
 MAX_GENERATE = 200
 
 state = {
+    "items": None,       # the names, as zcgpt.data.parse_lines returns them
     "ds": None,          # zcgpt Dataset of the loaded names
     "train_set": None,   # set(ds.train), for "new" vs "in training set"
     "trainer": None,     # the current Trainer (kept after a run for generation)
@@ -67,7 +69,7 @@ def quiet(_msg):
 
 async def load(msg):
     t0 = time.perf_counter()
-    post("stage", stage="numpy")
+    post("stage", stage="numpy", python=sys.version.split()[0])
     await pyodide_js.loadPackage("numpy", messageCallback=create_proxy(quiet))
     import numpy
     post("stage", stage="zcgpt", numpy=numpy.__version__)
@@ -277,5 +279,4 @@ async def guard(coro, where):
         post_error(where, exc)
 
 
-xworker.onmessage = create_proxy(on_message)
-post("hello")
+xworker.onmessage = create_proxy(on_message)   # the page sends "init" once this file has run

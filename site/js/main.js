@@ -104,14 +104,15 @@ document.addEventListener('visibilitychange', () => {
 // ---------- messages from Python ----------
 
 const handlers = {
-  stage({ stage, numpy, zcgpt }) {
-    ui.showStage(stage, { numpy: numpy && `numpy ${numpy}`, zcgpt: zcgpt && `zcgpt ${zcgpt}` });
-    const what = { numpy: 'numpy', zcgpt: 'zcgpt', data: 'the names' }[stage];
-    ui.setStatus(`Loading ${what}…`);
+  stage({ stage, python, numpy, zcgpt }) {
+    ui.showStage(stage, { python: python && `${python}`, numpy: numpy && `${numpy}`, zcgpt: zcgpt && `${zcgpt}` });
+    loading.what = { numpy: 'numpy', zcgpt: 'zcgpt', data: 'the names' }[stage];
+    loading.show();
   },
 
   ready(msg) {
     app.readyMs = performance.now();
+    loading.done();
     ui.showStage(null);
     controls.setPresets(msg.presets);
     document.body.dataset.chars = msg.chars;
@@ -201,6 +202,7 @@ const handlers = {
       return;
     }
     if (app.state === 'loading') {
+      loading.done();
       ui.setStatus(`Could not start: ${msg.message}`, 'error');
       document.body.dataset.state = 'error';
       return;
@@ -225,8 +227,18 @@ function onMessage(msg) {
 
 const nextPaint = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
+// While loading, the status line says what we wait for and how long it has been.
+const loading = {
+  what: 'Python',
+  timer: null,
+  show() { ui.setStatus(`Loading ${loading.what}… ${(performance.now() / 1000).toFixed(1)} s`); },
+  start() { loading.timer = setInterval(loading.show, 250); },
+  done() { clearInterval(loading.timer); },
+};
+
 async function boot() {
   ui.showStage('python');
+  loading.start();
   await nextPaint();
   const { createChart } = await import('./chart.js');   // uPlot is parsed after the first paint
   chart = createChart(document.getElementById('chart'));
@@ -235,12 +247,12 @@ async function boot() {
   const wheel = build?.wheel || 'wheels/zcgpt-0.1.0-py3-none-any.whl';
   const data = build?.datasets?.[0]?.path || 'data/names.txt';
   app.worker = await startWorker(onMessage);
-  ui.showStage('numpy');
   app.worker.send({ type: 'init', wheel: siteURL(wheel), data: siteURL(data) });
 }
 
 boot().catch((err) => {
   console.error(err);
+  loading.done();
   ui.setStatus(`Could not start Python: ${err?.message || err}`, 'error');
   document.body.dataset.state = 'error';
 });
