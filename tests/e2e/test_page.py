@@ -28,6 +28,9 @@ def off_origin(urls, origin):
 def tab(server, open_tab, metrics):
     t0 = time.monotonic()
     tab = open_tab(server.url)
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.page.screenshot(path=str(ARTIFACTS / "loading-desktop.png"))
+    assert "Loading" in tab.page.inner_text("#status") or tab.page.is_enabled("#train")
     tab.wait_state("ready")
     metrics["cold_ready_ms"] = round(tab.page.evaluate("window.zcgpt.readyMs"))
     metrics["cold_ready_wall_s"] = round(time.monotonic() - t0, 2)
@@ -197,6 +200,9 @@ def test_under_a_sub_path_on_a_phone(subpath_server, open_tab, metrics):
     page.click("#train")
     tab.wait_state("done", timeout_s=120)
     assert page.locator("#samples li.name").count() == 8
+    page.fill("#gen-n", "10")
+    page.click("#generate")
+    page.wait_for_function("document.querySelectorAll('#generated li.name').length === 10")
     # nothing wider than the phone
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.screenshot(path=str(ARTIFACTS / "trained-phone.png"), full_page=True)
