@@ -123,7 +123,8 @@ const handlers = {
   },
 
   start(msg) {
-    Object.assign(app.run, { steps: msg.steps, params: msg.params, initVal: msg.init_val, uniform: msg.uniform });
+    if (!app.run) return;
+    Object.assign(app.run, { id: msg.run, steps: msg.steps, params: msg.params, initVal: msg.init_val, uniform: msg.uniform });
     chart.reset(msg.uniform, msg.init_val);
     ui.setStats({ step: 0, steps: msg.steps });
     ui.setStatus(`Training ${msg.preset}: ${ui.fmtInt(msg.params)} parameters on ${ui.fmtInt(msg.n_train)} names `
@@ -131,7 +132,7 @@ const handlers = {
   },
 
   progress(msg) {
-    const run = app.run;
+    const run = current(msg);
     if (!run) return;
     run.trainTokens += msg.slice_tokens;
     run.trainSeconds += msg.slice_s;
@@ -154,6 +155,7 @@ const handlers = {
   paused() { /* the page already switched; nothing to add */ },
 
   halted(msg) {
+    if (!current(msg)) return;
     if (app.stopClickedAt != null) {
       const ms = performance.now() - app.stopClickedAt;
       document.body.dataset.stopMs = ms.toFixed(0);
@@ -164,7 +166,7 @@ const handlers = {
   },
 
   done(msg) {
-    const run = app.run;
+    const run = current(msg);
     if (!run) return;
     app.paused = false;
     app.pausedBy = null;
@@ -211,6 +213,11 @@ const handlers = {
     ui.setStatus(`Something went wrong: ${msg.message}`, 'error');
   },
 };
+
+/** The run a message belongs to, or null for a late message of a run that was reset. */
+function current(msg) {
+  return app.run && app.run.id === msg.run ? app.run : null;
+}
 
 function showSamples(names, step) {
   ui.showNames('samples', names);

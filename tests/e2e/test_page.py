@@ -158,6 +158,24 @@ def test_pause_resume_stop_reset(tab, trained, metrics):
     assert page.is_enabled("#train")
 
 
+def test_reset_while_training_then_train_again(tab, trained):
+    page = tab.page
+    page.fill("#steps", "100000")
+    page.click("#train")
+    page.wait_for_function("(window.zcgpt.run.points.at(-1) || [0])[0] > 30", timeout=60000)
+    page.click("#reset")
+    tab.wait_state("ready")
+    page.fill("#steps", "120")
+    page.click("#train")
+    tab.wait_state("done", timeout_s=60)
+    run = page.evaluate("window.zcgpt.run")
+    steps = [p[0] for p in run["points"]]
+    assert run["finalStep"] == 120 and not run["stopped"]
+    assert steps == sorted(steps) and steps[-1] == 120, steps   # nothing from the old run
+    page.click("#reset")
+    tab.wait_state("ready")
+
+
 @pytest.mark.parametrize("preset,steps", [("zeroclaw", 100), ("small", 5)])
 def test_other_presets_train(tab, trained, preset, steps):
     page = tab.page
