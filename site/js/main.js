@@ -14,11 +14,13 @@ const app = {
   worker: null,
   run: null,           // the run's settings and counters
   readyMs: null,
+  loadMs: {},          // when each loading stage began (ms since navigation)
   stopClickedAt: null,
 };
 
 // Read-only view for the curious (and the end-to-end tests): window.zcgpt.run.points etc.
-window.zcgpt = { get state() { return app.state; }, get run() { return app.run; }, get readyMs() { return app.readyMs; } };
+window.zcgpt = { get state() { return app.state; }, get run() { return app.run; }, get readyMs() { return app.readyMs; },
+  get loadMs() { return app.loadMs; } };
 
 let chart = null;  // created in boot(), after the first paint, to keep start-up tasks short
 const controls = createControls({ onTrain, onPause, onStop, onReset, onGenerate });
@@ -105,6 +107,7 @@ document.addEventListener('visibilitychange', () => {
 
 const handlers = {
   stage({ stage, python, numpy, zcgpt }) {
+    app.loadMs[stage] = Math.round(performance.now());
     ui.showStage(stage, { python: python && `${python}`, numpy: numpy && `${numpy}`, zcgpt: zcgpt && `${zcgpt}` });
     loading.what = { numpy: 'numpy', zcgpt: 'zcgpt', data: 'the names' }[stage];
     loading.show();
@@ -253,7 +256,9 @@ async function boot() {
   const build = await fetch('build.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
   const wheel = build?.wheel || 'wheels/zcgpt-0.1.0-py3-none-any.whl';
   const data = build?.datasets?.[0]?.path || 'data/names.txt';
+  app.loadMs.python = Math.round(performance.now());
   app.worker = await startWorker(onMessage);
+  app.loadMs.pythonReady = Math.round(performance.now());
   app.worker.send({ type: 'init', wheel: siteURL(wheel), data: siteURL(data) });
 }
 

@@ -33,6 +33,7 @@ def tab(server, open_tab, metrics):
     assert "Loading" in tab.page.inner_text("#status") or tab.page.is_enabled("#train")
     tab.wait_state("ready")
     metrics["cold_ready_ms"] = round(tab.page.evaluate("window.zcgpt.readyMs"))
+    metrics["load_stage_ms"] = tab.page.evaluate("window.zcgpt.loadMs")
     metrics["cold_ready_wall_s"] = round(time.monotonic() - t0, 2)
     return tab
 
