@@ -167,7 +167,7 @@ async def train(msg, run_id):
         return
     stopped = state["stop"]
     post("halted", run=run_id, stopped=stopped, step=tr.step, steps=cfg.steps)
-    final_val = await evaluate_all(tr, ds.val, len(val_subset)) if tr.step > 0 else None
+    final_val = await evaluate_all(tr, ds.val) if tr.step > 0 else None
     if state["run_id"] != run_id:
         return
     samples = label(sample_names(tr, LIVE_SAMPLES, seed + tr.step)) if tr.step > 0 else []
@@ -189,8 +189,12 @@ def live_val_size(tr, val):
     return n
 
 
-async def evaluate_all(tr, val, chunk):
-    """Mean loss per predicted token over every held-out name, yielding between chunks."""
+async def evaluate_all(tr, val, chunk=1024):
+    """Mean loss per predicted token over every held-out name, yielding between chunks.
+
+    Fixed chunks (Trainer.evaluate's own size), so the result does not depend on how fast
+    this tab happens to be.
+    """
     from zcgpt.train import encode_items
     if not val:
         return None

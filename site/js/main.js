@@ -249,16 +249,20 @@ const loading = {
 async function boot() {
   ui.showStage('python');
   loading.start();
+  // Python boots in its own thread while this one builds the chart and reads build.json.
+  app.loadMs.python = Math.round(performance.now());
+  const worker = startWorker(onMessage).then((w) => {
+    app.loadMs.pythonReady = Math.round(performance.now());
+    return w;
+  });
+  const build = fetch('build.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
   await nextPaint();
   const { createChart } = await import('./chart.js');   // uPlot is parsed after the first paint
   chart = createChart(document.getElementById('chart'));
-  await nextPaint();
-  const build = await fetch('build.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
-  const wheel = build?.wheel || 'wheels/zcgpt-0.1.0-py3-none-any.whl';
-  const data = build?.datasets?.[0]?.path || 'data/names.txt';
-  app.loadMs.python = Math.round(performance.now());
-  app.worker = await startWorker(onMessage);
-  app.loadMs.pythonReady = Math.round(performance.now());
+  const info = await build;
+  const wheel = info?.wheel || 'wheels/zcgpt-0.1.0-py3-none-any.whl';
+  const data = info?.datasets?.[0]?.path || 'data/names.txt';
+  app.worker = await worker;
   app.worker.send({ type: 'init', wheel: siteURL(wheel), data: siteURL(data) });
 }
 
