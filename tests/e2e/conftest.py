@@ -38,10 +38,25 @@ try {
 """
 
 
+def stale_site_file():
+    """The first file of site/ whose copy in dist/ differs (build.py copies site/ verbatim)."""
+    site = ROOT / "site"
+    for src in sorted(site.rglob("*")):
+        if src.is_file() and "__pycache__" not in src.parts:
+            built = DIST / src.relative_to(site)
+            if not built.exists() or built.read_bytes() != src.read_bytes():
+                return src.relative_to(ROOT)
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
+    if not any("e2e" in item.nodeid for item in items):
+        return
     reason = None
     if not (DIST / "index.html").exists():
         reason = "dist/ is not built: run `python build.py` first"
+    elif stale := stale_site_file():
+        reason = f"dist/ is older than site/ ({stale} differs): run `python build.py` again"
     elif not Path(CHROMIUM).exists():
         reason = f"no Chromium at {CHROMIUM} (set ZCGPT_CHROMIUM)"
     else:
