@@ -1,0 +1,80 @@
+"""Looking inside a trained GPT: next-letter probabilities, attention maps, embeddings, source.
+
+Pure numpy like model.py (no I/O), and none of the model's math is repeated here: the
+probabilities are GPT.forward's logits through the model's own softmax, the attention maps are
+the softmax weights GPT.forward keeps in its cache for backward, and the source is read from
+the installed package, so the page shows the code that actually runs.
+
+Shape key: T positions of one sequence ([BOS] + letters), V vocabulary, C n_embd, H heads, L layers.
+"""
+
+import inspect
+import textwrap
+from pathlib import PurePath
+
+import numpy as np
+
+from . import model as model_module
+from .model import GPT, softmax_last
+
+
+def context_tokens(vocab, text, block_size):
+    """[BOS] + the ids of text -> list of T ids; ValueError naming what does not fit."""
+    unknown = vocab.unknown(text)
+    if unknown:
+        raise ValueError(f"not in the vocabulary: {''.join(unknown)}")
+    if len(text) + 1 > block_size:
+        raise ValueError(f"at most {block_size - 1} letters fit the model's {block_size} positions")
+    return [vocab.BOS] + [vocab.stoi[ch] for ch in text]
+
+
+def _forward_one(model, tokens):
+    # (T,) ids -> logits (T, V), caches of GPT.forward
+    logits, (_, _, _, caches) = model.forward(np.asarray([tokens], dtype=np.int64))
+    return logits, caches
+
+
+def next_token_probs(model, tokens):
+    """(T,) ids -> (T, V) float64: row t is p(next token | tokens[:t + 1])."""
+    logits, _ = _forward_one(model, tokens)
+    probs, _ = softmax_last(logits.astype(np.float64))
+    return probs
+
+
+def attention_maps(model, tokens):
+    """(T,) ids -> (L, H, T, T) float64: att[l, h, i, j] = how much position i reads position j."""
+    _, caches = _forward_one(model, tokens)
+    # each layer's cache is (xn, c_n1, c_att, ...) and c_att = (q, k, v, att) with att (1, H, T, T)
+    return np.stack([c_att[3][0] for _, _, c_att, *_ in caches]).astype(np.float64)
+
+
+def embedding_pca(wte, k=2):
+    """(V, C) token embeddings -> coords (V, k), share of variance of each axis (k,).
+
+    Centred, then projected on the top right-singular vectors. Each axis is signed so that its
+    largest coordinate is positive: the picture does not flip between two calls."""
+    x = np.asarray(wte, dtype=np.float64)
+    x = x - x.mean(axis=0)                                  # (V, C)
+    _, s, vt = np.linalg.svd(x, full_matrices=False)        # s (min(V, C),), vt (., C)
+    coords = x @ vt[:k].T                                   # (V, k)
+    big = np.argmax(np.abs(coords), axis=0)
+    coords *= np.where(coords[big, np.arange(coords.shape[1])] < 0, -1.0, 1.0)
+    var = s * s
+    share = var[:k] / var.sum() if var.sum() > 0 else np.zeros(min(k, len(var)))
+    return coords, share
+
+
+# What GPT.forward calls, in the order it calls them (softmax_last and causal_bias inside attention).
+FORWARD_PARTS = (GPT.forward, model_module.embedding_forward, model_module.rmsnorm_forward,
+                 model_module.linear_forward, model_module.attention_forward,
+                 model_module.causal_bias, model_module.softmax_last, model_module.act_forward)
+
+
+def forward_source():
+    """[{name, file, line, source}] of each part of the forward pass, from the installed package."""
+    parts = []
+    for fn in FORWARD_PARTS:
+        lines, first = inspect.getsourcelines(fn)
+        parts.append({"name": fn.__qualname__, "file": "zcgpt/" + PurePath(inspect.getfile(fn)).name,
+                      "line": first, "source": textwrap.dedent("".join(lines)).rstrip()})
+    return parts
