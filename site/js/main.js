@@ -3,7 +3,7 @@
 // States (also on <body data-state>, which the tests read):
 //   loading -> ready -> training <-> paused -> stopping -> done -> training ...; reset -> ready.
 
-import { startWorker, siteURL } from './runtime.js';
+import { startWorker, siteURL, buildInfo } from './runtime.js';
 import { createControls } from './controls.js';
 import * as ui from './panels.js';
 
@@ -43,7 +43,8 @@ function onTrain(run, problem) {
     ui.setStatus(problem, 'warn');
     return;
   }
-  app.run = { ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null, points: [] };
+  // slices: one entry per progress message (for `python build.py bench`); t0: when Train was pressed
+  app.run = { ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null, points: [], slices: [], t0: performance.now() };
   app.paused = false;
   app.pausedBy = null;
   chart.reset();
@@ -143,6 +144,8 @@ const handlers = {
     if (msg.val != null) run.lastVal = msg.val;
     chart.add(msg.step, msg.loss, msg.val ?? null);
     run.points.push([msg.step, msg.loss, msg.val ?? null]);
+    run.slices.push({ step: msg.step, tokens: msg.slice_tokens, s: msg.slice_s, busy: msg.busy,
+      val: msg.val ?? null, ms: performance.now() - run.t0 });
     const stepsPerS = msg.step / msg.busy;
     ui.setProgress(msg.step, msg.steps);
     ui.setStats({
@@ -255,7 +258,7 @@ async function boot() {
     app.loadMs.pythonReady = Math.round(performance.now());
     return w;
   });
-  const build = fetch('build.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  const build = buildInfo();   // fetched once; runtime.js reads the interpreter from it
   await nextPaint();
   const { createChart } = await import('./chart.js');   // uPlot is parsed after the first paint
   chart = createChart(document.getElementById('chart'));

@@ -8,16 +8,31 @@
 
 const here = (path) => new URL(path, import.meta.url).href;
 
+let buildInfoPromise = null;
+/** dist/build.json (fetched once, relative to the page), or null when it cannot be read. */
+export function buildInfo() {
+  buildInfoPromise ??= fetch(new URL('build.json', document.baseURI))
+    .then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  return buildInfoPromise;
+}
+
+/** The Pyodide to load: build.json's `interpreter`, resolved against the page; the copy
+ *  beside the page by default. `python build.py --pyodide-cdn` writes Pyodide's CDN there. */
+async function interpreterURL() {
+  const rel = (await buildInfo())?.interpreter || 'pyodide/pyodide.mjs';
+  return new URL(rel, document.baseURI).href;
+}
+
 /**
  * Start Python in a worker. Resolves once the interpreter has run worker.py.
  * @param {(msg: object) => void} onMessage called with every message from Python
  * @returns {Promise<{send: (msg: object) => void, urls: (rel: string) => string}>}
  */
 export async function startWorker(onMessage) {
-  const { PyWorker } = await import('../pyscript/core.js');
-  const interpreter = here('../pyodide/pyodide.mjs');
+  const [{ PyWorker }, interpreter] = await Promise.all([import('../pyscript/core.js'), interpreterURL()]);
   // `version` is what PyScript actually loads the interpreter from; without it a worker
-  // created from JS falls back to the CDN build, which this page must never contact.
+  // created from JS falls back to the CDN build, which a default build must never contact.
+  // Pyodide's indexURL is the interpreter's folder, so numpy comes from beside it too.
   const worker = await PyWorker(here('../worker.py'), { config: { interpreter }, version: interpreter });
   worker.addEventListener('message', (event) => {
     if (typeof event.data !== 'string') return; // PyScript's own traffic
