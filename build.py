@@ -614,7 +614,8 @@ def dist_stale(root: Path, dist: Path) -> str | None:
             built = dist / src.relative_to(site)
             if not built.is_file() or built.read_bytes() != src.read_bytes():
                 return f"{built} differs from {src}"
-    if (dist / "data" / "names.txt").read_bytes() != (root / "names.txt").read_bytes():
+    data = dist / "data" / "names.txt"
+    if not data.is_file() or data.read_bytes() != (root / "names.txt").read_bytes():
         return f"{dist / 'data' / 'names.txt'} differs from names.txt"
     with tempfile.TemporaryDirectory() as tmp:
         wheel = build_wheel(root, Path(tmp))
