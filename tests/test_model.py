@@ -42,6 +42,19 @@ def test_zeroclaw_init_matches_seed_checksums(reference):
         assert abs(p.reshape(-1)[0] - want["first"]) < 1e-6, name
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_whole_step_stays_in_the_model_dtype(dtype):
+    # a stray numpy float64 scalar would quietly run a float32 model in float64
+    cfg = Config(n_layer=2, final_norm=True, activation="gelu", dtype=dtype)
+    model = random_weights(GPT(cfg, V, seed=1), scale=0.1)
+    logits, _ = model.forward(np.array([[0, 3, 4], [0, 5, 1]]))
+    _, grads = model.loss_and_grads([[0, 3, 4, 5, 1], [0, 2, 1]])
+    assert logits.dtype == dtype
+    assert all(g.dtype == dtype for g in grads.values())
+    cache = model.new_cache(2)
+    assert model.decode_step(np.array([0, 0]), cache).dtype == dtype
+
+
 def test_params_are_live_views():
     model = GPT(presets["tiny"], V, seed=1)
     batch = [[0, 3, 4, 1]]

@@ -39,10 +39,10 @@ def test_zeroclaw_window_means_float64(reference):
 
 
 def test_zeroclaw_window_means_float32(float32_run, reference):
-    # In float32 both runs add rounding noise every step, which doubles the chaotic spread:
-    # over 1-ulp perturbations of one weight this port's worst window gap ranged 0.010-0.065
-    # (0.010-0.021 in float64). The bound is that measured spread, not the float64 one.
-    assert np.max(window_gaps(float32_run, reference)) < 0.07
+    # In float32 both runs add rounding noise at every step, which widens the chaotic spread:
+    # over 1-ulp nudges of single weights this port's worst window gap ranged 0.020-0.036
+    # (0.011-0.021 in float64; this exact run: 0.030). The bound is that measured spread.
+    assert np.max(window_gaps(float32_run, reference)) < 0.045
 
 
 @pytest.fixture(scope="module")

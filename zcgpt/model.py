@@ -10,17 +10,20 @@ wte, no norm after the embedding or before lm_head (both optional here), output 
 (a mask keeps padding out of the loss and so out of every gradient), more than one layer,
 a choice of activation, and one flat parameter vector so the optimizer is a few array ops.
 
-Weights are stored (out, in) like the seed's, so a linear layer is x @ W.T.
+Weights are stored (out, in) like the seed's, so a linear layer is x @ W.T. Scalars are plain
+Python floats: a numpy float64 scalar would silently promote a float32 model to float64.
 Padding sits after each name's last token; causal attention never lets a real position see
 it, so only the loss mask is needed to make padding invisible.
 """
+
+import math
 
 import numpy as np
 
 from .prng import Rng
 
 RMS_EPS = 1e-5
-GELU_K = np.sqrt(2.0 / np.pi)
+GELU_K = math.sqrt(2.0 / math.pi)
 
 
 # --- layers: each forward returns (out, cache); its backward sits right below it ---------
@@ -41,15 +44,14 @@ def embedding_backward(dx, idx, dwte, dwpe):
 
 def rmsnorm_forward(x):
     # (..., C) -> (..., C); no learned scale
-    C = x.shape[-1]
-    rstd = 1.0 / np.sqrt(_sum_last(x * x) * (1.0 / C) + RMS_EPS)  # (..., 1)
+    rstd = (_mean_last(x * x) + RMS_EPS) ** -0.5                      # (..., 1)
     y = x * rstd
     return y, (y, rstd)
 
 
 def rmsnorm_backward(dy, cache):
     y, rstd = cache
-    return rstd * (dy - y * (_sum_last(dy * y) * (1.0 / y.shape[-1])))
+    return rstd * (dy - y * _mean_last(dy * y))
 
 
 # Small helpers for speed: numpy reduces a short last axis slowly (it vectorises along the
@@ -58,10 +60,7 @@ _CONSTS = {}
 
 
 def _ones(n, dtype):
-    key = ("ones", n, np.dtype(dtype).str)
-    if key not in _CONSTS:
-        _CONSTS[key] = np.ones(n, dtype=dtype)
-    return _CONSTS[key]
+    return _fill(n, 1.0, dtype)
 
 
 def _eye(n, dtype):
@@ -69,6 +68,19 @@ def _eye(n, dtype):
     if key not in _CONSTS:
         _CONSTS[key] = np.eye(n, dtype=dtype)
     return _CONSTS[key]
+
+
+def _fill(n, value, dtype):
+    key = ("fill", n, value, np.dtype(dtype).str)
+    if key not in _CONSTS:
+        _CONSTS[key] = np.full(n, value, dtype=dtype)
+    return _CONSTS[key]
+
+
+def _mean_last(a):
+    # (..., K) -> (..., 1)
+    K = a.shape[-1]
+    return (a.reshape(-1, K) @ _fill(K, 1.0 / K, a.dtype)).reshape(a.shape[:-1] + (1,))
 
 
 def _sum_last(a):
@@ -113,7 +125,7 @@ def attention_forward(qkv, B, T, H):
     D = C // H
     qkv = qkv.reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D)
     q, k, v = qkv[0], qkv[1], qkv[2]
-    att = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / np.sqrt(D))   # (B, H, T, T)
+    att = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(D))   # (B, H, T, T)
     att += causal_bias(T, att.dtype)
     att, _ = softmax_last(att)
     y = np.empty((B, T, H, D), dtype=att.dtype)
@@ -129,7 +141,7 @@ def attention_backward(dy, cache):
     datt = dy @ v.transpose(0, 1, 3, 2)                        # (B, H, T, T)
     # softmax backward; masked entries have att == 0 so they get no gradient
     datt = att * (datt - _sum_last(datt * att))
-    datt *= 1.0 / np.sqrt(D)
+    datt *= 1.0 / math.sqrt(D)
     dqkv = np.empty((B, T, 3, H, D), dtype=att.dtype)
     heads = lambda i: dqkv[:, :, i].transpose(0, 2, 1, 3)      # (B, H, T, D) view of part i
     np.matmul(datt, k, out=heads(0))                           # dq
@@ -349,7 +361,7 @@ class GPT:
             layers[l]["v"].append(v.reshape(B, H, D))
             K = np.stack(layers[l]["k"], axis=2)                            # (B, H, t+1, D)
             V = np.stack(layers[l]["v"], axis=2)
-            att = np.einsum("bhd,bhsd->bhs", q.reshape(B, H, D), K) * (1.0 / np.sqrt(D))
+            att = np.einsum("bhd,bhsd->bhs", q.reshape(B, H, D), K) * (1.0 / math.sqrt(D))
             att -= att.max(axis=-1, keepdims=True)
             att = np.exp(att)
             att /= att.sum(axis=-1, keepdims=True)                          # (B, H, t+1)

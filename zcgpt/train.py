@@ -7,6 +7,7 @@ block_size tokens as the seed cuts them (`seed_truncation`), or else to block_si
 positions.
 """
 
+import math
 import time
 
 import numpy as np
@@ -70,7 +71,7 @@ class Adam:
         v *= c.beta2
         g *= g
         v += (1 - c.beta2) * g                                  # g is scratch from here on
-        step_size = lr * np.sqrt(1 - c.beta2 ** t) / (1 - c.beta1 ** t)
+        step_size = lr * math.sqrt(1 - c.beta2 ** t) / (1 - c.beta1 ** t)
         np.sqrt(v, out=g)
         g += c.eps
         np.divide(m, g, out=g)
@@ -95,6 +96,11 @@ class Trainer:
         self.cursor = len(self.rows) if config.shuffle else 0
         self.step = 0
         self.tokens_seen = 0
+        # One name per step in file order (the seed's way): each step's arrays are built once.
+        self.fixed = None
+        if config.batch_size == 1 and not config.shuffle:
+            self.fixed = [batch_arrays(self.rows[i:i + 1], self.npred[i:i + 1], self.model.dtype)
+                          for i in range(len(self.rows))]
 
     def next_batch(self):
         n, B = len(self.rows), self.config.batch_size
@@ -128,11 +134,16 @@ class Trainer:
         return order
 
     def train_step(self):
-        rows, npred = self.next_batch()
-        loss = self.model.loss_arrays(*batch_arrays(rows, npred, self.model.dtype))
+        if self.fixed is not None:
+            i = self.step % len(self.fixed)
+            arrays, ntok = self.fixed[i], int(self.npred[i])
+        else:
+            rows, npred = self.next_batch()
+            arrays, ntok = batch_arrays(rows, npred, self.model.dtype), int(npred.sum())
+        loss = self.model.loss_arrays(*arrays)
         self.opt.update(self.model.flat, self.model.grad_flat, self.step)
         self.step += 1
-        self.tokens_seen += int(npred.sum())
+        self.tokens_seen += ntok
         return loss
 
     def evaluate(self, items=None, chunk=1024):
