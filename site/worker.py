@@ -237,6 +237,50 @@ def on_generate(msg):
     post("generated", names=label(names), temperature=temperature, prefix=prefix)
 
 
+# ---------- "See inside": what the model in this tab does with a name ----------
+
+def inspect_model():
+    """(model, vocab, step) the panels look at: the one generate uses, during training too."""
+    tr = state["trainer"]
+    model, vocab = state.get("model"), state.get("vocab")
+    if model is None and tr is not None:
+        model, vocab = tr.model, tr.dataset.vocab
+    step = tr.step if tr is not None else (state.get("meta") or {}).get("step")
+    return model, vocab, step
+
+
+def on_inspect(msg):
+    """One panel's data, computed between two training slices (so during training too)."""
+    what, rid = msg.get("what"), msg.get("id")
+    try:
+        post("insight", what=what, id=rid, **inspect_answer(what, str(msg.get("text", ""))))
+    except Exception as exc:   # a panel shows it; training and the rest of the page go on
+        post("insight", what=what, id=rid, note=f"Could not look inside: {type(exc).__name__}: {exc}")
+
+
+def inspect_answer(what, text):
+    import numpy as np
+    from zcgpt import insight
+    if what == "source":
+        return {"parts": insight.forward_source()}
+    model, vocab, step = inspect_model()
+    if model is None or not step:
+        return {"note": "Train a model (or start training) to look inside it."}
+    out = {"step": step, "itos": vocab.itos}
+    if what == "embedding":
+        coords, share = insight.embedding_pca(model.params["wte"])
+        return {**out, "coords": np.round(coords, 5).tolist(), "share": share.tolist()}
+    try:
+        tokens = insight.context_tokens(vocab, text, model.config.block_size)
+    except ValueError as exc:
+        return {"note": str(exc).capitalize() + ".", "text": text}
+    if what == "probs":
+        return {**out, "text": text, "probs": np.round(insight.next_token_probs(model, tokens), 4).tolist()}
+    if what == "attention":
+        return {**out, "text": text, "att": np.round(insight.attention_maps(model, tokens), 3).tolist()}
+    raise ValueError(f"no panel called {what!r}")
+
+
 def on_message(event):
     try:
         msg = json.loads(event.data)
@@ -272,6 +316,8 @@ def on_message(event):
             post("reset")
         elif kind == "generate":
             on_generate(msg)
+        elif kind == "inspect":
+            on_inspect(msg)
     except Exception as exc:
         post_error(kind, exc)
 

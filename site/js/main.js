@@ -231,9 +231,21 @@ function showSamples(names, step) {
   ui.setText('sample-step', `at step ${ui.fmtInt(step)} · ${fresh} of ${names.length} new`);
 }
 
+// "See inside" panels: js/inside.js (and its data) are fetched when a panel is first opened.
+let inside = null;
+for (const panel of document.querySelectorAll('details.inside-panel')) {
+  panel.addEventListener('toggle', () => {
+    if (!panel.open) return;
+    inside ??= import('./inside.js').then((m) => m.createInside({
+      send: (msg) => app.worker.send(msg), canSend: () => app.worker != null && app.readyMs != null }));
+    inside.then((it) => it.opened(panel.id)).catch((err) => console.error(err));
+  });
+}
+
 function onMessage(msg) {
   const handle = handlers[msg.type];
   if (handle) handle(msg);
+  inside?.then((it) => it.onMessage(msg));
 }
 
 // ---------- start ----------

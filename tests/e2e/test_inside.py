@@ -1,0 +1,196 @@
+""""See inside": a visitor opens the panels, types a prefix, picks a name — during and after training.
+
+One tab for the module, used in file order: the panels' code must not load before one is opened;
+then the source panel (needs no model), then the others while tiny trains, after it stops, and
+with the two-layer preset. A phone-sized tab checks the layout at 375 px.
+"""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from test_page import LONG_TASK_LIMIT_MS, off_origin
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+PANELS = ("probs", "attention", "embedding", "source")
+
+
+def open_panel(page, name):
+    """Open a panel with the keyboard, as someone tabbing through the page would."""
+    page.focus(f"#inside-{name} summary")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#inside-{name}[open] .inside-body > *")
+
+
+def step_shown(page, name):
+    return int(page.get_attribute(f"#inside-{name}", "data-step") or 0)
+
+
+def letters(page):
+    return set(page.get_attribute("body", "data-chars"))
+
+
+@pytest.fixture(scope="module")
+def tab(server, open_tab, metrics):
+    tab = open_tab(server.url)
+    tab.wait_state("ready")
+    metrics["inside_tab_ready_ms"] = round(tab.page.evaluate("window.zcgpt.readyMs"))
+    tab.panels_from_ms = tab.page.evaluate("performance.now()")   # before any panel is opened
+    return tab
+
+
+def test_panels_load_nothing_until_opened(tab):
+    page = tab.page
+    assert not any("inside" in u for u in tab.requests), [u for u in tab.requests if "inside" in u]
+    for name in PANELS:
+        assert page.locator(f"#inside-{name} .inside-body > *").count() == 0
+    open_panel(page, "source")
+    assert any(u.endswith("/js/inside.js") for u in tab.requests)
+    assert any(u.endswith("/inside.css") for u in tab.requests)
+
+
+def test_source_panel_shows_the_installed_forward_pass(tab):
+    page = tab.page
+    page.wait_for_selector("#src-view pre")
+    heads = page.locator("#src-view h3 code").all_inner_texts()
+    assert heads[0] == "GPT.forward" and "attention_forward" in heads
+    code = page.inner_text("#src-view")
+    assert "def forward(self, idx):" in code and "def attention_forward" in code
+    assert "inspect.getsource" in page.inner_text("#src-note")
+
+
+def test_panels_before_training_ask_for_a_model(tab):
+    page = tab.page
+    open_panel(page, "probs")
+    page.wait_for_function("document.getElementById('probs-note').textContent.startsWith('Train')")
+    assert page.locator("#probs-view .prow").count() == 0
+
+
+def test_probs_follow_typing_while_training(tab):
+    page = tab.page
+    page.select_option("#preset", "tiny")
+    page.fill("#steps", "100000")
+    page.fill("#seed", "3")
+    page.click("#train")
+    page.wait_for_function("document.querySelectorAll('#probs-view .prow:not(.paxis)').length > 0", timeout=30000)
+    page.fill("#probs-text", "")
+    page.locator("#probs-text").press_sequentially("ma", delay=60)
+    page.wait_for_function("document.querySelectorAll('#probs-view .prow:not(.paxis)').length === 3")
+    chars = letters(page)
+    rows = page.locator("#probs-view .prow:not(.paxis)")
+    assert rows.locator(".ctx").all_inner_texts() == ["^", "m", "a"]
+    for i in range(3):
+        bars = rows.nth(i).locator(".pbar")
+        assert set(bars.evaluate_all("bs => bs.map(b => b.dataset.ch)")) == chars | {"."}
+        total = sum(bars.evaluate_all("bs => bs.map(b => Number(b.style.getPropertyValue('--p')))"))
+        assert 0.9 < total <= 1.001    # the rest is the start token's, which never comes next
+    # the letter that came next is marked: m after the start, a after m
+    assert rows.nth(0).locator(".pbar.next").get_attribute("data-ch") == "m"
+    assert rows.nth(1).locator(".pbar.next").get_attribute("data-ch") == "a"
+    assert rows.nth(2).locator(".pbar.next").count() == 0
+    axis = page.locator("#probs-view .paxis .axis span").all_inner_texts()
+    assert set(axis) == chars | {"."}
+    # the model keeps learning under the panel: it asks again and shows a later step
+    first = step_shown(page, "probs")
+    page.wait_for_function(f"Number(document.getElementById('inside-probs').dataset.step) > {first}", timeout=10000)
+    assert page.get_attribute("body", "data-state") == "training"
+
+
+def test_attention_heatmaps_for_a_name_while_training(tab):
+    page = tab.page
+    open_panel(page, "attention")
+    page.fill("#att-text", "")
+    page.locator("#att-text").press_sequentially("olivia", delay=40)
+    page.wait_for_function("document.querySelector('#att-view canvas') && "
+                           "document.getElementById('inside-attention').dataset.step > 0")
+    page.wait_for_function("(document.querySelector('#att-view canvas')?.getAttribute('aria-label') || '')"
+                           ".includes('a reads')")
+    maps = page.locator("#att-view figure.heatmap")
+    assert maps.count() == 1 * 4                    # tiny: 1 layer x 4 heads
+    assert page.locator("#att-view canvas").count() == 4
+    assert maps.nth(3).inner_text() == "layer 1 · head 4"
+    label = page.get_attribute("#att-view canvas", "aria-label")
+    assert label.startswith("Layer 1, head 1: ^ reads ^, o reads ")   # the start can only read itself
+
+
+def test_embedding_scatter_has_every_token(tab):
+    page = tab.page
+    open_panel(page, "embedding")
+    page.wait_for_selector("#emb-view svg circle")
+    assert page.locator("#emb-view circle").count() == 28
+    shown = set(page.locator("#emb-view text").all_text_contents())
+    assert shown == letters(page) | {"start", "end"}
+    assert "PCA" in page.inner_text("#emb-note")
+
+
+def test_panels_after_stop_and_bad_input(tab, metrics):
+    page = tab.page
+    page.click("#stop")
+    tab.wait_state("done", timeout_s=30)
+    final = page.evaluate("window.zcgpt.run.finalStep")
+    for name in ("probs", "attention", "embedding"):
+        page.wait_for_function(f"Number(document.getElementById('inside-{name}').dataset.step) === {final}")
+    page.fill("#probs-text", "mar1a")
+    page.wait_for_function("document.getElementById('probs-note').textContent.includes('vocabulary')")
+    assert page.inner_text("#probs-note") == "Not in the vocabulary: 1."
+    assert page.locator("#probs-view .prow").count() == 0
+    page.fill("#probs-text", "Mari")        # capitals are read as the lowercase names
+    page.wait_for_function("document.querySelectorAll('#probs-view .prow:not(.paxis)').length === 5")
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name in PANELS:
+        page.locator(f"#inside-{name}").screenshot(path=str(ARTIFACTS / f"inside-{name}-desktop.png"))
+    metrics["inside_step_shown"] = final
+
+
+def test_two_layers_give_eight_heatmaps(tab):
+    page = tab.page
+    page.click("#reset")
+    tab.wait_state("ready")
+    page.wait_for_function("document.getElementById('att-note').textContent.startsWith('Train')")
+    assert page.locator("#att-view canvas").count() == 0   # reset: no model, no stale picture
+    page.select_option("#preset", "small")
+    page.fill("#steps", "5")
+    page.click("#train")
+    tab.wait_state("done", timeout_s=60)
+    page.wait_for_function("document.querySelectorAll('#att-view canvas').length === 8")
+    captions = page.locator("#att-view figcaption").all_inner_texts()
+    assert captions[0] == "layer 1 · head 1" and captions[-1] == "layer 2 · head 4"
+    page.click("#reset")
+    tab.wait_state("ready")
+
+
+def test_no_long_task_error_or_foreign_request(tab, server, metrics):
+    """Tasks from the first panel opened on (test_page checks the page's load for its own tab)."""
+    _, tasks = tab.longest_task_ms()
+    ours = [t for t in tasks if t["start"] >= tab.panels_from_ms]
+    longest = max((t["ms"] for t in ours), default=0.0)
+    metrics["inside_longest_main_thread_task_ms"] = round(longest)
+    assert longest < LONG_TASK_LIMIT_MS, ours
+    assert tab.errors == []
+    assert off_origin(tab.requests, server.origin) == []
+
+
+def test_panels_fit_a_phone(server, open_tab):
+    tab = open_tab(server.url, width=375, height=800)
+    page = tab.page
+    tab.wait_state("ready")
+    page.fill("#steps", "300")
+    page.click("#train")
+    tab.wait_state("done", timeout_s=120)
+    opened = page.evaluate("performance.now()")
+    for name in PANELS:
+        open_panel(page, name)
+    page.wait_for_selector("#emb-view circle")
+    page.wait_for_selector("#att-view canvas")
+    page.wait_for_selector("#probs-view .prow")
+    page.wait_for_selector("#src-view pre")
+    time.sleep(0.2)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for name in PANELS:
+        box = page.locator(f"#inside-{name}").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (name, box)
+        page.locator(f"#inside-{name}").screenshot(path=str(ARTIFACTS / f"inside-{name}-phone.png"))
+    assert tab.errors == []
+    _, tasks = tab.longest_task_ms()
+    assert max((t["ms"] for t in tasks if t["start"] >= opened), default=0) < LONG_TASK_LIMIT_MS, tasks
