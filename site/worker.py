@@ -28,9 +28,13 @@ from pyodide.ffi import create_proxy
 from pyodide.http import pyfetch
 
 SLICE_S = 0.04         # seconds of training between yields (Stop latency is about this)
-VAL_EVERY_S = 0.3      # seconds of training between validation estimates
 SAMPLE_EVERY_S = 1.0   # seconds of training between live name samples
-VAL_EVAL_S = 0.04      # budget of one live validation estimate (it runs between two yields)
+# The reported curve depends on steps only, never on the tab's speed, so a shared link replays
+# it bit for bit: a train point every `report_every` steps (mean loss of those steps), a
+# validation estimate about VAL_POINTS times a run on a fixed subset of the held-out names.
+MAX_POINTS = 400       # train points per run at most
+VAL_POINTS = 25        # live validation estimates per run
+VAL_WORK = 2 ** 20     # parameters x names of one live estimate: ~25 ms for tiny in a tab
 LIVE_SAMPLES = 8
 MAX_GENERATE = 200
 
@@ -44,6 +48,11 @@ state = {
     "stop": False,
     "run_id": 0,
     "gen_count": 0,
+    "model": None,       # the model generate uses: the last run's, or one loaded from a file
+    "vocab": None,       # its vocabulary
+    "meta": None,        # step, seed and metrics written into a downloaded checkpoint
+    "loaded": None,      # text of an uploaded checkpoint (re-read for each continued run)
+    "data_name": "names.txt",
 }
 
 
@@ -84,6 +93,7 @@ async def load(msg):
     text = await resp.string()
     items = parse_lines(text, msg["data"].rsplit("/", 1)[-1])
     state["items"] = items
+    state["data_name"] = msg["data"].rsplit("/", 1)[-1]
     vocab = Vocab.from_items(items)
     post("ready",
          seconds=time.perf_counter() - t0,
@@ -92,6 +102,7 @@ async def load(msg):
          items=len(items),
          vocab_size=vocab.size,
          chars="".join(vocab.chars),
+         longest=max(items, key=len),
          presets={name: {**cfg.to_dict(), "params": count_params(cfg, vocab.size)}
                   for name, cfg in presets.items()})
 
@@ -118,23 +129,33 @@ async def train(msg, run_id):
     from zcgpt.train import Trainer
 
     seed = int(msg["seed"])
-    base = presets[msg["preset"]]
-    cfg = base.replace(steps=int(msg["steps"]), lr=float(msg["lr"]))
     ds = make_dataset(state["items"], val_frac=0.1, seed=seed)
+    if msg.get("from_model"):
+        model, ds, cfg, base_step = continue_from_loaded(ds, int(msg["steps"]), float(msg["lr"]))
+    else:
+        model, base_step = None, 0
+        cfg = presets[msg["preset"]].replace(steps=int(msg["steps"]), lr=float(msg["lr"]))
     state["ds"] = ds
     state["train_set"] = set(ds.train)
-    tr = Trainer(cfg, ds, seed)
+    tr = Trainer(cfg, ds, seed, model=model)
     state["trainer"] = tr
+    state["model"], state["vocab"] = tr.model, ds.vocab
+    state["meta"] = {"step": base_step, "seed": seed, "metrics": {"preset": msg.get("preset"),
+                                                                  "data": state["data_name"]}}
     n_live = live_val_size(tr, ds.val)
     val_subset = ds.val[::max(1, len(ds.val) // n_live)][:n_live]   # spread over the file, not its head
     init_val = tr.evaluate(val_subset)   # about ln(V) before any step
+    report_every = max(1, -(-cfg.steps // MAX_POINTS))
+    val_every = report_every * max(1, round(cfg.steps / VAL_POINTS / report_every))
     post("start", run=run_id, preset=msg["preset"], steps=cfg.steps, lr=cfg.lr, seed=seed, init_val=init_val,
          params=tr.model.num_params(), vocab_size=ds.vocab.size, uniform=math.log(ds.vocab.size),
-         n_train=len(ds.train), n_val=len(ds.val), config=cfg.to_dict())
+         n_train=len(ds.train), n_val=len(ds.val), config=cfg.to_dict(), report_every=report_every,
+         val_every=val_every, val_items=len(val_subset), from_model=bool(model), base_step=base_step)
 
     busy = 0.0                 # seconds spent training (pauses excluded)
-    last_val = -VAL_EVERY_S    # so the first slice also reports a validation point
     last_sample = 0.0
+    window = []                # losses since the last reported point
+    tail = []                  # the last 100 step losses, for the checkpoint's train_loss
     val_loss = None
     while tr.step < cfg.steps and not state["stop"]:
         if state["run_id"] != run_id:
@@ -144,21 +165,32 @@ async def train(msg, run_id):
             continue
         t0 = time.perf_counter()
         tokens0 = tr.tokens_seen
-        losses = []
+        points = []            # [step, mean train loss, validation loss or None]
+        eval_s = 0.0
         while tr.step < cfg.steps and time.perf_counter() - t0 < SLICE_S:
-            losses.append(tr.train_step())
-        train_s = time.perf_counter() - t0
+            loss = tr.train_step()
+            window.append(loss)
+            tail = (tail + [loss])[-100:]
+            if tr.step % report_every == 0 or tr.step == cfg.steps:
+                points.append([tr.step, sum(window) / len(window), None])
+                window = []
+                if tr.step % val_every == 0 or tr.step == cfg.steps:
+                    te = time.perf_counter()
+                    points[-1][2] = val_loss = tr.evaluate(val_subset)
+                    eval_s += time.perf_counter() - te
+                    break      # post it now: the estimate took part of this slice
+        train_s = time.perf_counter() - t0 - eval_s
         busy += train_s
         extra = {}
-        if busy - last_val >= VAL_EVERY_S or tr.step == cfg.steps:
-            last_val = busy
-            val_loss = tr.evaluate(val_subset)
-            extra["val"] = val_loss
+        if points and points[-1][2] is not None:
+            extra["val"] = points[-1][2]
         if busy - last_sample >= SAMPLE_EVERY_S:
             last_sample = busy
             extra["samples"] = label(sample_names(tr, LIVE_SAMPLES, seed + tr.step))
         busy += time.perf_counter() - t0 - train_s
-        post("progress", run=run_id, step=tr.step, steps=cfg.steps, loss=sum(losses) / len(losses),
+        state["meta"]["metrics"]["train_loss"] = sum(tail) / len(tail) if tail else None
+        post("progress", run=run_id, step=tr.step, steps=cfg.steps,
+             loss=points[-1][1] if points else None, points=[[s, clean(l), clean(v)] for s, l, v in points],
              tokens=tr.tokens_seen, slice_tokens=tr.tokens_seen - tokens0, slice_s=train_s,
              busy=busy, **extra)
         await asyncio.sleep(0)   # let the page's messages in
@@ -171,22 +203,20 @@ async def train(msg, run_id):
     if state["run_id"] != run_id:
         return
     samples = label(sample_names(tr, LIVE_SAMPLES, seed + tr.step)) if tr.step > 0 else []
+    state["meta"]["step"] += tr.step
+    state["meta"]["metrics"].update(val_loss=final_val, n_train=len(ds.train), n_val=len(ds.val),
+                                    tokens=tr.tokens_seen, seconds=round(busy, 3))
     post("done", run=run_id, stopped=stopped, step=tr.step, steps=cfg.steps, val=final_val,
          tokens=tr.tokens_seen, busy=busy, samples=samples)
 
 
 def live_val_size(tr, val):
-    """How many held-out names one live estimate can score within VAL_EVAL_S (64 to all)."""
-    probe = val[:64]
-    if len(probe) < 64:
-        return len(val)
-    t0 = time.perf_counter()
-    tr.evaluate(probe)
-    per_name = max(1e-6, (time.perf_counter() - t0) / len(probe))
+    """How many held-out names one live estimate scores: about VAL_WORK / parameters, as a power
+    of two from 64 to all. It depends on the model, not on the tab's speed, so runs repeat."""
     n = 64
-    while n * 2 <= len(val) and n * 2 * per_name <= VAL_EVAL_S:
+    while n * 2 <= len(val) and n * 2 * tr.model.num_params() <= VAL_WORK:
         n *= 2
-    return n
+    return min(n, len(val))
 
 
 async def evaluate_all(tr, val, chunk=1024):
@@ -219,11 +249,12 @@ async def run_training(msg, run_id):
 
 
 def on_generate(msg):
-    tr = state["trainer"]
-    if tr is None or tr.step == 0:
+    from zcgpt.prng import Rng
+    from zcgpt.sample import generate
+    model, vocab, tr = state["model"], state["vocab"], state["trainer"]
+    if model is None or (tr is not None and tr.step == 0 and not state["meta"]["step"]):
         post("generated", names=[], note="train first")
         return
-    vocab = state["ds"].vocab
     prefix = str(msg.get("prefix", ""))
     unknown = sorted({ch for ch in prefix if ch not in vocab.stoi})
     if unknown:
@@ -233,8 +264,108 @@ def on_generate(msg):
     temperature = max(0.05, float(msg.get("temperature", 1.0)))
     state["gen_count"] += 1
     seed = int(msg.get("seed", 0)) * 1000 + state["gen_count"]
-    names = sample_names(tr, n, seed, temperature=temperature, prefix=prefix)
+    names = generate(model, vocab, n, Rng(seed), temperature=temperature, prefix=prefix)
     post("generated", names=label(names), temperature=temperature, prefix=prefix)
+
+
+# ---------- your own data, and model files (checkpoints) ----------
+
+def describe(items):
+    """What the page shows about a list before training on it."""
+    from zcgpt.data import Vocab
+    vocab = Vocab.from_items(items)
+    longest = max(items, key=len)
+    return {"items": len(items), "vocab_size": vocab.size, "chars": "".join(vocab.chars),
+            "longest": longest, "longest_len": len(longest), "first": items[:5]}
+
+
+def use_items(text, source, kind, b64=None):
+    """Check a list like the CLI does; keep the old one (and any trained model) if it is refused.
+
+    An uploaded file comes as base64 bytes and goes through zcgpt.data.load_lines, the CLI's
+    own loader (UTF-8, binary and size checks included), from a scratch folder so that its
+    messages name the file as the user knows it.
+    """
+    import base64
+    import os
+    from zcgpt.data import DataError, load_lines, parse_lines
+    try:
+        if b64 is None:
+            items = parse_lines(text, source)
+        else:
+            source = os.path.basename(source.replace("\\", "/")) or "upload.txt"
+            os.makedirs("/tmp/uploads", exist_ok=True)
+            os.chdir("/tmp/uploads")
+            with open(source, "wb") as f:
+                f.write(base64.b64decode(b64))
+            try:
+                items = load_lines(source)
+            finally:
+                os.remove(source)
+    except DataError as exc:
+        post("data_error", source=source, via=kind, message=str(exc))
+        return
+    state["items"] = items
+    state["data_name"] = source
+    post("data", source=source, via=kind, **describe(items))
+
+
+def on_data(msg):
+    use_items(str(msg.get("text", "")), str(msg.get("name") or "pasted list"), msg.get("via", "paste"),
+              msg.get("b64"))
+
+
+async def on_builtin(msg):
+    resp = await pyfetch(msg["url"])
+    if not resp.ok:
+        post("data_error", source=msg["name"], via="builtin",
+             message=f"could not load {msg['name']} (HTTP {resp.status}).")
+        return
+    use_items(await resp.string(), msg["name"], "builtin")
+
+
+def continue_from_loaded(ds, steps, lr):
+    """The uploaded model (read afresh), the split with the model's vocabulary, and the config."""
+    from zcgpt import checkpoint
+    from zcgpt.data import DataError, Dataset
+    model, vocab, meta = checkpoint.loads(state["loaded"])
+    unknown = vocab.unknown("".join(ds.vocab.chars))
+    if unknown:
+        raise DataError(f"the data has characters the loaded model has never seen: {' '.join(unknown)}"
+                        f" (pick the data it was trained on).")
+    cfg = model.config.replace(steps=steps, lr=lr,
+                               warmup_steps=min(model.config.warmup_steps, max(0, steps - 1)))
+    return model, Dataset(vocab, ds.train, ds.val), cfg, meta["step"]
+
+
+def on_save(msg):
+    from zcgpt import checkpoint
+    if state["model"] is None:
+        post("model_error", action="save", message="there is no model to save yet: train one or load one.")
+        return
+    meta = state["meta"]
+    text = checkpoint.dumps(state["model"], state["vocab"], step=meta["step"], seed=meta["seed"],
+                            metrics=meta["metrics"])
+    post("checkpoint", text=text, step=meta["step"], bytes=len(text))
+
+
+def on_load_model(msg):
+    from zcgpt import checkpoint
+    from zcgpt.checkpoint import CheckpointError
+    name, text = str(msg.get("name") or "model.json"), msg.get("text")
+    try:
+        model, vocab, meta = checkpoint.loads(text)
+    except CheckpointError as exc:
+        post("model_error", action="load", name=name, message=f"{name}: {exc}")
+        return
+    state["loaded"] = text
+    state["model"], state["vocab"], state["trainer"] = model, vocab, None
+    state["meta"] = {"step": meta["step"], "seed": meta["seed"], "metrics": dict(meta["metrics"])}
+    state["train_set"] = set(state["items"] or [])
+    cfg = model.config
+    post("model_loaded", name=name, step=meta["step"], seed=meta["seed"], params=model.num_params(),
+         vocab_size=vocab.size, chars="".join(vocab.chars), config=cfg.to_dict(),
+         metrics={k: clean(v) for k, v in meta["metrics"].items() if isinstance(v, (int, float, str))})
 
 
 # ---------- "See inside": what the model in this tab does with a name ----------
@@ -313,9 +444,18 @@ def on_message(event):
             state["paused"] = False
             state["task"] = None
             state["trainer"] = None
+            state["model"] = state["loaded"] = None
             post("reset")
         elif kind == "generate":
             on_generate(msg)
+        elif kind == "data":
+            on_data(msg)
+        elif kind == "builtin":
+            asyncio.ensure_future(guard(on_builtin(msg), "data"))
+        elif kind == "save":
+            on_save(msg)
+        elif kind == "load_model":
+            on_load_model(msg)
         elif kind == "inspect":
             on_inspect(msg)
     except Exception as exc:

@@ -2,11 +2,15 @@
 //
 // Points arrive many times a second; they are appended to plain arrays and the chart is
 // redrawn at most once per animation frame, so drawing never piles up on the main thread.
+// The train curves of the last KEEP runs stay on the chart (thinner, labelled with their
+// settings), so two settings can be compared side by side.
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 
 const COLORS = { train: '#2563eb', val: '#ea580c', uniform: '#6b7280' };
 const HEIGHT = { wide: 280, narrow: 220 };
+const KEEP = 2;                                 // earlier runs kept beside the current one
+const PAST_COLORS = ['#0d9488', '#a855f7'];    // newest first
 
 function fmtLoss(u, v) {
   return v == null ? '—' : v.toFixed(3);
@@ -14,7 +18,9 @@ function fmtLoss(u, v) {
 
 export function createChart(el) {
   const data = { step: [], train: [], val: [], uniform: [] };
+  const past = [];     // {label, step, train} of earlier runs, newest first
   let uniform = null;
+  let label = null;    // the current run's settings, for the legend
   let pending = false;
 
   const height = () => (el.clientWidth < 520 ? HEIGHT.narrow : HEIGHT.wide);
@@ -42,18 +48,37 @@ export function createChart(el) {
     ],
     series: [
       { label: 'step' },
-      { label: 'train', stroke: COLORS.train, width: 1.5, value: fmtLoss, points: { show: false } },
+      { label: 'train', stroke: COLORS.train, width: 1.5, spanGaps: true, value: fmtLoss, points: { show: false } },
       { label: 'validation', stroke: COLORS.val, width: 2, spanGaps: true, value: fmtLoss,
         points: { show: true, size: 4, fill: COLORS.val } },
       { label: 'uniform guess', stroke: COLORS.uniform, width: 1, dash: [6, 4], value: fmtLoss,
         points: { show: false } },
     ],
   };
-  const plot = new uPlot(opts, [[], [], [], []], el);
+  const base = opts.series;
+  const make = () => {
+    opts.width = Math.max(280, el.clientWidth);
+    opts.series = [base[0], { ...base[1], label: label ? `train: ${label}` : 'train' }, base[2], base[3],
+      ...past.map((r, i) => ({ label: `earlier: ${r.label}`, stroke: PAST_COLORS[i], width: 1.25,
+        spanGaps: true, value: fmtLoss, points: { show: false } }))];
+    return new uPlot(opts, opts.series.map(() => []), el);
+  };
+  let plot = make();
+
+  /** Columns on one x axis: the union of every kept run's steps, null where a run has no point. */
+  const joined = () => {
+    const xs = [...new Set([...data.step, ...past.flatMap((r) => r.step)])].sort((a, b) => a - b);
+    const col = (steps, values) => {
+      const at = new Map(steps.map((s, i) => [s, values[i]]));
+      return xs.map((s) => at.get(s) ?? null);
+    };
+    return [xs, col(data.step, data.train), col(data.step, data.val), xs.map(() => uniform),
+      ...past.map((r) => col(r.step, r.train))];
+  };
 
   const draw = () => {
     pending = false;
-    plot.setData([data.step, data.train, data.val, data.uniform]);
+    plot.setData(past.length ? joined() : [data.step, data.train, data.val, data.uniform]);
   };
   const schedule = () => {
     if (!pending) {
@@ -69,9 +94,14 @@ export function createChart(el) {
 
   return {
     /** Clear the chart for a new run; `lnV` is the loss of a uniform guess, `initVal` the untrained model's. */
-    reset(lnV = null, initVal = null) {
+    reset(lnV = null, initVal = null, runLabel = null) {
       uniform = lnV;
       for (const key of Object.keys(data)) data[key].length = 0;
+      if (runLabel !== label || plot.series.length !== 4 + past.length) {
+        label = runLabel;
+        plot.destroy();     // the legend changes: a new plot (once a run, cheap)
+        plot = make();
+      }
       if (lnV != null) this.add(0, null, initVal); // the lines start at step 0, before training
       schedule();
     },
@@ -83,6 +113,14 @@ export function createChart(el) {
       data.uniform.push(uniform);
       schedule();
     },
+    /** Keep the current train curve as an earlier run (the oldest kept one goes). */
+    keep(runLabel) {
+      if (!data.step.length) return;
+      past.unshift({ label: runLabel, step: data.step.slice(), train: data.train.slice() });
+      past.length = Math.min(past.length, KEEP);
+    },
+    /** Settings of the runs on the chart, current first (for tests and the curious). */
+    labels: () => [label, ...past.map((r) => r.label)],
     /** Attach a validation loss to the latest point (the final full-set evaluation). */
     setLastVal(val) {
       const n = data.val.length;

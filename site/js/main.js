@@ -26,10 +26,30 @@ let chart = null;  // created in boot(), after the first paint, to keep start-up
 const controls = createControls({ onTrain, onPause, onStop, onReset, onGenerate });
 controls.setState('loading');
 
+// Panels loaded after the first paint (data.js, share.js) plug in here: their message handlers
+// run after the page's own, onState follows the page's state, train(run) adds to a run.
+const plugins = [];
+function plug(panel) {
+  plugins.push(panel);
+  for (const [type, fn] of Object.entries(panel.handlers || {})) {
+    const own = handlers[type];
+    handlers[type] = own ? (msg) => { own(msg); fn(msg); } : fn;
+  }
+  panel.onState?.(app.state);
+  return panel;
+}
+
 function setState(state) {
   app.state = state;
   document.body.dataset.state = state;
   controls.setState(state, { paused: app.paused });
+  for (const p of plugins) p.onState?.(state);
+}
+
+/** The legend's words for a run, so two runs side by side can be told apart. */
+function runLabel(run) {
+  const data = run.data == null ? ', your list' : run.data === 'names' ? '' : `, ${run.data}`;
+  return `${run.from_model ? 'loaded model' : run.preset}, seed ${run.seed}, lr ${run.lr}, ${ui.fmtInt(run.steps)} steps${data}`;
 }
 
 function readyStatus() {
@@ -43,6 +63,15 @@ function onTrain(run, problem) {
     ui.setStatus(problem, 'warn');
     return;
   }
+  for (const p of plugins) {
+    const extra = p.train?.(run);
+    if (extra?.problem) {
+      ui.setStatus(extra.problem, 'warn');
+      return;
+    }
+    Object.assign(run, extra);
+  }
+  if (app.run?.points.length) chart.keep(runLabel(app.run));   // the chart keeps the last runs
   // slices: one entry per progress message (for `python build.py bench`); t0: when Train was pressed
   app.run = { ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null, points: [], slices: [], t0: performance.now() };
   app.paused = false;
@@ -80,6 +109,7 @@ function onStop() {
 
 function onReset() {
   app.worker.send({ type: 'reset' });
+  if (app.run?.points.length) chart.keep(runLabel(app.run));
   app.run = null;
   app.paused = false;
   app.pausedBy = null;
@@ -129,7 +159,7 @@ const handlers = {
   start(msg) {
     if (!app.run) return;
     Object.assign(app.run, { id: msg.run, steps: msg.steps, params: msg.params, initVal: msg.init_val, uniform: msg.uniform });
-    chart.reset(msg.uniform, msg.init_val);
+    chart.reset(msg.uniform, msg.init_val, runLabel(app.run));
     ui.setStats({ step: 0, steps: msg.steps });
     ui.setStatus(`Training ${msg.preset}: ${ui.fmtInt(msg.params)} parameters on ${ui.fmtInt(msg.n_train)} names `
       + `(${ui.fmtInt(msg.n_val)} held out for validation).`);
@@ -142,14 +172,16 @@ const handlers = {
     run.trainSeconds += msg.slice_s;
     run.busy = msg.busy;
     if (msg.val != null) run.lastVal = msg.val;
-    chart.add(msg.step, msg.loss, msg.val ?? null);
-    run.points.push([msg.step, msg.loss, msg.val ?? null]);
+    for (const [step, loss, val] of msg.points) {   // fixed steps: a shared link replays the same points
+      chart.add(step, loss, val);
+      run.points.push([step, loss, val]);
+    }
     run.slices.push({ step: msg.step, tokens: msg.slice_tokens, s: msg.slice_s, busy: msg.busy,
       val: msg.val ?? null, ms: performance.now() - run.t0 });
     const stepsPerS = msg.step / msg.busy;
     ui.setProgress(msg.step, msg.steps);
     ui.setStats({
-      step: msg.step, steps: msg.steps, loss: msg.loss,
+      step: msg.step, steps: msg.steps, loss: msg.loss ?? undefined,
       val: msg.val !== undefined ? msg.val : undefined,
       tps: run.trainSeconds > 0 ? run.trainTokens / run.trainSeconds : null,
       elapsed: msg.busy,
@@ -274,6 +306,12 @@ async function boot() {
   await nextPaint();
   const { createChart } = await import('./chart.js');   // uPlot is parsed after the first paint
   chart = createChart(document.getElementById('chart'));
+  const [{ createDataPanel }, { createSharePanel }] = await Promise.all([import('./data.js'), import('./share.js')]);
+  const send = (msg) => app.worker.send(msg);
+  const dataPanel = plug(createDataPanel({ send, fmtInt: ui.fmtInt, siteURL }));
+  plug(createSharePanel({ send, setStatus: ui.setStatus, setState, getState: () => app.state, data: dataPanel,
+    fmtInt: ui.fmtInt }));
+  build.then((info) => dataPanel.setDatasets(info?.datasets));
   const info = await build;
   const wheel = info?.wheel || 'wheels/zcgpt-0.1.0-py3-none-any.whl';
   const data = info?.datasets?.[0]?.path || 'data/names.txt';

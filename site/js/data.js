@@ -1,0 +1,147 @@
+// "Data" card: train on a built-in list, an uploaded file or a pasted list.
+//
+// Python checks every list exactly as the command line does (zcgpt.data: the same
+// DataError sentences, naming the line); a refused list changes nothing, so a trained model
+// and the list it learned stay. An uploaded file travels as base64 bytes and is read by
+// zcgpt.data.read_text, so non-UTF-8 or binary files get the CLI's message too.
+
+const $ = (id) => document.getElementById(id);
+
+const MAX_FILE_BYTES = 64 * 2 ** 20;   // zcgpt.data.MAX_FILE_BYTES
+const LOCKED = new Set(['loading', 'training', 'paused', 'stopping']);
+
+/** Base64 of a file, encoded by the browser off the main thread. */
+function fileBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(',', 2)[1] || '');
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+function quoted(s) {
+  return `“${s}”`;
+}
+
+export function createDataPanel({ send, fmtInt, siteURL }) {
+  let datasets = [{ name: 'names', path: 'data/names.txt' }];
+  let current = 'names';            // what the next run trains on: a built-in name or 'yours'
+  let busy = false;
+  let shown = '';                   // the summary of that list, restored when a new one is refused
+
+  const showError = (text) => {
+    $('data-error').textContent = text;
+    $('data-error').hidden = !text;
+  };
+  const summary = (msg) => {
+    const letters = msg.chars.length > 40 ? `${msg.chars.slice(0, 40)}…` : msg.chars;
+    shown = `${msg.source}: ${fmtInt(msg.items)} items · vocabulary ${msg.vocab_size} tokens `
+      + `(${msg.chars.length} characters + start/end: ${letters}) · longest ${quoted(msg.longest)} `
+      + `(${msg.longest.length} characters)`;
+    $('data-summary').textContent = shown;
+    document.body.dataset.dataItems = String(msg.items);
+    document.body.dataset.chars = msg.chars;
+  };
+  const pending = (text) => {
+    busy = true;
+    showError('');
+    $('data-summary').textContent = text;
+  };
+
+  $('dataset').addEventListener('change', () => {
+    const name = $('dataset').value;
+    const ds = datasets.find((d) => d.name === name);
+    if (!ds) return;      // "your list" is chosen by loading one
+    pending(`Loading ${name}…`);
+    send({ type: 'builtin', name, url: siteURL(ds.path) });
+  });
+
+  $('data-file').addEventListener('change', async () => {
+    const file = $('data-file').files[0];
+    if (!file) return;
+    if (file.size > MAX_FILE_BYTES) {
+      showError(`${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB; the limit is 64 MB of one-item-per-line text. Nothing changed.`);
+      return;
+    }
+    pending(`Checking ${file.name}…`);
+    try {
+      send({ type: 'data', via: 'file', name: file.name, b64: await fileBase64(file) });
+    } catch (err) {
+      busy = false;
+      $('data-summary').textContent = shown;
+      showError(`${file.name} could not be read (${err?.message || err}). Nothing changed.`);
+    }
+  });
+
+  $('data-use').addEventListener('click', () => {
+    pending('Checking the list…');
+    send({ type: 'data', via: 'paste', name: 'pasted list', text: $('data-text').value });
+  });
+
+  const setYours = (label) => {
+    let opt = $('dataset').querySelector('option[value="yours"]');
+    if (!opt) {
+      opt = document.createElement('option');
+      opt.value = 'yours';
+      $('dataset').append(opt);
+    }
+    opt.textContent = `your list: ${label}`;
+    $('dataset').value = 'yours';
+  };
+
+  return {
+    /** Built-in lists from build.json (each {name, path, items}). */
+    setDatasets(list) {
+      if (!list?.length) return;
+      datasets = list;
+      const sel = $('dataset');
+      sel.replaceChildren(...list.map((d) => {
+        const o = document.createElement('option');
+        o.value = d.name;
+        o.textContent = d.items ? `${d.name} (${fmtInt(d.items)})` : d.name;
+        return o;
+      }));
+      sel.value = current;
+    },
+    /** The built-in list a shared link asks for; false if there is no such list. */
+    chooseBuiltin(name) {
+      if (name === current) return true;
+      if (!datasets.some((d) => d.name === name)) return false;
+      $('dataset').value = name;
+      $('dataset').dispatchEvent(new Event('change'));
+      return true;
+    },
+    /** The data a run will use: a built-in name, or null for the user's own list. */
+    builtin: () => (current === 'yours' ? null : current),
+    isBusy: () => busy,
+    onState(state) {
+      const locked = LOCKED.has(state);
+      for (const id of ['dataset', 'data-file', 'data-text', 'data-use']) $(id).disabled = locked;
+    },
+    handlers: {
+      ready(msg) {
+        summary({ ...msg, source: datasets[0]?.name || 'names' });
+      },
+      data(msg) {
+        busy = false;
+        showError('');
+        if (msg.via === 'builtin') {
+          current = msg.source;
+          $('dataset').value = current;
+        } else {
+          current = 'yours';
+          setYours(msg.source);
+        }
+        summary(msg);
+      },
+      data_error(msg) {
+        busy = false;
+        $('dataset').value = current;
+        if (msg.via === 'file') $('data-file').value = '';
+        showError(`${msg.message} Nothing changed: the next run still uses the list below.`);
+        $('data-summary').textContent = shown;
+      },
+    },
+  };
+}

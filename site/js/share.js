@@ -1,0 +1,168 @@
+// "Keep and share" card: download or load a model file, and a link that repeats a run.
+//
+// A model file is zcgpt's versioned checkpoint JSON (zcgpt/checkpoint.py), written and read by
+// Python in the worker, so `python -m zcgpt sample --model` reads what this page saves and the
+// page loads what the command line trains. A refused file changes nothing.
+//
+// The link carries the run's settings in the hash (#preset=tiny&seed=42&steps=2000&lr=0.01&data=names):
+// the split, initial weights and batch order all come from the seed, and the worker reports
+// the curve by steps, so the same link gives the same curve in the same browser.
+
+const $ = (id) => document.getElementById(id);
+
+const MAX_MODEL_BYTES = 64 * 2 ** 20;
+const FIELDS = ['preset', 'seed', 'steps', 'lr', 'data'];
+
+/** Settings in the page's hash, or null when it has none of ours. */
+export function readHash(hash = window.location.hash) {
+  const q = new URLSearchParams(hash.replace(/^#/, ''));
+  const out = {};
+  for (const key of FIELDS) if (q.has(key)) out[key] = q.get(key);
+  return Object.keys(out).length ? out : null;
+}
+
+/** The page's address with a run's settings in its hash. */
+export function linkFor(run) {
+  const q = new URLSearchParams();
+  q.set('preset', run.preset);
+  q.set('seed', String(run.seed));
+  q.set('steps', String(run.steps));
+  q.set('lr', String(run.lr));
+  if (run.data) q.set('data', run.data);
+  const url = new URL(window.location.href);
+  url.hash = q.toString();
+  return url.href;
+}
+
+export function createSharePanel({ send, setStatus, setState, getState, data, fmtInt }) {
+  let loaded = null;   // {name, step, chars, config} of an uploaded model
+
+  const note = (text, kind = '') => {
+    $('model-note').textContent = text;
+    $('model-note').className = `note ${kind}`;
+  };
+
+  $('model-save').addEventListener('click', () => {
+    note('Writing the model file…');
+    send({ type: 'save' });
+  });
+
+  $('model-file').addEventListener('change', async () => {
+    const file = $('model-file').files[0];
+    if (!file) return;
+    if (file.size > MAX_MODEL_BYTES) {
+      note(`${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB: too big for a zcgpt model file. Nothing changed.`, 'error');
+      $('model-file').value = '';
+      return;
+    }
+    note(`Reading ${file.name}…`);
+    try {
+      send({ type: 'load_model', name: file.name, text: await file.text() });
+    } catch (err) {
+      note(`${file.name} could not be read (${err?.message || err}). Nothing changed.`, 'error');
+    }
+  });
+
+  $('share-copy').addEventListener('click', async () => {
+    const field = $('share-url');
+    try {
+      await navigator.clipboard.writeText(field.value);
+      $('share-note').textContent = 'Link copied.';
+    } catch {
+      field.focus();
+      field.select();
+      $('share-note').textContent = 'Press Ctrl+C (⌘C) to copy the selected link.';
+    }
+  });
+
+  const showLink = (run) => {
+    $('share-url').value = linkFor(run);
+    $('share-copy').disabled = false;
+  };
+
+  /** Fill the form from a shared link once the presets are known (after "ready"). */
+  const applyLink = () => {
+    const s = readHash();
+    if (!s) return;
+    if (s.preset && $('preset').querySelector(`option[value="${CSS.escape(s.preset)}"]`)) {
+      $('preset').value = s.preset;
+      $('preset').dispatchEvent(new Event('change'));   // the preset's defaults first…
+    }
+    for (const key of ['seed', 'steps', 'lr']) if (s[key] != null) $(key).value = s[key];   // …then the link's
+    const problems = [];
+    if (s.data && !data.chooseBuiltin(s.data)) problems.push(`there is no built-in list “${s.data}” here`);
+    setStatus(problems.length ? `Settings from the link, but ${problems.join('; ')}.`
+      : 'Settings from the link are filled in: press Train to repeat that run.', problems.length ? 'warn' : 'ok');
+    document.body.dataset.shared = '1';
+  };
+
+  return {
+    onState(state) {
+      const locked = state === 'loading' || state === 'training' || state === 'paused' || state === 'stopping';
+      $('model-file').disabled = locked;
+      $('model-save').disabled = state !== 'done';
+      $('continue').disabled = locked;
+    },
+    /** Extra fields of a train message, or {problem} when the run cannot start. */
+    train(run) {
+      const extra = { data: data.builtin() };
+      if (loaded && $('continue').checked) {
+        const unknown = [...new Set(document.body.dataset.chars || '')].filter((ch) => !loaded.chars.includes(ch));
+        if (unknown.length) {
+          return { problem: `The loaded model has never seen ${unknown.slice(0, 8).map((c) => `“${c}”`).join(' ')}: `
+            + 'pick the list it learned, or untick “Train on from the loaded model”.' };
+        }
+        extra.from_model = true;
+      }
+      if (extra.data && !extra.from_model) {
+        showLink({ ...run, data: extra.data });
+        window.history.replaceState(null, '', $('share-url').value);
+      } else {
+        $('share-url').value = '';
+        $('share-copy').disabled = true;
+        $('share-note').textContent = extra.from_model ? 'A run from a loaded model has no link: the link cannot carry the model.'
+          : 'A run on your own list has no link: the link cannot carry the list.';
+      }
+      return extra;
+    },
+    handlers: {
+      ready() {
+        applyLink();
+      },
+      checkpoint(msg) {
+        const blob = new Blob([msg.text, '\n'], { type: 'application/json' });
+        const a = document.createElement('a');
+        a.href = URL.createObjectURL(blob);
+        a.download = `zcgpt-step${msg.step}.json`;
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+        note(`Saved ${a.download} (${fmtInt(msg.bytes / 1000)} kB). On the desktop: python -m zcgpt sample --model ${a.download}`, 'ok');
+      },
+      model_loaded(msg) {
+        loaded = msg;
+        const c = msg.config;
+        const val = msg.metrics?.val_loss;
+        note(`Loaded ${msg.name}: ${fmtInt(msg.params)} parameters (width ${c.n_embd}, ${c.n_layer} layer${c.n_layer > 1 ? 's' : ''}, `
+          + `block ${c.block_size}), trained ${fmtInt(msg.step)} steps${val != null ? `, validation loss ${val.toFixed(3)}` : ''}. `
+          + 'Generate names with it, or train on.', 'ok');
+        $('continue-box').hidden = false;
+        $('continue').checked = true;
+        document.body.dataset.modelChars = msg.chars;
+        setState('done');
+        setStatus(`Model ${msg.name} loaded: generate names below, or press Train to train it further.`, 'ok');
+        $('gen-note').textContent = 'Pick a temperature: low is safe and common, high is wild.';
+      },
+      model_error(msg) {
+        if (msg.action === 'load') $('model-file').value = '';
+        note(`${msg.message} Nothing changed.`, 'error');
+      },
+      reset() {
+        loaded = null;
+        $('continue-box').hidden = true;
+        if (getState() === 'ready') note('Download the trained model as JSON, or load one saved here or by the command line.');
+      },
+    },
+  };
+}
