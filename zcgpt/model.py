@@ -222,6 +222,10 @@ class GPT:
         n = sum(int(np.prod(s)) for _, s in self.shapes)
         self.flat = np.zeros(n, dtype=self.dtype)
         self.grad_flat = np.zeros(n, dtype=self.dtype)
+        self.offsets, off = {}, 0
+        for name, shape in self.shapes:
+            self.offsets[name] = off
+            off += int(np.prod(shape))
         self.params = self._views(self.flat)
         self.grads = self._views(self.grad_flat)
         rng = Rng(seed)
@@ -231,31 +235,17 @@ class GPT:
             if name.split(".")[-1] not in zero:
                 p[...] = draw.reshape(p.shape)
         # q, k, v of a layer are adjacent in the flat vector: one (3C, C) view each
-        C = config.n_embd
-        self.wqkv = [self._span(f"l{l}.wq", 3 * C * C, self.flat).reshape(3 * C, C)
-                     for l in range(config.n_layer)]
-        self.dwqkv = [self._span(f"l{l}.wq", 3 * C * C, self.grad_flat).reshape(3 * C, C)
-                      for l in range(config.n_layer)]
+        self.wqkv = [self._qkv_view(self.flat, l) for l in range(config.n_layer)]
+        self.dwqkv = [self._qkv_view(self.grad_flat, l) for l in range(config.n_layer)]
 
     def _views(self, flat):
-        views, off = {}, 0
-        for name, shape in self.shapes:
-            size = int(np.prod(shape))
-            views[name] = flat[off:off + size].reshape(shape)
-            off += size
-        return views
+        return {name: flat[self.offsets[name]:self.offsets[name] + int(np.prod(shape))].reshape(shape)
+                for name, shape in self.shapes}
 
-    def _offset(self, name):
-        off = 0
-        for n, shape in self.shapes:
-            if n == name:
-                return off
-            off += int(np.prod(shape))
-        raise KeyError(name)
-
-    def _span(self, name, size, flat):
-        off = self._offset(name)
-        return flat[off:off + size]
+    def _qkv_view(self, flat, layer):
+        C = self.config.n_embd
+        off = self.offsets[f"l{layer}.wq"]
+        return flat[off:off + 3 * C * C].reshape(3 * C, C)
 
     def num_params(self):
         return int(self.flat.size)
