@@ -745,7 +745,7 @@ def bench_tab(url: str, preset: str, steps: int | None, seed: int, timeout_s: fl
             "steps": steps, "lr": lr, "run": run, "off_origin_requests": foreign}
 
 
-def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float, target: float) -> dict:
+def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float) -> dict:
     """The worker's training loop on CPython in this process: same Trainer, data split and slices.
 
     Every slice ends with a validation estimate on the whole held-out set, outside the clock.
@@ -796,7 +796,7 @@ def cmd_bench(args) -> int:
         server.shutdown()
         server.server_close()
     say(f"CPython: same training in this process ({tab['steps']} steps)")
-    cpy = bench_cpython(ROOT, args.preset, tab["steps"], args.seed, tab["lr"], args.target_val)
+    cpy = bench_cpython(ROOT, args.preset, tab["steps"], args.seed, tab["lr"])
     load_after = os.getloadavg()
 
     tab_slices = tab["run"]["slices"]
@@ -818,6 +818,7 @@ def cmd_bench(args) -> int:
         # Both sides follow the same trajectory (same seed and data order), so the tab's time at
         # the step where CPython's full validation crossed the target is a finer estimate.
         "tab_seconds_at_cpython_step": seconds_at_step(tab_slices, v_cpy["step"]) if v_cpy else None,
+        "same_batches": t_tab["tokens"] == t_cpy["tokens"],   # same seed, same data order on both sides
         "ratio": t_tab["total"] / t_cpy["total"] if t_tab["total"] and t_cpy["total"] else None,
         "ratio_median_slice": t_tab["median"] / t_cpy["median"] if t_tab["median"] and t_cpy["median"] else None,
         "cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": load_after,
