@@ -12,6 +12,8 @@ const VOWELS = new Set('aeiou');
 
 /** Token label: the start and end tokens get one-character names that read well on an axis. */
 const tokenLabel = (s) => (s === '<BOS>' ? '^' : s === '<EOS>' ? '.' : s === ' ' ? '␣' : s);
+/** Token name in running text: the end token is spelled out. */
+const tokenName = (s) => (s === '<EOS>' ? 'end' : tokenLabel(s));
 const pct = (p) => `${(100 * p).toFixed(p >= 0.1 ? 0 : 1)}%`;
 
 function el(tag, attrs = {}, ...children) {
@@ -53,42 +55,51 @@ function loadStyle() {
 const PANELS = {
   probs: {
     build(body, ask) {
-      const input = el('input', { id: 'probs-text', type: 'text', value: 'mari', maxlength: '15',
+      const input = el('input', { id: 'probs-text', type: 'text', value: 'mari', maxlength: '15', list: 'inside-names',
         spellcheck: 'false', autocapitalize: 'none', autocomplete: 'off' });
       input.addEventListener('input', ask);
       body.append(
-        el('label', { class: 'inside-input' }, 'Type a name or the start of one', input),
+        el('label', { class: 'inside-input' }, 'Type a name or the start of one', input), namesList(),
         el('p', { class: 'note', id: 'probs-note', 'aria-live': 'polite' }),
         el('div', { class: 'probs', id: 'probs-view' }));
     },
     text: () => normalise($('probs-text').value),
     draw(msg) {
       const view = $('probs-view');
-      view.replaceChildren();
-      if (msg.note) return;
+      if (msg.note) { reshape(view, ''); return; }
       // columns: every letter, then the end token; the start token never comes next
       const cols = msg.itos.map((s, i) => i).filter((i) => msg.itos[i] !== '<BOS>');
       cols.push(cols.splice(cols.indexOf(msg.itos.indexOf('<EOS>')), 1)[0]);
       const text = [...msg.text];
+      if (reshape(view, `${msg.text}|${msg.itos.join('')}`)) {
+        msg.probs.forEach((_, t) => {
+          const next = t < text.length ? msg.itos.indexOf(text[t]) : -1;
+          const bars = el('div', { class: 'pbars' });
+          for (const i of cols) {
+            bars.append(el('span', { class: i === next ? 'pbar next' : 'pbar', 'data-ch': tokenLabel(msg.itos[i]) }));
+          }
+          view.append(el('div', { class: 'prow', role: 'img' },
+            el('span', { class: 'ctx', text: t === 0 ? '^' : text[t - 1] }), bars, el('span', { class: 'ptop' })));
+        });
+        const axis = el('div', { class: 'pbars axis', 'aria-hidden': 'true' });
+        for (const i of cols) axis.append(el('span', { text: tokenLabel(msg.itos[i]) }));
+        view.append(el('div', { class: 'prow paxis' }, el('span', { class: 'ctx' }), axis, el('span', { class: 'ptop' })));
+      }
+      // values only: while training, a refresh changes no layout outside the bars
       msg.probs.forEach((row, t) => {
+        const rowEl = view.children[t];
         const next = t < text.length ? msg.itos.indexOf(text[t]) : -1;
-        const order = cols.slice().sort((a, b) => row[b] - row[a]);
-        const seen = t === 0 ? 'the start' : `“${text.slice(0, t).join('')}”`;
-        const bars = el('div', { class: 'pbars' });
-        for (const i of cols) {
-          const bar = el('span', { class: i === next ? 'pbar next' : 'pbar', 'data-ch': tokenLabel(msg.itos[i]),
-            title: `${tokenLabel(msg.itos[i])}: ${pct(row[i])}` });
+        cols.forEach((i, c) => {
+          const bar = rowEl.children[1].children[c];
           bar.style.setProperty('--p', row[i].toFixed(4));
-          bars.append(bar);
-        }
-        const top = order.slice(0, 3).map((i) => `${tokenLabel(msg.itos[i])} ${pct(row[i])}`).join(' · ');
-        view.append(el('div', { class: 'prow', role: 'img', 'aria-label': `After ${seen}: ${top}`
-          + (next >= 0 ? `; “${text[t]}” came next, at ${pct(row[next])}` : '') },
-        el('span', { class: 'ctx', text: t === 0 ? '^' : text[t - 1] }), bars, el('span', { class: 'ptop', text: top })));
+          bar.title = `${tokenName(msg.itos[i])}: ${pct(row[i])}`;
+        });
+        const top = cols.slice().sort((x, y) => row[y] - row[x]).slice(0, 3)
+          .map((i) => `${tokenName(msg.itos[i])} ${pct(row[i])}`).join(' · ');
+        rowEl.children[2].textContent = top;
+        rowEl.setAttribute('aria-label', `After ${t === 0 ? 'the start' : `“${text.slice(0, t).join('')}”`}: ${top}`
+          + (next >= 0 ? `; “${text[t]}” came next, at ${pct(row[next])}` : ''));
       });
-      const axis = el('div', { class: 'pbars axis', 'aria-hidden': 'true' });
-      for (const i of cols) axis.append(el('span', { text: tokenLabel(msg.itos[i]) }));
-      view.append(el('div', { class: 'prow paxis' }, el('span', { class: 'ctx' }), axis, el('span', { class: 'ptop' })));
       const last = text.length ? `“${msg.text}”` : 'the start';
       return `Model at step ${msg.step.toLocaleString('en-US')}. Each row: what it expects after the letters on the left `
         + `(^ is the start, . the end of a name). The dark bar is the letter that came next. After ${last}: `
@@ -98,27 +109,32 @@ const PANELS = {
 
   attention: {
     build(body, ask) {
-      const input = el('input', { id: 'att-text', type: 'text', value: 'emma', maxlength: '15',
+      const input = el('input', { id: 'att-text', type: 'text', value: 'emma', maxlength: '15', list: 'inside-names',
         spellcheck: 'false', autocapitalize: 'none', autocomplete: 'off' });
       input.addEventListener('input', ask);
       body.append(
-        el('label', { class: 'inside-input' }, 'Name', input),
+        el('label', { class: 'inside-input' }, 'Name (type one, or pick one the model made)', input), namesList(),
         el('p', { class: 'note', id: 'att-note', 'aria-live': 'polite' }),
         el('div', { class: 'heatmaps', id: 'att-view' }));
     },
     text: () => normalise($('att-text').value),
     draw(msg) {
       const view = $('att-view');
-      view.replaceChildren();
-      if (msg.note) return;
+      if (msg.note) { reshape(view, ''); return; }
       const labels = ['^', ...msg.text];
-      msg.att.forEach((layer, l) => layer.forEach((map, h) => {
-        const canvas = el('canvas', { role: 'img', 'aria-label': `Layer ${l + 1}, head ${h + 1}: `
-          + labels.map((q, i) => `${q} reads ${labels[argmax(map[i])]}`).join(', ') });
-        view.append(el('figure', { class: 'heatmap', 'data-layer': l + 1, 'data-head': h + 1 },
-          canvas, el('figcaption', { text: `layer ${l + 1} · head ${h + 1}` })));
-        drawHeatmap(canvas, map, labels);
-      }));
+      if (reshape(view, `${msg.text}|${msg.att.length}|${msg.att[0].length}`)) {
+        msg.att.forEach((layer, l) => layer.forEach((_, h) => {
+          view.append(el('figure', { class: 'heatmap', 'data-layer': l + 1, 'data-head': h + 1 },
+            heatmap(labels), el('figcaption', { text: `layer ${l + 1} · head ${h + 1}` })));
+        }));
+      }
+      msg.att.flat().forEach((map, k) => {
+        const svg = view.children[k].firstChild;
+        const { layer, head } = view.children[k].dataset;
+        fillHeatmap(svg, map);
+        svg.setAttribute('aria-label', `Layer ${layer}, head ${head}: `
+          + labels.map((q, i) => `${q} reads ${labels[argmax(map[i])]}`).join(', '));
+      });
       return `Model at step ${msg.step.toLocaleString('en-US')}. Each square: one head of one layer. Row = the letter `
         + 'that is reading, column = the letter it reads; darker = more attention. Nothing above the diagonal: '
         + 'a position cannot see the future.';
@@ -133,9 +149,9 @@ const PANELS = {
     },
     draw(msg) {
       const view = $('emb-view');
-      view.replaceChildren();
-      if (msg.note) return;
-      view.append(drawScatter(msg.coords, msg.itos.map(tokenLabel), msg.itos));
+      if (msg.note) { reshape(view, ''); return; }
+      if (reshape(view, msg.itos.join(''))) view.append(scatter(msg.itos));
+      fillScatter(view.firstChild, msg.coords);
       const [a, b] = msg.share.map((s) => `${Math.round(100 * s)}%`);
       return `Model at step ${msg.step.toLocaleString('en-US')}. Each token's learned vector (wte), squeezed from `
         + `${msg.itos.length} × width to 2-D by PCA: the axes keep ${a} and ${b} of the spread. `
@@ -165,72 +181,107 @@ const PANELS = {
   },
 };
 
+/** One <datalist> of the names the model made lately, shared by both inputs. */
+function namesList() {
+  return $('inside-names') || el('datalist', { id: 'inside-names' });
+}
+
+function offerNames(names) {
+  const list = $('inside-names');
+  if (!list || !names?.length) return;
+  const seen = new Set();
+  const fresh = names.map((x) => x.name).filter((n) => n && !seen.has(n) && seen.add(n));
+  list.replaceChildren(...fresh.map((n) => el('option', { value: n })));
+}
+
 function order3(msg, cols) {
   const row = msg.probs.at(-1);
   return cols.slice().sort((a, b) => row[b] - row[a]).slice(0, 3)
-    .map((i) => `${tokenLabel(msg.itos[i])} ${pct(row[i])}`).join(', ');
+    .map((i) => `${tokenName(msg.itos[i])} ${pct(row[i])}`).join(', ');
 }
 
 const argmax = (row) => row.reduce((best, v, i) => (v > row[best] ? i : best), 0);
 
-function drawHeatmap(canvas, map, labels) {
+/** Empty view when what it shows changed shape (key); true then, so the caller builds it anew. */
+function reshape(view, key) {
+  if (view.dataset.key === key && key) return false;
+  view.replaceChildren();
+  view.dataset.key = key;
+  return Boolean(key);
+}
+
+const HEAT = { margin: 14, size: 168 };
+
+/** An empty T x T heatmap as SVG (crisp at any size, no canvas to set up): row i reads column j. */
+function heatmap(labels) {
   const T = labels.length;
-  const margin = 14;
-  const size = 168;
+  const { margin, size } = HEAT;
   const cell = (size - margin) / T;
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = size * dpr;
-  canvas.height = size * dpr;
-  const ctx = canvas.getContext('2d');
-  ctx.scale(dpr, dpr);
-  ctx.fillStyle = '#fff';
-  ctx.fillRect(0, 0, size, size);
+  const font = Math.min(11, Math.max(7, cell * 0.7)).toFixed(1);
+  const svg = svgEl('svg', { viewBox: `0 0 ${size} ${size}`, role: 'img' });
   for (let i = 0; i < T; i++) {
     for (let j = 0; j < T; j++) {
-      const w = j <= i ? map[i][j] : 0;
-      ctx.fillStyle = j <= i ? `rgba(37, 99, 235, ${0.04 + 0.96 * w})` : '#f3f4f6';
-      ctx.fillRect(margin + j * cell, margin + i * cell, cell - 0.5, cell - 0.5);
+      svg.append(svgEl('rect', { x: (margin + j * cell).toFixed(2), y: (margin + i * cell).toFixed(2),
+        width: (cell - 0.6).toFixed(2), height: (cell - 0.6).toFixed(2), class: j > i ? 'future' : '' }));
     }
   }
-  ctx.fillStyle = '#374151';
-  ctx.font = `${Math.min(11, Math.max(8, cell * 0.7))}px system-ui, sans-serif`;
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'middle';
   for (let i = 0; i < T; i++) {
-    ctx.fillText(labels[i], margin + (i + 0.5) * cell, margin / 2);   // keys along the top
-    ctx.fillText(labels[i], margin / 2, margin + (i + 0.5) * cell);   // queries down the side
+    const top = svgEl('text', { x: (margin + (i + 0.5) * cell).toFixed(1), y: margin / 2, 'font-size': font });
+    const side = svgEl('text', { x: margin / 2, y: (margin + (i + 0.5) * cell).toFixed(1), 'font-size': font });
+    top.textContent = labels[i];     // keys along the top
+    side.textContent = labels[i];    // queries down the side
+    svg.append(top, side);
+  }
+  return svg;
+}
+
+function fillHeatmap(svg, map) {
+  const T = map.length;
+  const rects = svg.children;
+  for (let i = 0; i < T; i++) {
+    for (let j = 0; j <= i; j++) rects[i * T + j].setAttribute('fill-opacity', (0.04 + 0.96 * map[i][j]).toFixed(3));
   }
 }
 
-function drawScatter(coords, labels, itos) {
-  const W = 360;
-  const H = 260;
-  const pad = 18;
-  const xs = coords.map((c) => c[0]);
-  const ys = coords.map((c) => c[1]);
-  const span = (v) => [Math.min(...v), Math.max(...v)];
-  const [x0, x1] = span(xs);
-  const [y0, y1] = span(ys);
-  const sx = (x) => pad + ((x - x0) / (x1 - x0 || 1)) * (W - 2 * pad);
-  const sy = (y) => H - pad - ((y - y0) / (y1 - y0 || 1)) * (H - 2 * pad);
+const SCATTER = { W: 360, H: 260, pad: 18 };
+
+/** Points with labels for every token; fillScatter places them. */
+function scatter(itos) {
+  const { W, H } = SCATTER;
   const svg = svgEl('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img',
-    'aria-label': `Token embeddings projected to 2-D: ${labels.length} points` });
-  svg.append(svgEl('line', { x1: sx(0), x2: sx(0), y1: pad / 2, y2: H - pad / 2, class: 'zero' }),
-    svgEl('line', { y1: sy(0), y2: sy(0), x1: pad / 2, x2: W - pad / 2, class: 'zero' }));
-  coords.forEach(([x, y], i) => {
-    const kind = itos[i].length > 1 ? 'special' : VOWELS.has(itos[i].toLowerCase()) ? 'vowel' : 'consonant';
+    'aria-label': `Token embeddings projected to 2-D: ${itos.length} points` });
+  svg.append(svgEl('line', { class: 'zero' }), svgEl('line', { class: 'zero' }));
+  for (const tok of itos) {
+    const kind = tok.length > 1 ? 'special' : VOWELS.has(tok.toLowerCase()) ? 'vowel' : 'consonant';
     const g = svgEl('g', { class: `pt ${kind}` });
     const title = svgEl('title');
-    title.textContent = itos[i];
-    g.append(title, svgEl('circle', { cx: sx(x).toFixed(1), cy: sy(y).toFixed(1), r: 2.5 }));
-    const right = sx(x) > W - 40;                    // keep labels near the right edge inside
-    const t = svgEl('text', { x: (sx(x) + (right ? -4 : 4)).toFixed(1), y: (sy(y) - 4).toFixed(1),
-      'text-anchor': right ? 'end' : 'start' });
-    t.textContent = kind === 'special' ? (labels[i] === '^' ? 'start' : 'end') : labels[i];
-    g.append(t);
+    title.textContent = tok;
+    const t = svgEl('text');
+    t.textContent = tok === '<BOS>' ? 'start' : tok === '<EOS>' ? 'end' : tokenLabel(tok);
+    g.append(title, svgEl('circle', { r: 2.5 }), t);
     svg.append(g);
-  });
+  }
   return svg;
+}
+
+function fillScatter(svg, coords) {
+  const { W, H, pad } = SCATTER;
+  const span = (v) => [Math.min(...v), Math.max(...v)];
+  const [x0, x1] = span(coords.map((c) => c[0]));
+  const [y0, y1] = span(coords.map((c) => c[1]));
+  const sx = (x) => pad + ((x - x0) / (x1 - x0 || 1)) * (W - 2 * pad);
+  const sy = (y) => H - pad - ((y - y0) / (y1 - y0 || 1)) * (H - 2 * pad);
+  const set = (e, attrs) => { for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); };
+  const [vert, horiz] = svg.querySelectorAll('line');
+  set(vert, { x1: sx(0).toFixed(1), x2: sx(0).toFixed(1), y1: pad / 2, y2: H - pad / 2 });
+  set(horiz, { y1: sy(0).toFixed(1), y2: sy(0).toFixed(1), x1: pad / 2, x2: W - pad / 2 });
+  svg.querySelectorAll('g.pt').forEach((g, i) => {
+    const [x, y] = [sx(coords[i][0]), sy(coords[i][1])];
+    const right = x > W - 40;                        // keep labels near the right edge inside
+    set(g.querySelector('circle'), { cx: x.toFixed(1), cy: y.toFixed(1) });
+    set(g.querySelector('text'), { x: (x + (right ? -4 : 4)).toFixed(1), y: (y - 4).toFixed(1),
+      'text-anchor': right ? 'end' : 'start' });
+  });
 }
 
 // ---------- requests: one in flight per panel; typing while one is out asks again after ----------
@@ -285,6 +336,7 @@ export function createInside({ send, canSend }) {
 
     /** Every message from the worker passes by here. */
     onMessage(msg) {
+      if (msg.samples || msg.names) offerNames(msg.samples || msg.names);
       if (msg.type === 'insight') answer(msg);
       else if (msg.type === 'progress') {
         const now = performance.now();

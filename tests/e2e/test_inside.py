@@ -102,15 +102,16 @@ def test_attention_heatmaps_for_a_name_while_training(tab):
     open_panel(page, "attention")
     page.fill("#att-text", "")
     page.locator("#att-text").press_sequentially("olivia", delay=40)
-    page.wait_for_function("document.querySelector('#att-view canvas') && "
+    page.wait_for_function("document.querySelector('#att-view svg') && "
                            "document.getElementById('inside-attention').dataset.step > 0")
-    page.wait_for_function("(document.querySelector('#att-view canvas')?.getAttribute('aria-label') || '')"
+    page.wait_for_function("(document.querySelector('#att-view svg')?.getAttribute('aria-label') || '')"
                            ".includes('a reads')")
     maps = page.locator("#att-view figure.heatmap")
     assert maps.count() == 1 * 4                    # tiny: 1 layer x 4 heads
-    assert page.locator("#att-view canvas").count() == 4
-    assert maps.nth(3).inner_text() == "layer 1 · head 4"
-    label = page.get_attribute("#att-view canvas", "aria-label")
+    assert page.locator("#att-view svg").count() == 4
+    assert page.locator("#att-view svg").first.locator("rect").count() == 7 * 7   # ^olivia
+    assert maps.nth(3).locator("figcaption").inner_text() == "layer 1 · head 4"
+    label = page.get_attribute("#att-view svg", "aria-label")
     assert label.startswith("Layer 1, head 1: ^ reads ^, o reads ")   # the start can only read itself
 
 
@@ -131,6 +132,8 @@ def test_panels_after_stop_and_bad_input(tab, metrics):
     final = page.evaluate("window.zcgpt.run.finalStep")
     for name in ("probs", "attention", "embedding"):
         page.wait_for_function(f"Number(document.getElementById('inside-{name}').dataset.step) === {final}")
+    offered = page.locator("#inside-names option").evaluate_all("os => os.map(o => o.value)")
+    assert offered and set(offered) <= set(page.locator("#samples li.name .n").all_text_contents())
     page.fill("#probs-text", "mar1a")
     page.wait_for_function("document.getElementById('probs-note').textContent.includes('vocabulary')")
     assert page.inner_text("#probs-note") == "Not in the vocabulary: 1."
@@ -148,12 +151,12 @@ def test_two_layers_give_eight_heatmaps(tab):
     page.click("#reset")
     tab.wait_state("ready")
     page.wait_for_function("document.getElementById('att-note').textContent.startsWith('Train')")
-    assert page.locator("#att-view canvas").count() == 0   # reset: no model, no stale picture
+    assert page.locator("#att-view svg").count() == 0   # reset: no model, no stale picture
     page.select_option("#preset", "small")
     page.fill("#steps", "5")
     page.click("#train")
     tab.wait_state("done", timeout_s=60)
-    page.wait_for_function("document.querySelectorAll('#att-view canvas').length === 8")
+    page.wait_for_function("document.querySelectorAll('#att-view svg').length === 8")
     captions = page.locator("#att-view figcaption").all_inner_texts()
     assert captions[0] == "layer 1 · head 1" and captions[-1] == "layer 2 · head 4"
     page.click("#reset")
@@ -182,7 +185,7 @@ def test_panels_fit_a_phone(server, open_tab):
     for name in PANELS:
         open_panel(page, name)
     page.wait_for_selector("#emb-view circle")
-    page.wait_for_selector("#att-view canvas")
+    page.wait_for_selector("#att-view svg")
     page.wait_for_selector("#probs-view .prow")
     page.wait_for_selector("#src-view pre")
     time.sleep(0.2)
