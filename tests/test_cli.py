@@ -138,7 +138,7 @@ def test_train_bad_data_file(work, name):
     (["--preset", "huge"], 2, r"invalid choice: 'huge'"),
     (["--val-frac", "1"], 2, r"--val-frac must be in \[0, 1\)"),
     (["--val-frac", "-0.1"], 2, r"--val-frac must be in \[0, 1\)"),
-    (["--n-head", "5"], 2, r"n_embd 16 is not divisible by n_head 5"),
+    (["--n-embd", "16", "--n-head", "5"], 2, r"n_embd 16 is not divisible by n_head 5"),
     (["--lr", "inf"], 2, r"--lr: must be a finite number"),
     (["--lr", "0"], 2, r"lr must be positive"),
     (["--warmup-steps", "50"], 2, r"warmup_steps must be in \[0, steps\)"),

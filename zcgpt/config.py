@@ -97,12 +97,14 @@ presets = {
     # The seed, exactly: one name per step in file order, names cut to the 8-position block.
     "zeroclaw": Config(n_embd=16, n_head=4, n_layer=1, block_size=8, steps=5000, batch_size=1,
                        lr=1e-2, shuffle=False, seed_truncation=True),
-    # Same size class (under 5,000 parameters); every name fits; batched and shuffled.
-    "tiny": Config(n_embd=16, n_head=4, n_layer=1, block_size=16, steps=20000, batch_size=32,
-                   lr=1e-2),
-    # The best validation loss we reach in about five minutes of CPU.
-    "small": Config(n_embd=48, n_head=4, n_layer=2, block_size=16, steps=20000, batch_size=32,
-                    lr=5e-3),
+    # Same size class as the seed (under 5,000 parameters), but every name fits the block, and
+    # batched, shuffled, with a norm before lm_head; tuned for validation loss in a minute.
+    "tiny": Config(n_embd=20, n_head=4, n_layer=1, block_size=16, mlp_ratio=3, final_norm=True,
+                   steps=50000, batch_size=64, lr=1e-2),
+    # The best validation loss we reach in about five minutes of CPU: depth beat width, and
+    # weight decay holds off the overfitting that sets in after ~25 epochs without it.
+    "small": Config(n_embd=32, n_head=4, n_layer=3, block_size=16, final_norm=True,
+                    steps=60000, batch_size=64, lr=5e-3, weight_decay=0.1),
 }
 for _c in presets.values():
     _c.validate()
