@@ -2,7 +2,7 @@
 
 One tab for the module, used in file order: the panels' code must not load before one is opened;
 then the source panel (needs no model), then the others while tiny trains, after it stops, and
-with the two-layer preset. A phone-sized tab checks the layout at 375 px.
+with the deeper small preset. A phone-sized tab checks the layout at 375 px.
 """
 
 import time
@@ -106,11 +106,13 @@ def test_attention_heatmaps_for_a_name_while_training(tab):
                            "document.getElementById('inside-attention').dataset.step > 0")
     page.wait_for_function("(document.querySelector('#att-view svg')?.getAttribute('aria-label') || '')"
                            ".includes('a reads')")
+    from zcgpt import presets
+    tiny = presets["tiny"]
     maps = page.locator("#att-view figure.heatmap")
-    assert maps.count() == 1 * 4                    # tiny: 1 layer x 4 heads
-    assert page.locator("#att-view svg").count() == 4
+    assert maps.count() == tiny.n_layer * tiny.n_head
+    assert page.locator("#att-view svg").count() == tiny.n_layer * tiny.n_head
     assert page.locator("#att-view svg").first.locator("rect").count() == 7 * 7   # ^olivia
-    assert maps.nth(3).locator("figcaption").inner_text() == "layer 1 · head 4"
+    assert maps.last.locator("figcaption").inner_text() == f"layer {tiny.n_layer} · head {tiny.n_head}"
     label = page.get_attribute("#att-view svg", "aria-label")
     assert label.startswith("Layer 1, head 1: ^ reads ^, o reads ")   # the start can only read itself
 
@@ -146,7 +148,10 @@ def test_panels_after_stop_and_bad_input(tab, metrics):
     metrics["inside_step_shown"] = final
 
 
-def test_two_layers_give_eight_heatmaps(tab):
+def test_deeper_model_gives_a_heatmap_per_layer_and_head(tab):
+    from zcgpt import presets
+    small = presets["small"]
+    assert small.n_layer > 1
     page = tab.page
     page.click("#reset")
     tab.wait_state("ready")
@@ -156,9 +161,10 @@ def test_two_layers_give_eight_heatmaps(tab):
     page.fill("#steps", "5")
     page.click("#train")
     tab.wait_state("done", timeout_s=60)
-    page.wait_for_function("document.querySelectorAll('#att-view svg').length === 8")
+    n = small.n_layer * small.n_head
+    page.wait_for_function(f"document.querySelectorAll('#att-view svg').length === {n}")
     captions = page.locator("#att-view figcaption").all_inner_texts()
-    assert captions[0] == "layer 1 · head 1" and captions[-1] == "layer 2 · head 4"
+    assert captions[0] == "layer 1 · head 1" and captions[-1] == f"layer {small.n_layer} · head {small.n_head}"
     page.click("#reset")
     tab.wait_state("ready")
 
