@@ -97,6 +97,11 @@ def test_forward_source_is_the_installed_code():
     names = [p["name"] for p in parts]
     assert names[0] == "GPT.forward" and "attention_forward" in names
     first = parts[0]
+    import re
+    called = set(re.findall(r"\b(\w+_forward)\(", first["source"])) - {"forward"}
+    assert called and called <= set(names), (called, names)         # every layer forward it calls
+    assert "softmax_last" in names and "causal_bias" in names       # and what attention calls
+    assert len(names) == len(set(names))
     assert first["source"].startswith("def forward(self, idx):")
     assert "def forward" in first["source"] and "attention_forward(" in first["source"]
     assert first["file"] == "zcgpt/model.py" and first["line"] > 1

@@ -64,16 +64,32 @@ def embedding_pca(wte, k=2):
     return coords, share
 
 
-# What GPT.forward calls, in the order it calls them (softmax_last and causal_bias inside attention).
-FORWARD_PARTS = (GPT.forward, model_module.embedding_forward, model_module.rmsnorm_forward,
-                 model_module.linear_forward, model_module.attention_forward,
-                 model_module.causal_bias, model_module.softmax_last, model_module.act_forward)
+def forward_parts(root=GPT.forward):
+    """root and the model.py functions it calls, depth first in the order they appear in the code.
+
+    Found from the code objects rather than listed by hand, so the panel keeps up with model.py;
+    small private helpers (_name) are left out."""
+    seen, order = set(), []
+
+    def visit(fn):
+        seen.add(fn)
+        order.append(fn)
+        src = inspect.getsource(fn)
+        called = [getattr(model_module, n) for n in fn.__code__.co_names
+                  if not n.startswith("_") and inspect.isfunction(getattr(model_module, n, None))
+                  and getattr(model_module, n).__module__ == model_module.__name__]
+        for callee in sorted(set(called), key=lambda f: src.find(f.__name__ + "(")):
+            if callee not in seen:
+                visit(callee)
+
+    visit(root)
+    return order
 
 
 def forward_source():
     """[{name, file, line, source}] of each part of the forward pass, from the installed package."""
     parts = []
-    for fn in FORWARD_PARTS:
+    for fn in forward_parts():
         lines, first = inspect.getsourcelines(fn)
         parts.append({"name": fn.__qualname__, "file": "zcgpt/" + PurePath(inspect.getfile(fn)).name,
                       "line": first, "source": textwrap.dedent("".join(lines)).rstrip()})

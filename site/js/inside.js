@@ -172,7 +172,7 @@ const PANELS = {
       for (const part of msg.parts) {
         view.append(
           el('h3', {}, el('code', { text: part.name }), el('span', { class: 'muted', text: ` ${part.file}, line ${part.line}` })),
-          el('pre', { tabindex: '0' }, el('code', { text: part.source })));
+          el('pre', { tabindex: '0', 'aria-label': `Python source of ${part.name}` }, el('code', {}, ...pythonLines(part.source))));
       }
       return 'The forward pass as it runs in this tab, read from the installed zcgpt package with '
         + 'inspect.getsource (not a copy): GPT.forward first, then the layers it calls. The backward pass '
@@ -192,6 +192,28 @@ function offerNames(names) {
   const seen = new Set();
   const fresh = names.map((x) => x.name).filter((n) => n && !seen.has(n) && seen.add(n));
   list.replaceChildren(...fresh.map((n) => el('option', { value: n })));
+}
+
+/** Source text as nodes, with each line's # comment in a span (strings are skipped over). */
+function pythonLines(source) {
+  const out = [];
+  for (const line of source.split('\n')) {
+    let quote = null;
+    let cut = -1;
+    for (let i = 0; i < line.length && cut < 0; i++) {
+      const ch = line[i];
+      if (quote) {
+        if (ch === '\\') i++;
+        else if (ch === quote) quote = null;
+      } else if (ch === '"' || ch === "'") quote = ch;
+      else if (ch === '#') cut = i;
+    }
+    out.push(cut < 0 ? line : line.slice(0, cut));
+    if (cut >= 0) out.push(el('span', { class: 'c', text: line.slice(cut) }));
+    out.push('\n');
+  }
+  out.pop();
+  return out;
 }
 
 function order3(msg, cols) {
