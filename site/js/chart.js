@@ -58,7 +58,8 @@ export function createChart(el) {
   const base = opts.series;
   const make = () => {
     opts.width = Math.max(280, el.clientWidth);
-    opts.series = [base[0], { ...base[1], label: label ? `train: ${label}` : 'train' }, base[2], base[3],
+    // fresh series objects: uPlot keeps its own state in the ones it is given
+    opts.series = [{ ...base[0] }, { ...base[1], label: label ? `train: ${label}` : 'train' }, { ...base[2] }, { ...base[3] },
       ...past.map((r, i) => ({ label: `earlier: ${r.label}`, stroke: PAST_COLORS[i], width: 1.25,
         spanGaps: true, value: fmtLoss, points: { show: false } }))];
     return new uPlot(opts, opts.series.map(() => []), el);
