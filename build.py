@@ -431,6 +431,21 @@ def copy_pyodide(pyodide_tgz: Path, provisa: Path, pyo: Path) -> None:
             log(f"      {pkg['file_name']}  sha256 ok")
 
 
+def write_manifest(out: Path) -> dict:
+    """dist/manifest.json: every file the page may need (source maps aside) and a hash of them all.
+
+    site/sw.js caches these for offline use under the hash, so a new build replaces the old copy.
+    """
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                   if p.is_file() and p.suffix != ".map" and p.name not in ("manifest.json", "sw.js"))
+    h = hashlib.sha256()
+    for rel in files:
+        h.update(rel.encode() + b"\0" + hashlib.sha256((out / rel).read_bytes()).digest())
+    manifest = {"build": h.hexdigest()[:16], "files": files}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return manifest
+
+
 def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
           pyodide_cdn: bool = False) -> dict:
     """Assemble dist/ from site/, the pinned runtime files and this repo; return build.json's content.
@@ -491,6 +506,7 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
         "built": git_head(root),
     }
     (out / "build.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    write_manifest(out)
 
     n_files, size = dir_size(out)
     log(f"done in {time.monotonic() - t0:.1f} s: {out} holds {n_files} files, {human(size)}")

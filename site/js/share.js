@@ -128,6 +128,9 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     handlers: {
       ready() {
         applyLink();
+        // a copy for offline use, fetched in the background once training is possible
+        setTimeout(() => import('./offline.js').then((m) => m.enableOffline())
+          .catch((err) => console.warn('zcgpt: no offline copy:', err)), 500);
       },
       checkpoint(msg) {
         const blob = new Blob([msg.text, '\n'], { type: 'application/json' });

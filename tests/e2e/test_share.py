@@ -294,3 +294,69 @@ def test_no_console_errors_and_no_long_tasks(tab):
     assert tab.errors == []
     longest, tasks = tab.longest_task_ms()
     assert longest < 100, tasks
+
+
+def test_works_offline_after_the_first_visit(subpath_server, open_tab):
+    tab = open_tab(subpath_server.url)
+    page = tab.page
+    tab.wait_state("ready")
+    page.wait_for_selector("body[data-offline=ready]", timeout=60000)
+    assert "works offline" in page.inner_text("#about")
+    tab.context.set_offline(True)
+    tab.requests.clear()
+    page.reload()
+    tab.wait_state("ready")
+    page.fill("#steps", "40")
+    page.click("#train")
+    tab.wait_state("done", timeout_s=60)
+    assert page.evaluate("window.zcgpt.run.finalStep") == 40
+    assert len(generate(page, 5)) == 5
+    scope = page.evaluate("navigator.serviceWorker.controller && navigator.serviceWorker.controller.scriptURL")
+    assert scope.startswith(subpath_server.url + "sw.js?build="), scope
+    tab.context.set_offline(False)
+    assert tab.errors == []
+    tab.close()
+
+
+def test_a_new_build_replaces_the_offline_copy(open_tab, tmp_path):
+    import re
+    import shutil
+    sys.path.insert(0, str(ROOT))
+    from build import write_manifest
+    site = tmp_path / "dist"
+    shutil.copytree(ROOT / "dist", site)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", "0", "--dir", str(site), "--quiet"],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        url = re.search(r"(http://\S+)", proc.stdout.readline()).group(1)
+        old = json.loads((site / "manifest.json").read_text())["build"]
+        tab = open_tab(url)
+        page = tab.page
+        tab.wait_state("ready")
+        page.wait_for_selector("body[data-offline=ready]", timeout=60000)
+        assert page.evaluate("caches.keys()") == [f"zcgpt-{old}"]
+
+        with open(site / "js" / "panels.js", "a") as f:     # a new build
+            f.write("\n// build 2\n")
+        new = write_manifest(site)["build"]
+        assert new != old
+        page.reload()
+        tab.wait_state("ready")
+        # the new build's worker copies the files, takes over and deletes the old copy
+        check = f"""(async () => (await caches.keys()).join() === 'zcgpt-{new}'
+            && !!navigator.serviceWorker.controller?.scriptURL.endsWith('build={new}'))()"""
+        deadline = time.monotonic() + 60
+        while not page.evaluate(check):
+            assert time.monotonic() < deadline, page.evaluate("caches.keys()")
+            time.sleep(0.25)
+        tab.context.set_offline(True)
+        page.reload()                                           # now served from the new copy
+        tab.wait_state("ready")
+        text = page.evaluate("fetch('js/panels.js').then((r) => r.text())")
+        assert text.endswith("// build 2\n"), text[-60:]
+        tab.context.set_offline(False)
+        assert tab.errors == []
+        tab.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
