@@ -96,8 +96,23 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     document.body.dataset.shared = '1';
   };
 
+  // The offline copy (22 MB into the browser's cache) is made while the tab is idle, never
+  // while it trains: on two cores it would slow training and the page.
+  let offlineTimer = null;
+  let offlineAsked = false;
+  const offlineWhenIdle = () => {
+    clearTimeout(offlineTimer);
+    offlineTimer = setTimeout(() => {
+      if (offlineAsked || !['ready', 'done'].includes(getState())) return;   // again when a run is done
+      offlineAsked = true;
+      import('./offline.js').then((m) => m.enableOffline())
+        .catch((err) => console.warn('zcgpt: no offline copy:', err));
+    }, 3000);
+  };
+
   return {
     onState(state) {
+      if (!offlineAsked && (state === 'ready' || state === 'done')) offlineWhenIdle();
       const locked = state === 'loading' || state === 'training' || state === 'paused' || state === 'stopping';
       $('model-file').disabled = locked;
       $('model-save').disabled = state !== 'done';
@@ -128,9 +143,6 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     handlers: {
       ready() {
         applyLink();
-        // a copy for offline use, fetched in the background once training is possible
-        setTimeout(() => import('./offline.js').then((m) => m.enableOffline())
-          .catch((err) => console.warn('zcgpt: no offline copy:', err)), 500);
       },
       checkpoint(msg) {
         const blob = new Blob([msg.text, '\n'], { type: 'application/json' });
