@@ -139,7 +139,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
         busy = false;
         $('dataset').value = current;
         if (msg.via === 'file') $('data-file').value = '';
-        showError(`${msg.message} Nothing changed: the next run still uses the list below.`);
+        showError(`${msg.message} Nothing changed: the next run still uses the list above.`);
         $('data-summary').textContent = shown;
       },
     },

@@ -280,6 +280,7 @@ def test_new_cards_fit_a_phone(server, open_tab):
     page.click("#data-use")
     page.wait_for_selector("#data-error:not([hidden])")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.is_hidden("#continue-box")        # only once a model file is loaded
     for sel in (".data", ".keep"):
         box = page.locator(sel).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (sel, box)
