@@ -35,19 +35,7 @@ class Rng:
 
     def u32_array(self, n: int) -> np.ndarray:
         """The next n outputs as a uint32 array (same stream as n calls of next_u32)."""
-        s0, s1, s2, s3 = self.s
-        out = [0] * n
-        for i in range(n):
-            out[i] = (s0 + s3) & MASK
-            t = (s1 << 9) & MASK
-            s2 ^= s0
-            s3 ^= s1
-            s1 ^= s2
-            s0 ^= s3
-            s2 ^= t
-            s3 = ((s3 << 11) | (s3 >> 21)) & MASK
-        self.s = [s0, s1, s2, s3]
-        return np.array(out, dtype=np.uint32)
+        return np.array([self.next_u32() for _ in range(n)], dtype=np.uint32)
 
     def gauss(self, n: int, std: float = 1.0) -> np.ndarray:
         """n normal draws in float32 by Box-Muller; each draw uses two u32s (u1 then u2)."""
