@@ -128,6 +128,8 @@ async def train(msg, run_id):
     from zcgpt.data import make_dataset
     from zcgpt.train import Trainer
 
+    if state["run_id"] != run_id:     # reset before this task got to run: nothing to do
+        return
     seed = int(msg["seed"])
     ds = make_dataset(state["items"], val_frac=0.1, seed=seed)
     if msg.get("from_model"):
@@ -242,7 +244,8 @@ async def run_training(msg, run_id):
     try:
         await train(msg, run_id)
     except Exception as exc:  # report to the page rather than die silently in the worker
-        post_error("train", exc)
+        if state["run_id"] == run_id:                  # a reset run's failure is no news
+            post_error("train", exc)
     finally:
         if state["run_id"] == run_id:
             state["task"] = None

@@ -153,6 +153,11 @@ def test_train_bad_command_line(work, args, code, pattern):
     assert_one_line_error(r, code, pattern)
 
 
+def test_diverged_training_is_one_sentence(work):
+    r = run("train", "--preset", "zeroclaw", "--steps", "5", "--lr", "1e30", cwd=work)
+    assert_one_line_error(r, 1, r"training diverged at step \d+ \(the loss is nan\)")
+
+
 def test_default_data_is_names_txt_in_cwd(tmp_path):
     r = run("train", "--steps", "1", cwd=tmp_path)
     assert_one_line_error(r, 1, r"names\.txt: no such file")

@@ -118,3 +118,28 @@ def test_low_temperature_is_more_confident(trained_tiny, names_ds):
     cold = generate(trained_tiny.model, names_ds.vocab, 60, Rng(9), temperature=0.3)
     hot = generate(trained_tiny.model, names_ds.vocab, 60, Rng(9), temperature=1.5)
     assert len(set(cold)) < len(set(hot))
+
+
+def test_bos_is_never_sampled(trained_tiny, names_ds):
+    model = trained_tiny.model
+    real = model.decode_step
+
+    def bos_loving(tok, cache):                 # the start token is by far the likeliest
+        logits = real(tok, cache)
+        logits[:, names_ds.vocab.BOS] = 50.0
+        return logits
+
+    model.decode_step = bos_loving
+    try:
+        names = generate(model, names_ds.vocab, 10, Rng(2))
+    finally:
+        del model.decode_step
+    assert all(len(n) >= 1 for n in names)
+
+
+def test_a_prefix_may_fill_all_but_the_last_position(trained_tiny, names_ds):
+    block = trained_tiny.model.config.block_size
+    names = generate(trained_tiny.model, names_ds.vocab, 3, Rng(1), prefix="a" * (block - 1))
+    assert all(n.startswith("a" * (block - 1)) and len(n) <= block for n in names)
+    with pytest.raises(ValueError, match="no room"):
+        generate(trained_tiny.model, names_ds.vocab, 3, Rng(1), prefix="a" * block)

@@ -226,7 +226,7 @@ def cmd_train(args):
     from .model import param_shapes
     from .prng import Rng
     from .sample import generate, novelty
-    from .train import Trainer
+    from .train import Trainer, TrainingDiverged
 
     config = config_from_args(args)
     need(0 <= args.val_frac < 1, f"--val-frac must be in [0, 1), got {args.val_frac}")
@@ -267,9 +267,6 @@ def cmd_train(args):
             train_time += time.perf_counter() - ts
             losses.append(loss)
             window.append(loss)
-            if not math.isfinite(loss):
-                raise DataError(f"the training loss became {loss} at step {tr.step};"
-                                f" try a smaller --lr.")
             evaluate_now = eval_every and tr.step % eval_every == 0 and tr.step < steps
             if evaluate_now:
                 val_loss = tr.evaluate()
@@ -284,10 +281,14 @@ def cmd_train(args):
     except KeyboardInterrupt:
         interrupted = True
         say(f"interrupted at step {tr.step}; saving what there is")
+    except TrainingDiverged as e:
+        raise DataError(f"{e} (--lr).") from None
     seconds = time.perf_counter() - t0
     if tr.step == 0:
         return EXIT_INTERRUPT
 
+    # save first: a Ctrl-C during the final evaluation must not lose the run
+    checkpoint.save(out, tr.model, ds.vocab, step=tr.step, metrics={}, seed=args.seed)
     val_loss = tr.evaluate()
     # makemore's sanity check: a transformer should beat next-letter-from-this-letter counts
     bigram = bigram_loss(ds.train, ds.val, ds.vocab) if ds.val else float("nan")
@@ -340,7 +341,7 @@ def cmd_sample(args):
     unknown = vocab.unknown(args.prefix)
     need(not unknown, f"--prefix {args.prefix!r} has characters the model has never seen: "
                       + " ".join(map(repr, unknown)))
-    need(len(args.prefix) + 1 < model.config.block_size,
+    need(len(args.prefix) + 1 <= model.config.block_size,
          f"--prefix {args.prefix!r} is too long: the model sees {model.config.block_size} positions")
     try:
         names = generate(model, vocab, args.num, Rng(args.seed), args.temperature, args.top_k,

@@ -5,7 +5,7 @@ F MLP width (mlp_ratio * C), V vocabulary, N = B * T rows.
 
 Departures from GPT-2, all the seed's (zeroclawgpt, after Karpathy's microgpt): RMSNorm
 without weights instead of LayerNorm, no biases, squared ReLU in the MLP, lm_head tied to
-wte, no norm after the embedding or before lm_head (both optional here), output projections
+wte, no norm after the embedding or before lm_head (the latter optional here), output projections
 (wo, fc2) start at zero. Departures from the seed: batches of names padded to a common length
 (a mask keeps padding out of the loss and so out of every gradient), more than one layer,
 a choice of activation, and one flat parameter vector so the optimizer is a few array ops.
@@ -94,8 +94,9 @@ def softmax_last(z):
     instead of a max per row (a per-row max over a short axis costs more than the rest of the
     softmax); a row so far below the global max that it underflows is redone with its own."""
     shift = z.max()
-    if not np.isfinite(shift):
-        raise FloatingPointError("non-finite values in a softmax: training has diverged")
+    if not np.isfinite(shift):         # diverged: a nan loss tells the trainer, which says so
+        nan = np.full_like(z, np.nan)
+        return nan, nan[..., :1]
     e = z - shift
     np.exp(e, out=e)
     sums = _sum_last(e)                                        # (..., 1)

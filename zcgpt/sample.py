@@ -19,7 +19,7 @@ def generate(model, vocab, n, rng, temperature=1.0, top_k=0, prefix=""):
         raise ValueError("temperature must be positive")
     block = model.config.block_size
     start = prefix_tokens(vocab, prefix)
-    if len(start) >= block:
+    if len(start) > block:
         raise ValueError(f"prefix {prefix!r} leaves no room: the model sees {block} positions")
     cache = model.new_cache(n)
     for tok in start[:-1]:                                          # feed the prefix
@@ -29,6 +29,7 @@ def generate(model, vocab, n, rng, temperature=1.0, top_k=0, prefix=""):
     alive = np.ones(n, dtype=bool)
     for t in range(len(start) - 1, block):
         logits = model.decode_step(tok, cache).astype(np.float64) / temperature  # (n, V)
+        logits[:, vocab.BOS] = -np.inf                              # a name never restarts
         if 0 < top_k < logits.shape[1]:
             kth = np.partition(logits, -top_k, axis=1)[:, -top_k][:, None]
             logits[logits < kth] = -np.inf

@@ -40,6 +40,10 @@ def batch_arrays(rows, npred, dtype):
     return rows[:, :T], rows[:, 1:T + 1], weights
 
 
+class TrainingDiverged(ArithmeticError):
+    """The loss stopped being a finite number (usually: the learning rate is too high)."""
+
+
 class Adam:
     """Adam on one flat vector, bias correction folded into the step size (the seed's form)."""
 
@@ -140,7 +144,11 @@ class Trainer:
         else:
             rows, npred = self.next_batch()
             arrays, ntok = batch_arrays(rows, npred, self.model.dtype), int(npred.sum())
-        loss = self.model.loss_arrays(*arrays)
+        with np.errstate(over="ignore", invalid="ignore"):    # divergence is reported below
+            loss = self.model.loss_arrays(*arrays)
+        if not math.isfinite(loss):
+            raise TrainingDiverged(f"training diverged at step {self.step + 1} (the loss is {loss});"
+                                   " try a smaller learning rate")
         self.opt.update(self.model.flat, self.model.grad_flat, self.step)
         self.step += 1
         self.tokens_seen += ntok
@@ -159,22 +167,7 @@ def evaluate(model, vocab, items, chunk=1024):
     total = 0.0
     for i in range(0, len(rows), chunk):
         inputs, targets, w = batch_arrays(rows[i:i + chunk], npred[i:i + chunk], model.dtype)
-        total += model.loss_arrays(inputs, targets, w, grad=False) * float(npred[i:i + chunk].sum())
+        with np.errstate(over="ignore", invalid="ignore"):    # a diverged model scores nan
+            loss = model.loss_arrays(inputs, targets, w, grad=False)
+        total += loss * float(npred[i:i + chunk].sum())
     return total / float(npred.sum())
-
-
-def train(config, dataset, seed=42, steps=None, log=None, eval_every=0):
-    """Run a whole training; log(dict) gets progress. Returns a summary dict."""
-    if steps is not None:
-        config = config.replace(steps=steps)
-    tr = Trainer(config, dataset, seed)
-    t0 = time.perf_counter()
-    losses = []
-    for _ in range(config.steps):
-        losses.append(tr.train_step())
-        if log and eval_every and (tr.step % eval_every == 0 or tr.step == config.steps):
-            log({"step": tr.step, "train_loss": float(np.mean(losses[-eval_every:])),
-                 "val_loss": tr.evaluate(), "seconds": time.perf_counter() - t0})
-    seconds = time.perf_counter() - t0
-    return {"trainer": tr, "losses": losses, "seconds": seconds,
-            "tokens_per_s": tr.tokens_seen / seconds if seconds > 0 else 0.0}

@@ -6,6 +6,13 @@ const $ = (id) => document.getElementById(id);
 // (The presets' own step counts are for the desktop CLI.)
 export const PAGE_STEPS = { tiny: 2000, small: 500, zeroclaw: 5000 };
 
+/** Typed text as the model spells it: a capital becomes lowercase only when the model's
+ * characters (body[data-chars]) lack the capital and have the lowercase letter. */
+export function normalise(text) {
+  const chars = document.body.dataset.chars || '';
+  return [...text].map((c) => (chars.includes(c) || !chars.includes(c.toLowerCase()) ? c : c.toLowerCase())).join('');
+}
+
 const NOTES = {
   tiny: 'tiny learns in seconds: shuffled batches of names.',
   small: 'small is wider and deeper: about ten times slower per step, lower loss in the end.',
@@ -68,7 +75,7 @@ export function createControls({ onTrain, onPause, onStop, onReset, onGenerate }
     e.preventDefault();
     const n = Math.max(1, Math.min(200, Math.round(Number($('gen-n').value)) || 20));
     $('gen-n').value = n;
-    onGenerate({ n, temperature: Number(temp.value), prefix: $('prefix').value.trim().toLowerCase() });
+    onGenerate({ n, temperature: Number(temp.value), prefix: normalise($('prefix').value.trim()) });
   });
 
   return {

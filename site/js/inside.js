@@ -5,6 +5,8 @@
 // worker's "inspect" message); this file draws. While training runs, open panels ask again
 // about once a second: the worker answers between two training slices.
 
+import { normalise } from './controls.js';
+
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 1000;     // while training: how often an open panel asks again
 const RETRY_MS = 5000;       // a request with no answer after this long is given up
@@ -34,10 +36,6 @@ function svgEl(tag, attrs = {}) {
 }
 
 /** Letters of the vocabulary where an uppercase letter was typed for a lowercase-only vocabulary. */
-function normalise(text) {
-  const chars = document.body.dataset.chars || '';
-  return [...text].map((c) => (chars.includes(c) || !chars.includes(c.toLowerCase()) ? c : c.toLowerCase())).join('');
-}
 
 function loadStyle() {
   const href = new URL('../inside.css', import.meta.url).href;
