@@ -86,6 +86,7 @@ async def load(msg):
     import zcgpt
     from zcgpt import presets
     from zcgpt.data import Vocab, parse_lines
+    from zcgpt.model import param_count
     post("stage", stage="data", zcgpt=zcgpt.__version__)
     resp = await pyfetch(msg["data"])
     if not resp.ok:
@@ -103,13 +104,8 @@ async def load(msg):
          vocab_size=vocab.size,
          chars="".join(vocab.chars),
          longest=max(items, key=len),
-         presets={name: {**cfg.to_dict(), "params": count_params(cfg, vocab.size)}
+         presets={name: {**cfg.to_dict(), "params": param_count(cfg, vocab.size)}
                   for name, cfg in presets.items()})
-
-
-def count_params(cfg, vocab_size):
-    from zcgpt.model import param_shapes
-    return sum(math.prod(shape) for _, shape in param_shapes(cfg, vocab_size))
 
 
 def label(names):

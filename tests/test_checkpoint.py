@@ -143,3 +143,8 @@ def test_refuses_to_save_a_diverged_model(trained):
     m.params["wpe"][0, 0] = np.nan
     with pytest.raises(ck.CheckpointError, match=r"wpe contains NaN"):
         ck.dumps(m, trained.dataset.vocab)
+
+
+def test_oversized_config_is_refused_before_building_it(good):
+    huge = dict(good["config"], n_embd=1024, n_head=8, n_layer=8)
+    expect(dict(good, config=huge), r"[\d,]+ parameters; zcgpt loads models under")

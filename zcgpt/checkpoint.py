@@ -21,7 +21,7 @@ import numpy as np
 from . import __version__
 from .config import Config
 from .data import SPECIALS, DataError, Vocab
-from .model import GPT
+from .model import GPT, MAX_PARAMS, param_count
 
 FORMAT = "zcgpt-checkpoint"
 VERSION = 1
@@ -112,7 +112,9 @@ def from_dict(d) -> tuple:
     metrics = d.get("metrics") or {}
     _need(isinstance(metrics, dict), "metrics must be an object")
 
-    model = GPT(config, vocab.size, seed=0)
+    n = param_count(config, vocab.size)
+    _need(n <= MAX_PARAMS, f"its config has {n:,} parameters; zcgpt loads models under {MAX_PARAMS:,}")
+    model = GPT(config, vocab.size, init=False)
     params = d["params"]
     _need(isinstance(params, dict), "params must be an object")
     missing = [n for n in model.params if n not in params]

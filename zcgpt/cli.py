@@ -28,7 +28,6 @@ from .data import DataError
 EXIT_DATA = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPT = 130
-MAX_PARAMS = 5_000_000   # the initial draw alone takes seconds per million in pure Python
 MAX_SAMPLES = 100_000
 
 # Help for the Config fields that carry no comment in config.py.
@@ -223,7 +222,7 @@ def cmd_train(args):
     from . import checkpoint
     from .baseline import bigram_loss
     from .data import load_lines, make_dataset
-    from .model import param_shapes
+    from .model import MAX_PARAMS, param_count
     from .prng import Rng
     from .sample import generate, novelty
     from .train import Trainer, TrainingDiverged
@@ -241,7 +240,7 @@ def cmd_train(args):
 
     items = load_lines(args.data)
     ds = make_dataset(items, args.val_frac, args.seed)
-    n_params = sum(math.prod(shape) for _, shape in param_shapes(config, ds.vocab.size))
+    n_params = param_count(config, ds.vocab.size)
     need(n_params <= MAX_PARAMS, f"this configuration has {n_params:,} parameters; zcgpt is made"
                                  f" for models under {MAX_PARAMS:,}")
     tr = Trainer(config, ds, args.seed)

@@ -211,16 +211,25 @@ def param_shapes(config, vocab_size):
     return shapes
 
 
-class GPT:
-    """Parameters live in one flat vector; `params` maps names to live views of it."""
+def param_count(config, vocab_size):
+    return sum(math.prod(shape) for _, shape in param_shapes(config, vocab_size))
 
-    def __init__(self, config, vocab_size, seed=42):
+
+# The initial draw runs the seed's generator in pure Python (about a second per million).
+MAX_PARAMS = 5_000_000
+
+
+class GPT:
+    """Parameters live in one flat vector; `params` maps names to live views of it.
+    init=False leaves them at zero (for a checkpoint about to overwrite them)."""
+
+    def __init__(self, config, vocab_size, seed=42, init=True):
         config.validate()
         self.config = config
         self.vocab_size = int(vocab_size)
         self.dtype = np.dtype(config.dtype)
         self.shapes = param_shapes(config, self.vocab_size)
-        n = sum(int(np.prod(s)) for _, s in self.shapes)
+        n = param_count(config, self.vocab_size)
         self.flat = np.zeros(n, dtype=self.dtype)
         self.grad_flat = np.zeros(n, dtype=self.dtype)
         self.offsets, off = {}, 0
@@ -231,7 +240,7 @@ class GPT:
         self.grads = self._views(self.grad_flat)
         rng = Rng(seed)
         zero = ("wo", "fc2") if config.zero_init_out else ()
-        for name, p in self.params.items():
+        for name, p in (self.params.items() if init else ()):
             draw = rng.gauss(p.size, config.init_std)             # drawn even when zeroed
             if name.split(".")[-1] not in zero:
                 p[...] = draw.reshape(p.shape)
