@@ -315,7 +315,12 @@ def on_data(msg):
 
 
 async def on_builtin(msg):
-    resp = await pyfetch(msg["url"])
+    try:
+        resp = await pyfetch(msg["url"])
+    except Exception as exc:                       # offline without a cached copy, say
+        post("data_error", source=msg["name"], via="builtin",
+             message=f"could not load {msg['name']} ({exc}).")
+        return
     if not resp.ok:
         post("data_error", source=msg["name"], via="builtin",
              message=f"could not load {msg['name']} (HTTP {resp.status}).")

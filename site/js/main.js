@@ -247,6 +247,10 @@ const handlers = {
       document.body.dataset.state = 'error';
       return;
     }
+    if (msg.where !== 'train') {          // a side request failed: the run and model stay
+      ui.setStatus(`Something went wrong: ${msg.message}`, 'warn');
+      return;
+    }
     setState(app.run ? 'error' : 'ready');
     ui.setStatus(`Something went wrong: ${msg.message}`, 'error');
   },

@@ -120,6 +120,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     },
     /** Extra fields of a train message, or {problem} when the run cannot start. */
     train(run) {
+      if (data.isBusy()) return { problem: 'The list is still being checked: press Train again in a moment.' };
       const extra = { data: data.builtin() };
       if (loaded && $('continue').checked) {
         const unknown = [...new Set(document.body.dataset.chars || '')].filter((ch) => !loaded.chars.includes(ch));
