@@ -154,7 +154,6 @@ async def train(msg, run_id):
     last_sample = 0.0
     window = []                # losses since the last reported point
     tail = []                  # the last 100 step losses, for the checkpoint's train_loss
-    val_loss = None
     while tr.step < cfg.steps and not state["stop"]:
         if state["run_id"] != run_id:
             return               # reset: a newer run (or none) owns the state now
@@ -174,7 +173,7 @@ async def train(msg, run_id):
                 window = []
                 if tr.step % val_every == 0 or tr.step == cfg.steps:
                     te = time.perf_counter()
-                    points[-1][2] = val_loss = tr.evaluate(val_subset)
+                    points[-1][2] = tr.evaluate(val_subset)
                     eval_s += time.perf_counter() - te
                     break      # post it now: the estimate took part of this slice
         train_s = time.perf_counter() - t0 - eval_s

@@ -197,6 +197,17 @@ def cross_entropy_backward(targets, weights, cache):
     return dlogits
 
 
+# --- batches ---------------------------------------------------------------------------
+
+def batch_arrays(rows, npred, dtype):
+    """Token rows (B, >= T+1), padded after each name, and predicted positions per row (B,)
+    -> inputs (B, T), targets (B, T), loss weights (B*T,) summing to 1 (0 on padding)."""
+    T = int(npred.max())
+    mask = (np.arange(T) < npred[:, None]).astype(dtype)     # (B, T)
+    mask *= 1.0 / float(npred.sum())
+    return rows[:, :T], rows[:, 1:T + 1], mask.reshape(-1)
+
+
 # --- the model ---------------------------------------------------------------------------
 
 def param_shapes(config, vocab_size):
@@ -264,18 +275,16 @@ class GPT:
 
     def encode_batch(self, batch):
         """Whole sequences ([BOS] ... [EOS]) -> inputs (B, T), targets (B, T), weights (B*T,)."""
-        T = max(len(s) for s in batch) - 1
-        if T < 1:
+        npred = np.array([len(s) - 1 for s in batch])
+        if npred.min() < 1:
             raise ValueError("every sequence needs at least two tokens")
-        if T > self.config.block_size:
-            raise ValueError(f"a sequence of {T + 1} tokens does not fit block_size {self.config.block_size}")
-        B = len(batch)
-        toks = np.zeros((B, T + 1), dtype=np.int64)
-        mask = np.zeros((B, T), dtype=self.dtype)
+        if npred.max() > self.config.block_size:
+            raise ValueError(f"a sequence of {npred.max() + 1} tokens does not fit block_size"
+                             f" {self.config.block_size}")
+        rows = np.zeros((len(batch), npred.max() + 1), dtype=np.int64)
         for i, s in enumerate(batch):
-            toks[i, :len(s)] = s
-            mask[i, :len(s) - 1] = 1
-        return toks[:, :-1], toks[:, 1:], (mask / mask.sum()).reshape(-1)
+            rows[i, :len(s)] = s
+        return batch_arrays(rows, npred, self.dtype)
 
     # --- forward and backward ------------------------------------------------------------
 

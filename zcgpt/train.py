@@ -8,11 +8,10 @@ positions.
 """
 
 import math
-import time
 
 import numpy as np
 
-from .model import GPT
+from .model import GPT, batch_arrays
 from .prng import Rng
 
 DATA_STREAM = 0x5EED_DA7A  # the batch-order generator is seeded apart from the weights
@@ -29,15 +28,6 @@ def encode_items(items, vocab, config):
         rows[i, :len(toks)] = toks
         npred[i] = len(toks) - 1
     return rows, npred
-
-
-def batch_arrays(rows, npred, dtype):
-    """Rows of one batch -> inputs (B, T), targets (B, T), weights (B*T,) summing to 1."""
-    T = int(npred.max())
-    mask = (np.arange(T) < npred[:, None]).astype(dtype)     # (B, T)
-    mask *= 1.0 / float(npred.sum())
-    weights = mask.reshape(-1)
-    return rows[:, :T], rows[:, 1:T + 1], weights
 
 
 class TrainingDiverged(ArithmeticError):
