@@ -216,20 +216,18 @@ def live_val_size(tr, val):
     return min(n, len(val))
 
 
-async def evaluate_all(tr, val, chunk=1024):
+async def evaluate_all(tr, val):
     """Mean loss per predicted token over every held-out name, yielding between chunks.
 
-    Fixed chunks (Trainer.evaluate's own size), so the result does not depend on how fast
-    this tab happens to be.
+    Fixed chunks (Trainer.evaluate's own), so the result does not depend on how fast this tab
+    happens to be.
     """
-    from zcgpt.train import encode_items
+    from zcgpt.train import evaluate_chunks
     if not val:
         return None
     total = tokens = 0.0
-    for i in range(0, len(val), chunk):
-        part = val[i:i + chunk]
-        n = float(encode_items(part, tr.dataset.vocab, tr.config)[1].sum())
-        total += tr.evaluate(part) * n
+    for loss_sum, n in evaluate_chunks(tr.model, tr.dataset.vocab, val):
+        total += loss_sum
         tokens += n
         await asyncio.sleep(0)   # Reset can still get in
     return total / tokens

@@ -151,13 +151,21 @@ class Trainer:
 
 
 def evaluate(model, vocab, items, chunk=1024):
-    if len(items) == 0:
-        return float("nan")
+    """Mean NLL per predicted token of items; nan for none."""
+    total = tokens = 0.0
+    for loss_sum, n in evaluate_chunks(model, vocab, items, chunk):
+        total += loss_sum
+        tokens += n
+    return total / tokens if tokens else float("nan")
+
+
+def evaluate_chunks(model, vocab, items, chunk=1024):
+    """(summed NLL, predicted tokens) per chunk of items, for a caller that wants to yield
+    between chunks (the page does, so Reset can get in)."""
     rows, npred = encode_items(items, vocab, model.config)
-    total = 0.0
     for i in range(0, len(rows), chunk):
         inputs, targets, w = batch_arrays(rows[i:i + chunk], npred[i:i + chunk], model.dtype)
         with np.errstate(over="ignore", invalid="ignore"):    # a diverged model scores nan
             loss = model.loss_arrays(inputs, targets, w, grad=False)
-        total += loss * float(npred[i:i + chunk].sum())
-    return total / float(npred.sum())
+        n = float(npred[i:i + chunk].sum())
+        yield loss * n, n
