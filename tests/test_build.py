@@ -192,10 +192,8 @@ def test_build_refuses_to_wipe_the_repository(tmp_path):
         build.build(tmp_path, out=tmp_path, cache=tmp_path / "cache")
 
 
-def test_build_with_complete_cache_makes_no_network_call(tmp_path, monkeypatch):
-    if not cache_complete():
-        pytest.skip("download cache .cache/ not filled: run `python build.py` once")
-    monkeypatch.setattr(build, "run_fetch", no_network)
+def fake_project(tmp_path):
+    """A repo in miniature: a one-line page, an empty package, two names, our pyproject."""
     root = tmp_path / "proj"
     (root / "site").mkdir(parents=True)
     (root / "site" / "index.html").write_text("<!doctype html><p>hi")
@@ -203,6 +201,14 @@ def test_build_with_complete_cache_makes_no_network_call(tmp_path, monkeypatch):
     (root / "zcgpt" / "__init__.py").write_text("")
     (root / "names.txt").write_text("emma\nliam\n")
     (root / "pyproject.toml").write_bytes((ROOT / "pyproject.toml").read_bytes())
+    return root
+
+
+def test_build_with_complete_cache_makes_no_network_call(tmp_path, monkeypatch):
+    if not cache_complete():
+        pytest.skip("download cache .cache/ not filled: run `python build.py` once")
+    monkeypatch.setattr(build, "run_fetch", no_network)
+    root = fake_project(tmp_path)
     info = build.build(root, out=root / "dist", cache=CACHE)
     assert info["datasets"] == [{"name": "names", "path": "data/names.txt", "items": 2}]
     assert (root / "dist" / "pyodide" / "pyodide.asm.wasm").is_file()
@@ -218,13 +224,7 @@ def test_pyodide_cdn_build_writes_the_cdn_interpreter_and_no_pyodide_folder(tmp_
     if not cache_complete():
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
     monkeypatch.setattr(build, "run_fetch", no_network)
-    root = tmp_path / "proj"
-    (root / "site").mkdir(parents=True)
-    (root / "site" / "index.html").write_text("<!doctype html><p>hi")
-    (root / "zcgpt").mkdir()
-    (root / "zcgpt" / "__init__.py").write_text("")
-    (root / "names.txt").write_text("emma\nliam\n")
-    (root / "pyproject.toml").write_bytes((ROOT / "pyproject.toml").read_bytes())
+    root = fake_project(tmp_path)
     calls = []
     real_fetch_npm = build.fetch_npm
     monkeypatch.setattr(build, "fetch_npm", lambda pkg, cache: calls.append(pkg.name) or real_fetch_npm(pkg, cache))
