@@ -286,6 +286,7 @@ function onMessage(msg) {
 
 // ---------- start ----------
 
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 const nextPaint = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 // While loading, the status line says what we wait for and how long it has been.
@@ -307,12 +308,24 @@ async function boot() {
     return w;
   });
   const build = buildInfo();   // fetched once; runtime.js reads the interpreter from it
+  // After the first paint, one piece per task: on a slow or busy machine (the worker compiles
+  // Pyodide on another core meanwhile) no single start-up task may come near 100 ms.
   await nextPaint();
+  // The first Intl formatter loads ICU's locale data (15-30 ms here); uPlot makes two when it
+  // loads, so pay for that in a task of its own.
+  new Intl.NumberFormat(navigator.language).format(1.5);
+  new Intl.DateTimeFormat().resolvedOptions();
+  await nextTask();
   const { createChart } = await import('./chart.js');   // uPlot is parsed after the first paint
+  await nextTask();
   chart = createChart(document.getElementById('chart'));
-  const [{ createDataPanel }, { createSharePanel }] = await Promise.all([import('./data.js'), import('./share.js')]);
+  await nextTask();
+  const { createDataPanel } = await import('./data.js');
+  await nextTask();
   const send = (msg) => app.worker.send(msg);
   const dataPanel = plug(createDataPanel({ send, fmtInt: ui.fmtInt, siteURL }));
+  const { createSharePanel } = await import('./share.js');
+  await nextTask();
   plug(createSharePanel({ send, setStatus: ui.setStatus, setState, getState: () => app.state, data: dataPanel,
     fmtInt: ui.fmtInt }));
   build.then((info) => dataPanel.setDatasets(info?.datasets));
