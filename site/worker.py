@@ -5,9 +5,11 @@ the page calls worker.postMessage(json) and we answer with js.postMessage(json).
 SharedArrayBuffer (no COOP/COEP headers on GitHub Pages) a worker cannot touch the DOM, so
 Python computes and the page draws.
 
-Loading is staged so the page can say what it waits for: the interpreter is up when this file
-runs; the "init" message then brings absolute URLs (a worker runs from a blob: URL, where
-relative URLs do not resolve) and we load numpy, the zcgpt wheel and the names in turn.
+Loading is staged so the page can say what it waits for. Pyodide installed numpy and the
+zcgpt wheel while it booted (the page lists them in PyScript's config); the "init" message
+brings absolute URLs (a worker runs from a blob: URL, where relative URLs do not resolve) of
+the names and of numpy's compiled modules, and we unpack those, import numpy, import zcgpt and
+read the names in turn.
 
 Training runs as an asyncio task in slices of about SLICE_S seconds; between slices it awaits
 asyncio.sleep(0), which lets the worker's event loop deliver the page's messages (pause,
@@ -15,14 +17,17 @@ stop, reset), so Stop is answered within one slice.
 """
 
 import asyncio
+import io
 import json
 import math
+import os
 import sys
+import sysconfig
 import time
 import traceback
+import zipfile
 
 import js
-import pyodide_js
 from polyscript import xworker
 from pyodide.ffi import create_proxy
 from pyodide.http import pyfetch
@@ -72,17 +77,42 @@ def post_error(where, exc):
     post("error", where=where, message=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
 
 
-def quiet(_msg):
-    """Swallow Pyodide's 'Loading numpy' chatter (the page shows its own progress)."""
+async def unpack_bytecode(url):
+    """Put the build's compiled numpy modules into site-packages (see compile_bytecode in build.py).
+
+    Only a speed-up: Python compiles numpy from source if this fails, so a failure is a warning.
+    """
+    try:
+        resp = await pyfetch(url)
+        if not resp.ok:
+            raise OSError(f"HTTP {resp.status}")
+        data = await resp.bytes()
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            zf.extractall(sysconfig.get_paths()["purelib"])
+    except Exception as exc:
+        js.console.warn(f"zcgpt: numpy's bytecode not used ({url}: {type(exc).__name__}: {exc})")
+
+
+def bytecode_report():
+    """How many imported standard-library and numpy modules came from bytecode, and how many not."""
+    out = {"stdlib_pyc": 0, "stdlib_py": 0, "numpy_pyc": 0, "numpy_py": 0}
+    for name, mod in list(sys.modules.items()):
+        path = getattr(mod, "__file__", None) or ""
+        if ".zip/" in path:
+            out["stdlib_pyc" if path.endswith(".pyc") else "stdlib_py"] += 1
+        elif (name == "numpy" or name.startswith("numpy.")) and path.endswith(".py"):
+            cached = getattr(mod, "__cached__", None)
+            out["numpy_pyc" if cached and os.path.exists(cached) else "numpy_py"] += 1
+    return out
 
 
 async def load(msg):
     t0 = time.perf_counter()
     post("stage", stage="numpy", python=sys.version.split()[0])
-    await pyodide_js.loadPackage("numpy", messageCallback=create_proxy(quiet))
+    if msg.get("bytecode"):
+        await unpack_bytecode(msg["bytecode"])
     import numpy
     post("stage", stage="zcgpt", numpy=numpy.__version__)
-    await pyodide_js.loadPackage(msg["wheel"], messageCallback=create_proxy(quiet))
     import zcgpt
     from zcgpt import presets
     from zcgpt.data import Vocab, parse_lines
@@ -99,6 +129,7 @@ async def load(msg):
     post("ready",
          seconds=time.perf_counter() - t0,
          numpy=numpy.__version__,
+         bytecode=bytecode_report(),
          zcgpt=zcgpt.__version__,
          items=len(items),
          vocab_size=vocab.size,

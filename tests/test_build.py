@@ -208,8 +208,12 @@ def test_build_with_complete_cache_makes_no_network_call(tmp_path, monkeypatch):
     if not cache_complete():
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
     monkeypatch.setattr(build, "run_fetch", no_network)
+    compiled = (build.bytecode_cache(CACHE) / "numpy-bytecode.zip").is_file()
+    real_which = build.shutil.which   # with the bytecode cached, node is not needed either
+    monkeypatch.setattr(build.shutil, "which", lambda cmd: None if cmd == "node" else real_which(cmd))
     root = fake_project(tmp_path)
     info = build.build(root, out=root / "dist", cache=CACHE)
+    assert (info["bytecode"] is not None) == compiled
     assert info["datasets"] == [{"name": "names", "path": "data/names.txt", "items": 2}]
     assert (root / "dist" / "pyodide" / "pyodide.asm.wasm").is_file()
     assert info["interpreter"] == "pyodide/pyodide.mjs"   # the self-hosted copy, relative to the page
@@ -423,3 +427,96 @@ def test_dist_lock_holds_exactly_the_loaded_packages_with_verified_wheels(dist):
         assert hashlib.sha256(data).hexdigest() == pkg["sha256"], pkg["file_name"]
     wheels = sorted(p.name for p in (dist / "pyodide").glob("*.whl"))
     assert wheels == sorted(p["file_name"] for p in lock["packages"].values())
+
+
+# ----------------------------------------------------------------------------- bytecode
+
+def pyc_matches(pyc: bytes, source: bytes) -> bool:
+    """An unchecked-hash .pyc of Python 3.12 whose embedded hash is that of `source`.
+
+    The hash is keyed by the magic number, so CPython 3.11 can check a 3.12 file with _imp.
+    """
+    import _imp
+    magic_312 = (3531).to_bytes(2, "little") + b"\r\n"
+    flags = int.from_bytes(pyc[4:8], "little")
+    return (pyc[:4] == magic_312 and flags == 0b01
+            and _imp.source_hash(int.from_bytes(magic_312, "little"), source) == pyc[8:16])
+
+
+def npm_stdlib_zip() -> bytes:
+    import tarfile
+    with tarfile.open(CACHE / "npm" / build.PYODIDE.tarball) as tar:
+        return tar.extractfile("package/python_stdlib.zip").read()
+
+
+def test_pyc_check_rejects_a_changed_source_another_python_and_a_checked_pyc():
+    import _imp
+    magic_312 = (3531).to_bytes(2, "little") + b"\r\n"
+    h = _imp.source_hash(int.from_bytes(magic_312, "little"), b"x = 1\n")
+    good = magic_312 + (1).to_bytes(4, "little") + h + b"code"
+    assert pyc_matches(good, b"x = 1\n")
+    assert not pyc_matches(good, b"x = 2\n")
+    assert not pyc_matches(magic_312 + (3).to_bytes(4, "little") + h, b"x = 1\n")    # checked hash
+    assert not pyc_matches((3495).to_bytes(2, "little") + good[2:], b"x = 1\n")      # Python 3.11
+
+
+def cache_without_bytecode(tmp_path):
+    """A download cache with the pinned downloads but no compiled bytecode."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for sub in ("npm", "pypi"):
+        (cache / sub).symlink_to(CACHE / sub, target_is_directory=True)
+    return cache
+
+
+def test_dist_stdlib_zip_is_npms_plus_bytecode_of_its_own_sources(dist):
+    if not cache_complete():
+        pytest.skip("download cache .cache/ not filled: run `python build.py` once")
+    info = json.loads((dist / "build.json").read_text())
+    if info.get("bytecode") is None:
+        pytest.skip("dist/ was built without bytecode (no node on PATH, or --no-bytecode)")
+    with zipfile.ZipFile(io.BytesIO(npm_stdlib_zip())) as orig, \
+            zipfile.ZipFile(dist / "pyodide" / "python_stdlib.zip") as built:
+        names = set(built.namelist())
+        for name in orig.namelist():               # every original entry, unchanged
+            assert built.read(name) == orig.read(name), name
+        sources = [n for n in orig.namelist() if n.endswith(".py")]
+        skipped = [n for n in sources if n.split("/")[0] in build.STDLIB_SOURCE_ONLY]
+        compiled = [n for n in sources if n + "c" in names]
+        assert set(compiled) | set(skipped) >= set(sources) - {n for n in sources if "/test" in n}
+        assert len(compiled) > 400 and not any(n + "c" in names for n in skipped)
+        for name in compiled:
+            assert pyc_matches(built.read(name + "c"), orig.read(name)), name
+        assert names == set(orig.namelist()) | {n + "c" for n in compiled}
+
+
+def test_dist_numpy_bytecode_matches_the_verified_wheel(dist):
+    info = json.loads((dist / "build.json").read_text())
+    if info.get("bytecode") is None:
+        pytest.skip("dist/ was built without bytecode (no node on PATH, or --no-bytecode)")
+    lock = json.loads((dist / "pyodide" / "pyodide-lock.json").read_text())
+    wheel = zipfile.ZipFile(dist / "pyodide" / lock["packages"]["numpy"]["file_name"])
+    with zipfile.ZipFile(dist / info["bytecode"]) as zf:
+        entries = zf.namelist()
+        assert len(entries) > 100
+        for name in entries:
+            folder, _, file = name.rpartition("/__pycache__/")
+            assert file.endswith(".cpython-312.pyc") and folder.startswith("numpy"), name
+            source = f"{folder}/{file.split('.')[0]}.py"
+            assert pyc_matches(zf.read(name), wheel.read(source)), name
+        assert "numpy/__pycache__/__init__.cpython-312.pyc" in entries
+        assert not any("/tests/" in n for n in entries)
+
+
+def test_build_without_node_ships_sources_and_says_so(tmp_path, monkeypatch, capsys):
+    if not cache_complete():
+        pytest.skip("download cache .cache/ not filled: run `python build.py` once")
+    monkeypatch.setattr(build, "run_fetch", no_network)
+    real_which = build.shutil.which
+    monkeypatch.setattr(build.shutil, "which", lambda cmd: None if cmd == "node" else real_which(cmd))
+    root = fake_project(tmp_path)
+    info = build.build(root, out=root / "dist", cache=cache_without_bytecode(tmp_path))
+    assert info["bytecode"] is None
+    assert "no `node` on PATH" in capsys.readouterr().out
+    assert (root / "dist" / "pyodide" / "python_stdlib.zip").read_bytes() == npm_stdlib_zip()
+    assert not (root / "dist" / "pyodide" / build.NUMPY_BYTECODE).exists()

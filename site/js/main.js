@@ -15,12 +15,13 @@ const app = {
   run: null,           // the run's settings and counters
   readyMs: null,
   loadMs: {},          // when each loading stage began (ms since navigation)
+  bytecode: null,      // from the worker: {stdlib_pyc, stdlib_py, numpy_pyc, numpy_py} module counts
   stopClickedAt: null,
 };
 
 // Read-only view for the curious (and the end-to-end tests): window.zcgpt.run.points etc.
 window.zcgpt = { get state() { return app.state; }, get run() { return app.run; }, get readyMs() { return app.readyMs; },
-  get loadMs() { return app.loadMs; } };
+  get loadMs() { return app.loadMs; }, get bytecode() { return app.bytecode; } };
 
 let chart = null;  // created in boot(), after the first paint, to keep start-up tasks short
 const controls = createControls({ onTrain, onPause, onStop, onReset, onGenerate });
@@ -146,6 +147,7 @@ const handlers = {
 
   ready(msg) {
     app.readyMs = performance.now();
+    app.bytecode = msg.bytecode;   // modules imported from bytecode vs compiled in the tab
     loading.done();
     ui.showStage(null);
     controls.setPresets(msg.presets);
@@ -330,10 +332,9 @@ async function boot() {
     fmtInt: ui.fmtInt }));
   build.then((info) => dataPanel.setDatasets(info?.datasets));
   const info = await build;
-  const wheel = info?.wheel || 'wheels/zcgpt-0.1.0-py3-none-any.whl';
   const data = info?.datasets?.[0]?.path || 'data/names.txt';
   app.worker = await worker;
-  app.worker.send({ type: 'init', wheel: siteURL(wheel), data: siteURL(data) });
+  app.worker.send({ type: 'init', data: siteURL(data), bytecode: info?.bytecode ? siteURL(info.bytecode) : null });
 }
 
 boot().catch((err) => {

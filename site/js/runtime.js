@@ -23,17 +23,28 @@ async function interpreterURL() {
   return new URL(rel, document.baseURI).href;
 }
 
+/** The packages Python starts with: numpy (from the interpreter's folder) and zcgpt's wheel. */
+async function packages() {
+  const wheel = (await buildInfo())?.wheel || 'wheels/zcgpt-0.1.0-py3-none-any.whl';
+  return ['numpy', new URL(wheel, document.baseURI).href];
+}
+
 /**
  * Start Python in a worker. Resolves once the interpreter has run worker.py.
  * @param {(msg: object) => void} onMessage called with every message from Python
- * @returns {Promise<{send: (msg: object) => void, urls: (rel: string) => string}>}
+ * @returns {Promise<{send: (msg: object) => void}>}
  */
 export async function startWorker(onMessage) {
-  const [{ PyWorker }, interpreter] = await Promise.all([import('../pyscript/core.js'), interpreterURL()]);
+  const [{ PyWorker }, interpreter, wanted] = await Promise.all([
+    import('../pyscript/core.js'), interpreterURL(), packages()]);
   // `version` is what PyScript actually loads the interpreter from; without it a worker
   // created from JS falls back to the CDN build, which a default build must never contact.
   // Pyodide's indexURL is the interpreter's folder, so numpy comes from beside it too.
-  const worker = await PyWorker(here('../worker.py'), { config: { interpreter }, version: interpreter });
+  // packages_cache 'passthrough' hands the packages to Pyodide's own start-up, which fetches
+  // and links them while the interpreter boots (about 0.3 s sooner than loading them after it;
+  // and no micropip).
+  const config = { interpreter, packages: wanted, packages_cache: 'passthrough' };
+  const worker = await PyWorker(here('../worker.py'), { config, version: interpreter });
   worker.addEventListener('message', (event) => {
     if (typeof event.data !== 'string') return; // PyScript's own traffic
     let msg;

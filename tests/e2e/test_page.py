@@ -63,6 +63,14 @@ def test_page_becomes_ready(tab):
     assert len(page.get_attribute("body", "data-chars")) >= 26
 
 
+def test_python_starts_from_the_builds_bytecode(tab, metrics):
+    # build.py compiles the standard library and numpy once; the tab must not compile them again.
+    counts = tab.page.evaluate("window.zcgpt.bytecode")
+    metrics["bytecode_modules"] = counts
+    assert counts["stdlib_pyc"] > 100 and counts["stdlib_py"] == 0, counts
+    assert counts["numpy_pyc"] > 50 and counts["numpy_py"] == 0, counts
+
+
 def test_training_lowers_loss_and_reports_validation(trained):
     points = trained["points"]
     assert trained["finalStep"] == TRAIN_STEPS
