@@ -44,6 +44,8 @@ export async function startWorker(onMessage) {
   // and links them while the interpreter boots (about 0.3 s sooner than loading them after it;
   // and no micropip).
   const config = { interpreter, packages: wanted, packages_cache: 'passthrough' };
+  // PyScript's module takes a long task of its own to evaluate; start the worker in the next.
+  await new Promise((resolve) => setTimeout(resolve, 0));
   const worker = await PyWorker(here('../worker.py'), { config, version: interpreter });
   worker.addEventListener('message', (event) => {
     if (typeof event.data !== 'string') return; // PyScript's own traffic
