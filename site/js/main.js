@@ -3,7 +3,7 @@
 // States (also on <body data-state>, which the tests read):
 //   loading -> ready -> training <-> paused -> stopping -> done -> training ...; reset -> ready.
 
-import { startWorker, siteURL, buildInfo } from './runtime.js';
+import { startWorker, siteURL, buildInfo, nextTask } from './runtime.js';
 import { createControls } from './controls.js';
 import * as ui from './panels.js';
 
@@ -288,7 +288,6 @@ function onMessage(msg) {
 
 // ---------- start ----------
 
-const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 const nextPaint = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 // While loading, the status line says what we wait for and how long it has been.

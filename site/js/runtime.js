@@ -8,6 +8,9 @@
 
 const here = (path) => new URL(path, import.meta.url).href;
 
+/** Resolves in a later task, so the work before and after it are separate main-thread tasks. */
+export const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
 let buildInfoPromise = null;
 /** dist/build.json (fetched once, relative to the page), or null when it cannot be read. */
 export function buildInfo() {
@@ -26,7 +29,7 @@ async function interpreterURL() {
 /** The packages Python starts with: numpy (from the interpreter's folder) and zcgpt's wheel. */
 async function packages() {
   const wheel = (await buildInfo())?.wheel || 'wheels/zcgpt-0.1.0-py3-none-any.whl';
-  return ['numpy', new URL(wheel, document.baseURI).href];
+  return ['numpy', siteURL(wheel)];
 }
 
 /**
@@ -45,7 +48,7 @@ export async function startWorker(onMessage) {
   // and no micropip).
   const config = { interpreter, packages: wanted, packages_cache: 'passthrough' };
   // PyScript's module takes a long task of its own to evaluate; start the worker in the next.
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await nextTask();
   const worker = await PyWorker(here('../worker.py'), { config, version: interpreter });
   worker.addEventListener('message', (event) => {
     if (typeof event.data !== 'string') return; // PyScript's own traffic

@@ -20,6 +20,10 @@ LONG_TASK_LIMIT_MS = 100
 STOP_LIMIT_MS = 200
 
 
+def built_with_bytecode():
+    return json.loads((DIST / "build.json").read_text()).get("bytecode") is not None
+
+
 def off_origin(urls, origin):
     """Requests that leave the page's origin (blob: URLs are the page's own worker code)."""
     return [u for u in urls if not (u.startswith(origin + "/") or u.startswith("blob:" + origin)
@@ -67,7 +71,7 @@ def test_page_becomes_ready(tab):
 
 def test_python_starts_from_the_builds_bytecode(tab, metrics):
     # build.py compiles the standard library and numpy once; the tab must not compile them again.
-    if json.loads((DIST / "build.json").read_text())["bytecode"] is None:
+    if not built_with_bytecode():
         pytest.skip("dist/ was built without bytecode (no node on PATH, or --no-bytecode)")
     counts = tab.page.evaluate("window.zcgpt.bytecode")
     metrics["bytecode_modules"] = counts
@@ -238,6 +242,8 @@ def test_under_a_sub_path_on_a_phone(subpath_server, open_tab, metrics):
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.screenshot(path=str(ARTIFACTS / "trained-phone.png"), full_page=True)
     assert off_origin(tab.requests, subpath_server.origin) == []
+    if built_with_bytecode():   # its zip is fetched by URL: check it is found under a sub-path too
+        assert tab.page.evaluate("window.zcgpt.bytecode")["numpy_py"] == 0
     assert all("/zcgpt/" in u for u in tab.requests if u.startswith(subpath_server.origin)), tab.requests
     assert tab.errors == []
     longest, tasks = tab.longest_task_ms()
