@@ -192,7 +192,9 @@ const handlers = {
     if (msg.samples) showSamples(msg.samples, msg.step);
   },
 
-  paused() { /* the page already switched; nothing to add */ },
+  // The page switched when the button was pressed; the worker's answer comes after any slice
+  // that was under way, so from here on no progress arrives until Resume.
+  paused(msg) { document.body.dataset.workerPaused = String(msg.paused); },
 
   halted(msg) {
     if (!current(msg)) return;

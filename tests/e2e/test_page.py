@@ -137,7 +137,7 @@ def test_pause_resume_stop_reset(tab, trained, metrics):
 
     page.click("#pause")
     tab.wait_state("paused")
-    time.sleep(0.3)                                  # let an in-flight slice land
+    page.wait_for_selector("body[data-worker-paused=true]")   # any slice under way has landed
     step = page.evaluate("window.zcgpt.run.points.at(-1)[0]")
     time.sleep(0.5)
     assert page.evaluate("window.zcgpt.run.points.at(-1)[0]") == step, "kept training while paused"
