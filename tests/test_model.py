@@ -83,6 +83,22 @@ def test_gradients_two_layers_padded_batch(activation, seed):
     assert max(worst.values()) < 1e-5, worst
 
 
+def test_the_no_blas_weight_gradients_equal_the_blas_ones(monkeypatch):
+    # The tab (Pyodide, no BLAS) multiplies a contiguous copy of the transpose: same numbers.
+    from zcgpt import model as model_module
+    cfg = Config(n_embd=8, n_head=2, n_layer=2, block_size=8, dtype="float64")
+    model = random_weights(GPT(cfg, V, seed=5), seed=1)
+    batch = [[0, 3, 4, 5, 1], [0, 2, 1], [0, 9, 8, 7, 6, 5, 4, 1]]
+    assert model_module.NO_BLAS is False                  # CPython here
+    loss, grads = model.loss_and_grads(batch)
+    monkeypatch.setattr(model_module, "NO_BLAS", True)
+    loss2, grads2 = model.loss_and_grads(batch)
+    assert loss2 == loss
+    for name in grads:
+        assert np.abs(grads[name]).max() > 0, name
+        np.testing.assert_allclose(grads2[name], grads[name], rtol=1e-12, atol=1e-15, err_msg=name)
+
+
 def test_padding_changes_nothing():
     cfg = presets["tiny"].replace(dtype="float64", n_layer=2)
     model = random_weights(GPT(cfg, V, seed=2))
