@@ -121,15 +121,18 @@ def linear_backward(dy, x, w, dw):
     return dy @ w
 
 
-# Pyodide's numpy (the browser tab) has no BLAS: its matmul loop walks a transposed operand
-# with a stride, which costs ~25 % on these shapes, so it gets a contiguous copy first (the
-# tab trains ~5 % faster). With BLAS, np.dot takes the transpose as it is, and a copy would cost.
+# Pyodide's numpy (the browser tab) has no BLAS. A weight gradient sums over the N rows; its
+# matmul loop walks them with a stride, while einsum over two contiguous copies (rows last)
+# runs an unrolled dot product: 1.7x faster on these shapes there, and the tab trains ~15 %
+# faster. With BLAS, np.dot takes the transposes as they are and copies would only cost.
 NO_BLAS = sys.platform == "emscripten"
 
 
 def transposed_product(a, b):
     # (N, I), (N, J) -> a.T @ b (I, J)
-    return np.ascontiguousarray(a.T) @ b if NO_BLAS else np.dot(a.T, b)
+    if NO_BLAS:
+        return np.einsum("in,jn->ij", np.ascontiguousarray(a.T), np.ascontiguousarray(b.T))
+    return np.dot(a.T, b)
 
 
 def attention_forward(qkv, B, T, H):
