@@ -212,9 +212,11 @@ def test_shared_link_repeats_the_run_bit_for_bit(server, open_tab, metrics):
 
     # The command line's engine on the same settings, in this process. Both run float32, but
     # wasm numpy (no BLAS) sums in another order: the last bits differ from the first step and,
-    # as in any training, the difference grows. Measured with tiny at lr 0.02: <= 7e-7 relative
-    # for the first 30 steps, 1e-5 by step ~50, 1e-4 by ~150, single points then differ by up to
-    # ~5e-3; the curve itself (means over 300 steps) stays within ~1e-3.
+    # as in any training, the difference grows chaotically. The bounds come from CPython against
+    # itself with one weight nudged by 1 ulp (tiny, seed 11, lr 0.02, these 400 points):
+    # <= 1.0e-6 relative to step 30, single points up to 6.8e-3 later, 300-step means 2.7e-4.
+    # Another setting breaks them: lr 0.021 gives 1.9e-2 by step 30, points up to 3.7e-2, means
+    # 4e-3; seed 12 gives points up to 0.2. The tab measured 9.5e-7, 6.6e-3 and 1.6e-4.
     cli = cli_points(LINK["preset"], LINK["seed"], LINK["steps"], LINK["lr"])
     page_pts = [(s, loss) for s, loss, _ in first["points"]]
     assert [s for s, _ in cli] == [s for s, _ in page_pts]
@@ -223,7 +225,7 @@ def test_shared_link_repeats_the_run_bit_for_bit(server, open_tab, metrics):
     metrics["link_first_step_rel_diff_over_1e-5"] = next((s for (s, _), r in zip(page_pts, rel) if r > 1e-5), None)
     metrics["link_max_rel_diff_vs_cpython"] = max(rel)
     for (step, a), (_, b), r in zip(page_pts, cli, rel):
-        assert r <= (1e-5 if step <= 30 else 1e-4 * (1 + step / 5)), (step, a, b, r)
+        assert r <= (1e-5 if step <= 30 else 1.5e-2), (step, a, b, r)
     blocks = []
     for lo in range(0, len(cli), 100):
         pa, pb = [x for _, x in page_pts[lo:lo + 100]], [x for _, x in cli[lo:lo + 100]]
