@@ -59,6 +59,19 @@ function readyStatus() {
 
 // ---------- commands from the controls ----------
 
+/** Keep the last run's curve on the chart and clear the live view for `next` (null: none). */
+function replaceRun(next, samplesNote) {
+  if (app.run?.points.length) chart.keep(runLabel(app.run));   // the chart keeps the last runs
+  app.run = next;
+  app.paused = false;
+  app.pausedBy = null;
+  chart.reset();
+  ui.clearStats();
+  ui.showNames('samples', [], samplesNote);
+  ui.showNames('generated', []);
+  ui.setText('sample-step', '');
+}
+
 function onTrain(run, problem) {
   if (problem) {
     ui.setStatus(problem, 'warn');
@@ -72,16 +85,9 @@ function onTrain(run, problem) {
     }
     Object.assign(run, extra);
   }
-  if (app.run?.points.length) chart.keep(runLabel(app.run));   // the chart keeps the last runs
   // slices: one entry per progress message (for `python build.py bench`); t0: when Train was pressed
-  app.run = { ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null, points: [], slices: [], t0: performance.now() };
-  app.paused = false;
-  app.pausedBy = null;
-  chart.reset();
-  ui.clearStats();
-  ui.showNames('samples', [], 'The first names appear after about a second.');
-  ui.showNames('generated', []);
-  ui.setText('sample-step', '');
+  replaceRun({ ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null, points: [], slices: [],
+    t0: performance.now() }, 'The first names appear after about a second.');
   setState('training');
   ui.setStatus(`Training ${run.preset}…`);
   app.worker.send({ type: 'train', ...run });
@@ -110,15 +116,7 @@ function onStop() {
 
 function onReset() {
   app.worker.send({ type: 'reset' });
-  if (app.run?.points.length) chart.keep(runLabel(app.run));
-  app.run = null;
-  app.paused = false;
-  app.pausedBy = null;
-  chart.reset();
-  ui.clearStats();
-  ui.showNames('samples', [], 'Train to see names appear.');
-  ui.showNames('generated', []);
-  ui.setText('sample-step', '');
+  replaceRun(null, 'Train to see names appear.');
   ui.setText('gen-note', 'Available after training.');
   setState('ready');
   ui.setStatus(readyStatus());

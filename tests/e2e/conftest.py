@@ -146,6 +146,19 @@ class Tab:
     def wait_state(self, state, timeout_s=90):
         self.page.wait_for_selector(f"body[data-state={state}]", timeout=timeout_s * 1000)
 
+    def train(self, steps, preset="tiny", seed=None, lr=None, timeout_s=120):
+        """Set the form, press Train, wait until done; the page's record of the run."""
+        page = self.page
+        page.select_option("#preset", preset)
+        page.fill("#steps", str(steps))
+        if seed is not None:
+            page.fill("#seed", str(seed))
+        if lr is not None:
+            page.fill("#lr", str(lr))
+        page.click("#train")
+        self.wait_state("done", timeout_s=timeout_s)
+        return page.evaluate("window.zcgpt.run")
+
     def longest_task_ms(self):
         tasks = self.page.evaluate("window.__longtasks")
         assert tasks is not None, "this browser has no longtask observer"

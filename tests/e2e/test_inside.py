@@ -184,9 +184,7 @@ def test_panels_fit_a_phone(server, open_tab):
     tab = open_tab(server.url, width=375, height=800)
     page = tab.page
     tab.wait_state("ready")
-    page.fill("#steps", "300")
-    page.click("#train")
-    tab.wait_state("done", timeout_s=120)
+    tab.train(300)
     opened = page.evaluate("performance.now()")
     for name in PANELS:
         open_panel(page, name)

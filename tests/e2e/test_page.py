@@ -129,11 +129,16 @@ def test_generate_with_prefix_and_temperature(tab, trained):
     page.screenshot(path=str(ARTIFACTS / "trained-desktop.png"), full_page=True)
 
 
-def test_pause_resume_stop_reset(tab, trained, metrics):
-    page = tab.page
+def start_long_run(page):
+    """Press Train for a run far too long to finish, once it is past step 30."""
     page.fill("#steps", "100000")
     page.click("#train")
     page.wait_for_function("(window.zcgpt.run.points.at(-1) || [0])[0] > 30", timeout=60000)
+
+
+def test_pause_resume_stop_reset(tab, trained, metrics):
+    page = tab.page
+    start_long_run(page)
 
     page.click("#pause")
     tab.wait_state("paused")
@@ -177,9 +182,7 @@ def test_pause_resume_stop_reset(tab, trained, metrics):
 
 def test_reset_while_training_then_train_again(tab, trained):
     page = tab.page
-    page.fill("#steps", "100000")
-    page.click("#train")
-    page.wait_for_function("(window.zcgpt.run.points.at(-1) || [0])[0] > 30", timeout=60000)
+    start_long_run(page)
     page.click("#reset")
     tab.wait_state("ready")
     page.fill("#steps", "120")
@@ -231,9 +234,7 @@ def test_under_a_sub_path_on_a_phone(subpath_server, open_tab, metrics):
     tab = open_tab(subpath_server.url, width=375, height=800)
     page = tab.page
     tab.wait_state("ready")
-    page.fill("#steps", "150")
-    page.click("#train")
-    tab.wait_state("done", timeout_s=120)
+    tab.train(150)
     assert page.locator("#samples li.name").count() == 8
     page.fill("#gen-n", "10")
     page.click("#generate")

@@ -34,19 +34,6 @@ def tab(server, open_tab):
     return tab
 
 
-def train(tab, steps, preset="tiny", seed=None, lr=None):
-    page = tab.page
-    page.select_option("#preset", preset)
-    page.fill("#steps", str(steps))
-    if seed is not None:
-        page.fill("#seed", str(seed))
-    if lr is not None:
-        page.fill("#lr", str(lr))
-    page.click("#train")
-    tab.wait_state("done", timeout_s=120)
-    return page.evaluate("window.zcgpt.run")
-
-
 def generate(page, n):
     page.fill("#gen-n", str(n))
     page.click("#generate")
@@ -86,7 +73,7 @@ def test_pasted_list_is_checked_like_the_cli(tab, tmp_path):
     assert f"vocabulary {len(set(''.join(WORDS))) + 2} tokens" in summary, summary
     assert f"longest “{longest}” ({len(longest)} characters)" in summary, summary
     assert page.input_value("#dataset") == "yours"
-    run = train(tab, 60)
+    run = tab.train(60)
     assert run["finalStep"] == 60
     letters = set("".join(WORDS))
     for name in generate(page, 10):
@@ -130,7 +117,7 @@ def test_cli_model_works_in_the_page(tab, tmp_path):
 
     # train on from it: the run starts where the command line stopped
     page.check("#continue")
-    run = train(tab, 30)
+    run = tab.train(30)
     assert run["finalStep"] == 30 and run["from_model"]
     assert run["points"][0][1] < math.log(28) - 0.3, run["points"][:3]   # not a fresh model
 
@@ -139,7 +126,7 @@ def test_page_model_works_in_the_cli(tab, tmp_path):
     page = tab.page
     page.click("#reset")
     tab.wait_state("ready")
-    run = train(tab, 80, seed=9)
+    run = tab.train(80, seed=9)
     with page.expect_download() as dl:
         page.click("#model-save")
     path = tmp_path / dl.value.suggested_filename
@@ -240,7 +227,7 @@ def test_chart_keeps_the_last_runs_to_compare(tab):
     page.click("#reset")
     tab.wait_state("ready")
     for lr in ("0.01", "0.03", "0.02"):
-        train(tab, 90, seed=4, lr=lr)
+        tab.train(90, seed=4, lr=lr)
     labels = page.locator(".u-legend .u-series .u-label").all_inner_texts()
     assert "train: tiny, seed 4, lr 0.02, 90 steps" in labels, labels
     assert [x for x in labels if x.startswith("earlier")] == [
