@@ -147,14 +147,22 @@ def read_text(path) -> str:
         raise DataError(f"{path}: permission denied.") from None
     except OSError as e:
         raise DataError(f"{path} cannot be read ({e.strerror or e}).") from None
+    return decode_text(data, str(path))
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """Bytes of a one-item-per-line file as text; DataError for binary or non-UTF-8 bytes."""
+    if len(data) > MAX_FILE_BYTES:
+        raise DataError(f"{source} is {len(data) / 2**20:.1f} MB; the limit is"
+                        f" {MAX_FILE_BYTES // 2**20} MB of one-item-per-line text.")
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise DataError(f"{path} looks binary: line {line} contains a NUL byte.")
+        raise DataError(f"{source} looks binary: line {line} contains a NUL byte.")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise DataError(f"{path} is not UTF-8 text: line {line} has the invalid byte"
+        raise DataError(f"{source} is not UTF-8 text: line {line} has the invalid byte"
                         f" 0x{data[e.start]:02x}.") from None
 
 

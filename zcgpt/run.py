@@ -1,0 +1,125 @@
+"""One training run: step a Trainer to the end of its recipe and report points on a schedule.
+
+The schedule counts steps, never seconds, so the reported curve of a run is the same wherever
+it runs (the CLI, the page, the bench, the tests) and a shared link repeats it bit for bit.
+Callers add only what is theirs: the CLI prints, the page slices the work by time and posts.
+"""
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from .train import evaluate_chunks
+
+MAX_POINTS = 400       # the page's train points per run at most
+VAL_POINTS = 25        # the page's live validation points per run
+VAL_WORK = 2 ** 20     # parameters x names of one live validation point on the page
+TAIL = 100             # steps whose mean loss is the run's final train loss
+
+
+@dataclass
+class Point:
+    """One point of the curve: mean train loss since the last point, and maybe a validation."""
+    step: int
+    train_loss: float
+    val_loss: float | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a run reports: a point every `report_every` steps, every `val_every` steps (0: never)
+    with the loss on `val_items`, and at the last step (with that loss too if `val_last`)."""
+    report_every: int
+    val_every: int
+    val_items: tuple
+    val_last: bool = True
+
+    @classmethod
+    def for_page(cls, trainer):
+        """The page's schedule: at most MAX_POINTS train points, about VAL_POINTS validations on a
+        fixed subset of the held-out names spread over the file (live_val_size of them)."""
+        steps, val = trainer.config.steps, trainer.dataset.val
+        report_every = max(1, -(-steps // MAX_POINTS))
+        val_every = report_every * max(1, round(steps / VAL_POINTS / report_every))
+        n = live_val_size(trainer.model.num_params(), len(val))
+        subset = tuple(val[::max(1, len(val) // n)][:n]) if n else ()
+        return cls(report_every, val_every, subset)
+
+
+def live_val_size(params, n_val):
+    """Held-out names one live validation scores: about VAL_WORK / params, as a power of two
+    from 64 up to all of them. It depends on the model only, so every run repeats."""
+    n = 64
+    while n * 2 <= n_val and n * 2 * params <= VAL_WORK:
+        n *= 2
+    return min(n, n_val)
+
+
+class Run:
+    """Steps `trainer` to trainer.config.steps, yielding after every step.
+
+    `steps()` yields None, or the Point that step closes. Time is measured (train_seconds
+    excludes the live validations, for honest tokens per second) but never decides anything.
+    """
+
+    def __init__(self, trainer, schedule):
+        self.trainer = trainer
+        self.schedule = schedule
+        self.tail = deque(maxlen=TAIL)   # the last step losses
+        self.window = []                 # step losses since the last point
+        self.train_seconds = 0.0
+        self.eval_seconds = 0.0
+        self.val_loss = None             # over every held-out name, after final_eval()
+
+    @property
+    def done(self):
+        return self.trainer.step >= self.trainer.config.steps
+
+    @property
+    def train_loss(self):
+        """Mean loss of the last TAIL steps (None before the first)."""
+        return sum(self.tail) / len(self.tail) if self.tail else None
+
+    def steps(self):
+        tr, sch = self.trainer, self.schedule
+        last = tr.config.steps
+        while tr.step < last:
+            t0 = time.perf_counter()
+            loss = tr.train_step()
+            self.train_seconds += time.perf_counter() - t0
+            self.tail.append(loss)
+            self.window.append(loss)
+            s = tr.step
+            val_due = (s < last and sch.val_every and s % sch.val_every == 0) or (sch.val_last and s == last)
+            if not (s % sch.report_every == 0 or val_due or s == last):
+                yield None
+                continue
+            point = Point(s, sum(self.window) / len(self.window))
+            self.window = []
+            if val_due and sch.val_items:
+                t0 = time.perf_counter()
+                point.val_loss = tr.evaluate(list(sch.val_items))
+                self.eval_seconds += time.perf_counter() - t0
+            yield point
+
+    def final_eval(self):
+        """Loss per predicted token over every held-out name into self.val_loss, yielding after
+        each fixed chunk (the page lets its messages in between)."""
+        total = tokens = 0.0
+        for loss_sum, n in evaluate_chunks(self.trainer.model, self.trainer.dataset.vocab,
+                                           self.trainer.dataset.val):
+            total += loss_sum
+            tokens += n
+            yield
+        self.val_loss = total / tokens if tokens else None
+
+    def finish(self):
+        """Run every remaining step and the final evaluation; returns the points reported."""
+        points = [p for p in self.steps() if p is not None]
+        for _ in self.final_eval():
+            pass
+        return points
+
+    def tokens_per_s(self):
+        return self.trainer.tokens_seen / self.train_seconds if self.train_seconds > 0 else 0.0
+
