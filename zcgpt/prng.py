@@ -1,9 +1,9 @@
-"""xoshiro128+ random numbers, exactly as the zeroclaw seed draws them.
+"""xoshiro128+ random numbers, drawn exactly as zeroclaw (the Rust original) draws them.
 
 Everything random in zcgpt (initial weights, data split, batch order, sampling) comes from
 this generator, so a run is reproducible bit for bit on the desktop and in the browser.
-The rules (seeding, Box-Muller in float32, categorical by subtraction) are the seed's,
-recorded in shared/testdata/zeroclaw_reference.json (`prng`).
+The rules (seeding, Box-Muller in float32, categorical by subtraction) are zeroclaw's,
+recorded in tests/data/zeroclaw_reference.json (`prng`).
 """
 
 import numpy as np
