@@ -105,6 +105,19 @@ def test_bad_config(good):
     expect(dict(good, config=dict(good["config"], flux=1)), r"unknown field\(s\) flux")
 
 
+def test_a_checkpoint_with_the_old_name_seed_truncation_loads(good):
+    # zeroclaw_truncation was called seed_truncation before; such files must keep loading
+    for old_value in (True, False):
+        cfg = {("seed_truncation" if k == "zeroclaw_truncation" else k): v
+               for k, v in good["config"].items()}
+        cfg["seed_truncation"] = old_value
+        m, _, _ = ck.from_dict(dict(good, config=cfg))
+        assert m.config.zeroclaw_truncation is old_value
+        assert ck.to_dict(m, Vocab(good["vocab"][2:]))["config"]["zeroclaw_truncation"] is old_value
+    both = dict(good["config"], seed_truncation=True)
+    expect(dict(good, config=both), r"seed_truncation is the old name of zeroclaw_truncation")
+
+
 def test_vocab_param_mismatch(good):
     # one more character than wte has rows
     C = good["config"]["n_embd"]

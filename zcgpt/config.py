@@ -7,11 +7,22 @@ sends the same dict to the worker, so a run is described the same way everywhere
 from dataclasses import asdict, dataclass, fields, replace
 
 ACTIVATIONS = ("relu2", "relu", "gelu")
+DTYPES = ("float32", "float64")
+# Old field name -> new name: checkpoints written before a rename still load.
+RENAMED = {"seed_truncation": "zeroclaw_truncation"}
 
 
 def _type_name(f) -> str:
     return f.type if isinstance(f.type, str) else f.type.__name__
-DTYPES = ("float32", "float64")
+
+
+def _renamed(d: dict) -> dict:
+    for old, new in RENAMED.items():
+        if old in d:
+            if new in d:
+                raise ValueError(f"bad config: {old} is the old name of {new}; give only one")
+            d = {(new if k == old else k): v for k, v in d.items()}
+    return d
 
 
 @dataclass(frozen=True)
@@ -41,9 +52,9 @@ class Config:
     shuffle: bool = True        # shuffled epochs; False = file order, one batch after another
     sort_window: int = 16       # with shuffle: sort each run of this many batches by length, so a
                                 # batch pads little (1 = off); batch order is shuffled again after
-    seed_truncation: bool = False  # cut a long name to block_size tokens as the seed does (its
-                                   # last wpe row then goes unused); False keeps block_size
-                                   # predicted positions, so a block of 16 fits 15 letters + EOS
+    zeroclaw_truncation: bool = False  # cut a long name to block_size tokens as zeroclaw does
+                                       # (its last wpe row then goes unused); False keeps
+                                       # block_size predicted positions (16 fit 15 letters + EOS)
 
     @property
     def head_size(self) -> int:
@@ -80,6 +91,7 @@ class Config:
     def from_dict(cls, d: dict) -> "Config":
         if not isinstance(d, dict):
             raise ValueError("bad config: expected a JSON object")
+        d = _renamed(d)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -96,7 +108,7 @@ class Config:
 presets = {
     # The seed, exactly: one name per step in file order, names cut to the 8-position block.
     "zeroclaw": Config(n_embd=16, n_head=4, n_layer=1, block_size=8, steps=5000, batch_size=1,
-                       lr=1e-2, shuffle=False, seed_truncation=True),
+                       lr=1e-2, shuffle=False, zeroclaw_truncation=True),
     # Same size class as the seed (under 5,000 parameters), but every name fits the block, and
     # batched, shuffled, with a norm before lm_head; tuned for validation loss in a minute.
     "tiny": Config(n_embd=20, n_head=4, n_layer=1, block_size=16, mlp_ratio=3, final_norm=True,

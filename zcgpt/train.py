@@ -3,8 +3,8 @@
 Batching departs from the seed (one name per step): the `tiny` and `small` presets take
 shuffled batches. With `shuffle=False` and `batch_size=1` (the `zeroclaw` preset) step s trains
 on train[s % len(train)] exactly as the seed does. Names longer than the block are cut to
-block_size tokens as the seed cuts them (`seed_truncation`), or else to block_size predicted
-positions.
+block_size tokens as zeroclaw cuts them (`zeroclaw_truncation`), or else to block_size
+predicted positions.
 """
 
 import math
@@ -20,7 +20,7 @@ DATA_STREAM = 0x5EED_DA7A  # the batch-order generator is seeded apart from the 
 def encode_items(items, vocab, config):
     """Names -> tokens (n, block_size + 1) padded with EOS, and predicted positions per name (n,)."""
     block_size = config.block_size
-    keep = block_size if config.seed_truncation else block_size + 1
+    keep = block_size if config.zeroclaw_truncation else block_size + 1
     rows = np.full((len(items), block_size + 1), vocab.EOS, dtype=np.int64)
     npred = np.zeros(len(items), dtype=np.int64)
     for i, item in enumerate(items):
