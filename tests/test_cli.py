@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from zcgpt import checkpoint as ck
-from zcgpt.cli import build_parser, config_from_args
+from zcgpt.cli import build_parser, config_from_args, main
 from zcgpt.config import Config, presets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -286,6 +286,20 @@ def test_bench_json_quick(work):
     assert set(out["presets"]) == set(presets)
     assert all(p["tokens_per_s"] > 0 for p in out["presets"].values())
     assert out["zeroclaw"]["steps"] == 20 and out["zeroclaw"]["seconds"] > 0
+    # run from elsewhere, the checkout's own copy of the reference figures is found
+    assert out["zeroclaw"]["names"] == str(ROOT / "tests" / "data" / "zeroclaw_reference.json")
+    assert "max_abs_diff_first_100" in out["zeroclaw"]
+
+
+def test_bench_without_the_reference_takes_the_first_300_names(work, monkeypatch, capsys):
+    from zcgpt import bench
+    monkeypatch.setattr(bench, "REFERENCE", Path("no") / "such.json")  # as an installed wheel
+    monkeypatch.chdir(work)
+    assert bench.find_reference(None) is None
+    monkeypatch.setattr(bench, "presets", {"zeroclaw": presets["zeroclaw"]})  # only the zeroclaw run
+    assert main(["bench", "--seconds", "0.01", "--zeroclaw-steps", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["zeroclaw"]["names"] == "first 300 of names.txt"
 
 
 # --- interruptions ---------------------------------------------------------------------------

@@ -175,11 +175,11 @@ def build_parser():
     b.add_argument("--data", default="names.txt", metavar="PATH",
                    help="names for the throughput runs (default: names.txt)")
     b.add_argument("--reference", default=None, metavar="FILE",
-                   help="zeroclaw_reference.json (default: ../shared/testdata/ next to the repo, if present)")
+                   help="zeroclaw_reference.json (default: tests/data/ of the repository, if present)")
     b.add_argument("--seconds", type=finite_float, default=3.0, metavar="S",
                    help="time spent measuring each preset (default: 3)")
     b.add_argument("--zeroclaw-steps", type=int, default=5000, metavar="N",
-                   help="steps of the zeroclaw run (default: 5000; 0 skips it)")
+                   help="steps of the zeroclaw run, at most 5000 (default: 5000; 0 skips it)")
     b.add_argument("--json", action="store_true", help="print one JSON object with all the figures")
     return p
 
@@ -225,6 +225,7 @@ def cmd_train(args):
     from .model import MAX_PARAMS, param_count
     from .prng import Rng
     from .sample import generate, novelty
+    from .run import Run, Schedule
     from .train import Trainer, TrainingDiverged
 
     config = config_from_args(args)
@@ -257,26 +258,19 @@ def cmd_train(args):
     cut = count_cut(ds.train, getattr(tr, "npred", None))
     if cut:
         say(f"note: {cut} training items do not fit block_size {config.block_size} and are cut short")
-    losses, window, val_loss = [], [], float("nan")
-    train_time, t0, interrupted = 0.0, time.perf_counter(), False
+    # the final evaluation below covers the last step
+    run = Run(tr, Schedule(report_every=log_every, val_every=eval_every, val_items=tuple(ds.val),
+                           val_last=False))
+    t0, interrupted = time.perf_counter(), False
     try:
-        while tr.step < steps:
-            ts = time.perf_counter()
-            loss = tr.train_step()
-            train_time += time.perf_counter() - ts
-            losses.append(loss)
-            window.append(loss)
-            evaluate_now = eval_every and tr.step % eval_every == 0 and tr.step < steps
-            if evaluate_now:
-                val_loss = tr.evaluate()
-            if evaluate_now or tr.step % log_every == 0 or tr.step == steps:
-                elapsed = time.perf_counter() - t0
-                eta = elapsed / tr.step * (steps - tr.step)
-                val = f"val {val_loss:.4f}" if evaluate_now else "val    -  "
-                say(f"step {tr.step:>{len(str(steps))}}/{steps} | loss {sum(window) / len(window):.4f}"
-                    f" | {val} | {fmt_rate(tr.tokens_seen / max(train_time, 1e-9))} tok/s"
-                    f" | eta {fmt_time(eta)}")
-                window = []
+        for p in run.steps():
+            if p is None:
+                continue
+            eta = (time.perf_counter() - t0) / p.step * (steps - p.step)
+            val = "val    -  " if p.val_loss is None else f"val {p.val_loss:.4f}"
+            say(f"step {p.step:>{len(str(steps))}}/{steps} | loss {p.train_loss:.4f} | {val}"
+                f" | {fmt_rate(tr.tokens_seen / max(run.train_seconds, 1e-9))} tok/s"
+                f" | eta {fmt_time(eta)}")
     except KeyboardInterrupt:
         interrupted = True
         say(f"interrupted at step {tr.step}; saving what there is")
@@ -288,11 +282,11 @@ def cmd_train(args):
 
     # save first: a Ctrl-C during the final evaluation must not lose the run
     checkpoint.save(out, tr.model, ds.vocab, step=tr.step, metrics={}, seed=args.seed)
-    val_loss = tr.evaluate()
+    for _ in run.final_eval():
+        pass
+    val_loss, train_loss = run.val_loss, run.train_loss
     # makemore's sanity check: a transformer should beat next-letter-from-this-letter counts
-    bigram = bigram_loss(ds.train, ds.val, ds.vocab) if ds.val else float("nan")
-    tail = losses[-min(len(losses), 100):]
-    train_loss = sum(tail) / len(tail)
+    bigram = bigram_loss(ds.train, ds.val, ds.vocab) if ds.val else None
     rng = Rng(args.seed)
     names = generate(tr.model, ds.vocab, max(200, args.samples), rng) if not interrupted else []
     train_set, val_set = set(ds.train), set(ds.val)
@@ -303,7 +297,7 @@ def cmd_train(args):
         "train_loss": json_num(train_loss), "val_loss": json_num(val_loss),
         "bigram_val_loss": json_num(bigram),
         "seconds": round(seconds, 3), "tokens": tr.tokens_seen,
-        "tokens_per_s": round(tr.tokens_seen / train_time, 1) if train_time > 0 else 0.0,
+        "tokens_per_s": round(run.tokens_per_s(), 1),
         "n_train": len(ds.train), "n_val": len(ds.val),
         "novelty": json_num(nov), "samples": names[:args.samples], "interrupted": interrupted,
     }
@@ -311,10 +305,10 @@ def cmd_train(args):
                                        "tokens_per_s", "novelty", "preset", "data", "n_train", "n_val")}
     checkpoint.save(out, tr.model, ds.vocab, step=tr.step, metrics=metrics, seed=args.seed)
 
-    val = "n/a (no validation set)" if math.isnan(val_loss) else \
+    val = "n/a (no validation set)" if val_loss is None else \
         f"{val_loss:.4f} (bigram baseline {bigram:.4f})"
     say(f"done: {tr.step} steps in {fmt_time(seconds)}, train loss {train_loss:.4f} (last"
-        f" {len(tail)} steps), val loss {val}, {fmt_rate(summary['tokens_per_s'])} tok/s")
+        f" {len(run.tail)} steps), val loss {val}, {fmt_rate(summary['tokens_per_s'])} tok/s")
     say(f"saved {out}")
     if names and args.samples:
         say(f"samples ({nov:.0%} of {len(names)} are new):")
@@ -379,92 +373,12 @@ def cmd_eval(args):
     return 0
 
 
-# --- bench ---------------------------------------------------------------------------------
-
-def find_reference(path):
-    if path is not None:
-        return Path(path)
-    rel = Path("..") / "shared" / "testdata" / "zeroclaw_reference.json"
-    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
-        if (base / rel).is_file():
-            return (base / rel).resolve()
-    return None
-
-
-def bench_preset(name, items, seconds):
-    from .data import make_dataset
-    from .train import Trainer
-
-    tr = Trainer(presets[name], make_dataset(items, 0.1, 0), seed=0)
-    for _ in range(3):  # warm-up: first calls allocate
-        tr.train_step()
-    tok0, steps0, t0 = tr.tokens_seen, tr.step, time.perf_counter()
-    while time.perf_counter() - t0 < seconds or tr.step - steps0 < 5:
-        tr.train_step()
-    dt = time.perf_counter() - t0
-    return {"tokens_per_s": round((tr.tokens_seen - tok0) / dt, 1), "steps": tr.step - steps0,
-            "seconds": round(dt, 3), "params": tr.model.num_params(),
-            "batch_size": presets[name].batch_size}
-
-
-def bench_zeroclaw(names, steps, reference_losses=None):
-    from .data import make_dataset
-    from .train import Trainer
-
-    tr = Trainer(presets["zeroclaw"], make_dataset(names, 0.0, 42), seed=42)
-    t0 = time.perf_counter()
-    losses = [tr.train_step() for _ in range(steps)]
-    out = {"steps": steps, "seconds": round(time.perf_counter() - t0, 3),
-           "final_loss": losses[-1], "mean_loss_last_500": sum(losses[-500:]) / len(losses[-500:])}
-    if reference_losses and len(reference_losses) >= steps:
-        # float32 rounding differences grow over thousands of steps, so compare the start
-        # step by step and the end on average
-        k = min(100, steps)
-        out["max_abs_diff_first_100"] = max(abs(a - b) for a, b in zip(losses[:k], reference_losses))
-        ref_tail = reference_losses[:steps][-500:]
-        out["reference_mean_loss_last_500"] = sum(ref_tail) / len(ref_tail)
-    return out
-
+# --- entry ---------------------------------------------------------------------------------
 
 def cmd_bench(args):
-    from .data import load_lines
+    from .bench import cmd_bench
+    return cmd_bench(args)
 
-    need(args.seconds > 0, "--seconds must be positive")
-    need(args.zeroclaw_steps >= 0, "--zeroclaw-steps must be 0 or more")
-    say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else print
-    items = load_lines(args.data)
-    result = {"presets": {}}
-    for name in presets:
-        r = bench_preset(name, items, args.seconds)
-        result["presets"][name] = r
-        say(f"{name:<9} {r['params']:>7} params  batch {r['batch_size']:>3}"
-            f"  {fmt_rate(r['tokens_per_s']):>7} tok/s  ({r['steps']} steps in {r['seconds']:.1f}s)")
-    if args.zeroclaw_steps:
-        ref_path, ref = find_reference(args.reference), None
-        if ref_path is not None:
-            try:
-                ref = json.loads(Path(ref_path).read_text(encoding="utf-8"))
-                names, source = list(ref["names"]), str(ref_path)
-            except (OSError, ValueError, KeyError, TypeError):
-                raise DataError(f"{ref_path} is not a readable zeroclaw reference file.") from None
-        else:
-            names, source = items[:300], f"first 300 of {args.data}"
-        ref_losses = ref.get("loss_per_step") if isinstance(ref, dict) else None
-        z = bench_zeroclaw(names, args.zeroclaw_steps, ref_losses)
-        z["names"] = source
-        result["zeroclaw"] = z
-        say(f"zeroclaw  {z['steps']} steps on {len(names)} names ({source}): {z['seconds']:.2f}s,"
-            f" mean loss of the last 500 steps {z['mean_loss_last_500']:.4f}")
-        if "max_abs_diff_first_100" in z:
-            say(f"          reference: mean loss of the last 500 steps"
-                f" {z['reference_mean_loss_last_500']:.4f}; first 100 steps differ by at most"
-                f" {z['max_abs_diff_first_100']:.1e}")
-    if args.json:
-        print(json.dumps(result))
-    return 0
-
-
-# --- entry ---------------------------------------------------------------------------------
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "bench": cmd_bench}
 
