@@ -1,52 +1,33 @@
 // The training form and the generate form: read values, keep buttons in step with the state.
+// Presets, their suggested steps and the limits come from Python's "ready" message.
+
+import { ENABLED, LOCKED, page } from './page.js';
 
 const $ = (id) => document.getElementById(id);
 
-// Steps the page suggests per preset: a run of a few seconds to about a minute in a tab.
-// (The presets' own step counts are for the desktop CLI.)
-export const PAGE_STEPS = { tiny: 2000, small: 500, zeroclaw: 5000 };
-
 /** Typed text as the model spells it: a capital becomes lowercase only when the model's
- * characters (body[data-chars]) lack the capital and have the lowercase letter. */
+ * characters lack the capital and have the lowercase letter. */
 export function normalise(text) {
-  const chars = document.body.dataset.chars || '';
+  const chars = page.chars;
   return [...text].map((c) => (chars.includes(c) || !chars.includes(c.toLowerCase()) ? c : c.toLowerCase())).join('');
 }
 
-const NOTES = {
-  tiny: 'tiny learns in seconds: shuffled batches of names.',
-  small: 'small is wider and deeper: about ten times slower per step, lower loss in the end.',
-  zeroclaw: "zeroclaw is the seed's exact recipe: one name per step in file order, names cut to the block.",
-};
-
-/** Which buttons work in which state of the page. */
-const ENABLED = {
-  loading: [],
-  ready: ['train'],
-  training: ['pause', 'stop', 'reset'],
-  paused: ['pause', 'stop', 'reset', 'generate'],
-  stopping: ['reset'],
-  done: ['train', 'reset', 'generate'],
-  error: ['reset'],
-};
-
 export function createControls({ onTrain, onPause, onStop, onReset, onGenerate }) {
-  let presets = {};
-
   const applyPreset = () => {
-    const name = $('preset').value;
-    $('steps').value = PAGE_STEPS[name] ?? 1000;
-    if (presets[name]) $('lr').value = presets[name].lr;
-    const p = presets[name];
-    const shape = p ? ` ${p.params.toLocaleString('en-US')} parameters: ${p.n_layer} layer${p.n_layer > 1 ? 's' : ''}, `
-      + `width ${p.n_embd}, ${p.n_head} heads, block ${p.block_size}, batch ${p.batch_size}.` : '';
-    $('preset-note').textContent = (NOTES[name] || '') + shape;
+    const p = page.presets[$('preset').value];
+    if (!p) return;
+    $('steps').value = p.page_steps;
+    $('lr').value = p.lr;
+    $('preset-note').textContent = `${p.note} ${p.params.toLocaleString('en-US')} parameters: ${p.n_layer} layer${p.n_layer > 1 ? 's' : ''}, `
+      + `width ${p.n_embd}, ${p.n_head} heads, block ${p.block_size}, batch ${p.batch_size}.`;
   };
   $('preset').addEventListener('change', applyPreset);
 
-  const intIn = (id, lo, hi) => {
-    const v = Math.round(Number($(id).value));
-    if (!Number.isFinite(v) || v < lo || v > hi) throw new Error(`${$(id).closest('label').firstChild.textContent.trim()} must be between ${lo} and ${hi}`);
+  const label = (id) => $(id).closest('label').firstChild.textContent.trim();
+  const numberIn = (id, integer) => {
+    const [lo, hi] = page.limits[id];
+    const v = integer ? Math.round(Number($(id).value)) : Number($(id).value);
+    if (!Number.isFinite(v) || v < lo || v > hi) throw new Error(`${label(id)} must be between ${lo} and ${hi}`);
     return v;
   };
 
@@ -54,9 +35,7 @@ export function createControls({ onTrain, onPause, onStop, onReset, onGenerate }
     e.preventDefault();
     let run;
     try {
-      const lr = Number($('lr').value);
-      if (!(lr > 0 && lr <= 1)) throw new Error('Learning rate must be above 0 and at most 1');
-      run = { preset: $('preset').value, steps: intIn('steps', 1, 100000), seed: intIn('seed', 0, 4294967295), lr };
+      run = { preset: $('preset').value, steps: numberIn('steps', true), seed: numberIn('seed', true), lr: numberIn('lr', false) };
     } catch (err) {
       onTrain(null, err.message);
       return;
@@ -73,23 +52,32 @@ export function createControls({ onTrain, onPause, onStop, onReset, onGenerate }
   showTemp();
   $('gen').addEventListener('submit', (e) => {
     e.preventDefault();
-    const n = Math.max(1, Math.min(200, Math.round(Number($('gen-n').value)) || 20));
+    const [lo, hi] = page.limits.generate || [1, 200];
+    const n = Math.max(lo, Math.min(hi, Math.round(Number($('gen-n').value)) || 20));
     $('gen-n').value = n;
     onGenerate({ n, temperature: Number(temp.value), prefix: normalise($('prefix').value.trim()) });
   });
 
   return {
-    /** Presets arrive from Python (the engine's own numbers); fill the form from them. */
-    setPresets(p) {
-      presets = p;
+    /** Fill the model select and the limits of the form from Python's "ready". */
+    setup() {
+      const chosen = $('preset').value;
+      $('preset').replaceChildren(...Object.keys(page.presets).map((name) => {
+        const o = document.createElement('option');
+        o.value = name;
+        o.textContent = name;
+        return o;
+      }));
+      if (page.presets[chosen]) $('preset').value = chosen;
+      for (const id of ['steps', 'seed', 'lr']) [$(id).min, $(id).max] = page.limits[id].map(String);
+      [$('gen-n').min, $('gen-n').max] = page.limits.generate.map(String);
       applyPreset();
     },
-    setState(state, { paused = false } = {}) {
+    onState(state) {
       const on = new Set(ENABLED[state] || []);
       for (const id of ['train', 'pause', 'stop', 'reset', 'generate']) $(id).disabled = !on.has(id);
-      $('pause').textContent = paused ? 'Resume' : 'Pause';
-      const locked = state === 'training' || state === 'paused' || state === 'stopping' || state === 'loading';
-      for (const id of ['preset', 'steps', 'seed', 'lr']) $(id).disabled = locked;
+      $('pause').textContent = page.paused ? 'Resume' : 'Pause';
+      for (const id of ['preset', 'steps', 'seed', 'lr']) $(id).disabled = LOCKED.has(state);
     },
     seed: () => Number($('seed').value) || 0,
   };

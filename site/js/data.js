@@ -5,10 +5,9 @@
 // and the list it learned stay. An uploaded file travels as base64 bytes and is read by
 // zcgpt.data.read_text, so non-UTF-8 or binary files get the CLI's message too.
 
-const $ = (id) => document.getElementById(id);
+import { LOCKED, page, setChars } from './page.js';
 
-const MAX_FILE_BYTES = 64 * 2 ** 20;   // zcgpt.data.MAX_FILE_BYTES
-const LOCKED = new Set(['loading', 'training', 'paused', 'stopping']);
+const $ = (id) => document.getElementById(id);
 
 /** Base64 of a file, encoded by the browser off the main thread. */
 function fileBase64(file) {
@@ -35,13 +34,13 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
     $('data-error').hidden = !text;
   };
   const summary = (msg) => {
-    const letters = msg.chars.length > 40 ? `${msg.chars.slice(0, 40)}…` : msg.chars;
+    const chars = [...msg.chars];    // characters, not UTF-16 units
+    const letters = chars.length > 40 ? `${chars.slice(0, 40).join('')}…` : msg.chars;
     shown = `${msg.source}: ${fmtInt(msg.items)} items · vocabulary ${msg.vocab_size} tokens `
-      + `(${msg.chars.length} characters + start/end: ${letters}) · longest ${quoted(msg.longest)} `
-      + `(${msg.longest.length} characters)`;
+      + `(${chars.length} characters + start/end: ${letters}) · longest ${quoted(msg.longest)} `
+      + `(${[...msg.longest].length} characters)`;
     $('data-summary').textContent = shown;
-    document.body.dataset.dataItems = String(msg.items);
-    document.body.dataset.chars = msg.chars;
+    setChars(msg.chars);
   };
   const pending = (text) => {
     busy = true;
@@ -60,8 +59,9 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
   $('data-file').addEventListener('change', async () => {
     const file = $('data-file').files[0];
     if (!file) return;
-    if (file.size > MAX_FILE_BYTES) {
-      showError(`${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB; the limit is 64 MB of one-item-per-line text. Nothing changed.`);
+    const limit = page.limits.data_bytes;
+    if (file.size > limit) {
+      showError(`${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB; the limit is ${limit / 2 ** 20} MB of one-item-per-line text. Nothing changed.`);
       return;
     }
     pending(`Checking ${file.name}…`);

@@ -338,6 +338,7 @@ export function createInside({ send, canSend }) {
   const askAll = (filter = () => true) => {
     for (const name of Object.keys(live)) if (filter(name)) ask(name);
   };
+  const refresh = () => askAll((n) => !(PANELS[n].once && live[n].answered));
 
   return {
     /** A <details id="inside-NAME"> was opened: build it the first time, then ask for fresh data. */
@@ -354,16 +355,18 @@ export function createInside({ send, canSend }) {
       if (!(PANELS[name].once && live[name].answered)) ask(name);
     },
 
-    /** Every message from the worker passes by here. */
-    onMessage(msg) {
-      if (msg.samples || msg.names) offerNames(msg.samples || msg.names);
-      if (msg.type === 'insight') answer(msg);
-      else if (msg.type === 'progress') {
+    handlers: {
+      insight: answer,
+      progress(msg) {
+        if (msg.samples) offerNames(msg.samples);
         const now = performance.now();
         askAll((n) => !PANELS[n].once && !live[n].pending && now - live[n].sentAt > REFRESH_MS);
-      } else if (['ready', 'done', 'reset', 'model_loaded'].includes(msg.type)) {
-        askAll((n) => !(PANELS[n].once && live[n].answered));
-      }
+      },
+      generated(msg) { offerNames(msg.names); },
+      done(msg) { offerNames(msg.samples); refresh(); },
+      ready: refresh,
+      reset: refresh,
+      model_loaded: refresh,
     },
   };
 }

@@ -1,16 +1,12 @@
 // The page: wires the worker's messages to the chart, panels and controls.
-//
-// States (also on <body data-state>, which the tests read):
-//   loading -> ready -> training <-> paused -> stopping -> done -> training ...; reset -> ready.
+// Its state and the message dispatcher live in page.js.
 
 import { startWorker, siteURL, buildInfo, nextTask } from './runtime.js';
 import { createControls } from './controls.js';
+import { page, plug, dispatch, setState, setChars } from './page.js';
 import * as ui from './panels.js';
 
 const app = {
-  state: 'loading',
-  paused: false,
-  pausedBy: null,      // 'user' or 'hidden' (tab in the background)
   worker: null,
   run: null,           // the run's settings and counters
   readyMs: null,
@@ -20,32 +16,16 @@ const app = {
 };
 
 // Read-only view for the curious (and the end-to-end tests): window.zcgpt.run.points etc.
-window.zcgpt = { get state() { return app.state; }, get run() { return app.run; }, get readyMs() { return app.readyMs; },
+window.zcgpt = { get state() { return page.state; }, get run() { return app.run; }, get readyMs() { return app.readyMs; },
   get loadMs() { return app.loadMs; }, get bytecode() { return app.bytecode; } };
 
 let chart = null;  // created in boot(), after the first paint, to keep start-up tasks short
-const controls = createControls({ onTrain, onPause, onStop, onReset, onGenerate });
-controls.setState('loading');
+const controls = plug(createControls({ onTrain, onPause, onStop, onReset, onGenerate }));
 
-// Panels loaded after the first paint (data.js, share.js) plug in here: their message handlers
+// Panels loaded after the first paint (data.js, share.js) plug in too: their message handlers
 // run after the page's own, onState follows the page's state, train(run) adds to a run.
 const plugins = [];
-function plug(panel) {
-  plugins.push(panel);
-  for (const [type, fn] of Object.entries(panel.handlers || {})) {
-    const own = handlers[type];
-    handlers[type] = own ? (msg) => { own(msg); fn(msg); } : fn;
-  }
-  panel.onState?.(app.state);
-  return panel;
-}
-
-function setState(state) {
-  app.state = state;
-  document.body.dataset.state = state;
-  controls.setState(state, { paused: app.paused });
-  for (const p of plugins) p.onState?.(state);
-}
+const addPanel = (panel) => { plugins.push(panel); return plug(panel); };
 
 /** The legend's words for a run, so two runs side by side can be told apart. */
 function runLabel(run) {
@@ -63,8 +43,8 @@ function readyStatus() {
 function replaceRun(next, samplesNote) {
   if (app.run?.points.length) chart.keep(runLabel(app.run));   // the chart keeps the last runs
   app.run = next;
-  app.paused = false;
-  app.pausedBy = null;
+  page.paused = false;
+  page.pausedBy = null;
   chart.reset();
   ui.clearStats();
   ui.showNames('samples', [], samplesNote);
@@ -94,20 +74,20 @@ function onTrain(run, problem) {
 }
 
 function onPause(by = 'user') {
-  if (app.state !== 'training' && app.state !== 'paused') return;
-  if (app.paused) {
+  if (page.state !== 'training' && page.state !== 'paused') return;
+  if (page.paused) {
     app.worker.send({ type: 'resume', by });
   } else {
     app.worker.send({ type: 'pause', by });
   }
-  app.paused = !app.paused;
-  app.pausedBy = app.paused ? by : null;
-  setState(app.paused ? 'paused' : 'training');
-  ui.setStatus(app.paused ? (by === 'hidden' ? 'Paused while the tab is hidden.' : 'Paused.') : `Training ${app.run.preset}…`);
+  page.paused = !page.paused;
+  page.pausedBy = page.paused ? by : null;
+  setState(page.paused ? 'paused' : 'training');
+  ui.setStatus(page.paused ? (by === 'hidden' ? 'Paused while the tab is hidden.' : 'Paused.') : `Training ${app.run.preset}…`);
 }
 
 function onStop() {
-  if (app.state !== 'training' && app.state !== 'paused') return;
+  if (page.state !== 'training' && page.state !== 'paused') return;
   app.stopClickedAt = performance.now();
   app.worker.send({ type: 'stop' });
   setState('stopping');
@@ -129,8 +109,8 @@ function onGenerate({ n, temperature, prefix }) {
 
 // Background tabs get throttled anyway; pause so the laptop fan calms down, resume on return.
 document.addEventListener('visibilitychange', () => {
-  if (document.hidden && app.state === 'training' && !app.paused) onPause('hidden');
-  else if (!document.hidden && app.state === 'paused' && app.pausedBy === 'hidden') onPause('hidden');
+  if (document.hidden && page.state === 'training' && !page.paused) onPause('hidden');
+  else if (!document.hidden && page.state === 'paused' && page.pausedBy === 'hidden') onPause('hidden');
 });
 
 // ---------- messages from Python ----------
@@ -148,8 +128,10 @@ const handlers = {
     app.bytecode = msg.bytecode;   // modules imported from bytecode vs compiled in the tab
     loading.done();
     ui.showStage(null);
-    controls.setPresets(msg.presets);
-    document.body.dataset.chars = msg.chars;
+    page.presets = msg.presets;
+    page.limits = msg.limits;
+    controls.setup();
+    setChars(msg.chars);
     ui.setText('about', `zcgpt ${msg.zcgpt} · numpy ${msg.numpy} · ${ui.fmtInt(msg.items)} names, `
       + `${msg.vocab_size} tokens (${msg.chars.length} letters + start/end) · runs in a web worker via PyScript and Pyodide · chart by uPlot.`);
     setState('ready');
@@ -208,8 +190,8 @@ const handlers = {
   done(msg) {
     const run = current(msg);
     if (!run) return;
-    app.paused = false;
-    app.pausedBy = null;
+    page.paused = false;
+    page.pausedBy = null;
     if (msg.val != null) chart.setLastVal(msg.val);
     Object.assign(run, { finalVal: msg.val, finalStep: msg.step, stopped: msg.stopped,
       tokensPerS: run.trainSeconds > 0 ? run.trainTokens / run.trainSeconds : null });
@@ -243,7 +225,7 @@ const handlers = {
       ui.setText('gen-note', msg.message);
       return;
     }
-    if (app.state === 'loading') {
+    if (page.state === 'loading') {
       loading.done();
       ui.setStatus(`Could not start: ${msg.message}`, 'error');
       document.body.dataset.state = 'error';
@@ -257,6 +239,7 @@ const handlers = {
     ui.setStatus(`Something went wrong: ${msg.message}`, 'error');
   },
 };
+plug({ handlers });
 
 /** The run a message belongs to, or null for a late message of a run that was reset. */
 function current(msg) {
@@ -274,17 +257,12 @@ let inside = null;
 for (const panel of document.querySelectorAll('details.inside-panel')) {
   panel.addEventListener('toggle', () => {
     if (!panel.open) return;
-    inside ??= import('./inside.js').then((m) => m.createInside({
-      send: (msg) => app.worker.send(msg), canSend: () => app.worker != null && app.readyMs != null }));
+    inside ??= import('./inside.js').then((m) => plug(m.createInside({
+      send: (msg) => app.worker.send(msg), canSend: () => app.worker != null && app.readyMs != null })));
     inside.then((it) => it.opened(panel.id)).catch((err) => console.error(err));
   });
 }
 
-function onMessage(msg) {
-  const handle = handlers[msg.type];
-  if (handle) handle(msg);
-  inside?.then((it) => it.onMessage(msg));
-}
 
 // ---------- start ----------
 
@@ -304,7 +282,7 @@ async function boot() {
   loading.start();
   // Python boots in its own thread while this one builds the chart and reads build.json.
   app.loadMs.python = Math.round(performance.now());
-  const worker = startWorker(onMessage).then((w) => {
+  const worker = startWorker(dispatch).then((w) => {
     app.loadMs.pythonReady = Math.round(performance.now());
     return w;
   });
@@ -324,10 +302,10 @@ async function boot() {
   const { createDataPanel } = await import('./data.js');
   await nextTask();
   const send = (msg) => app.worker.send(msg);
-  const dataPanel = plug(createDataPanel({ send, fmtInt: ui.fmtInt, siteURL }));
+  const dataPanel = addPanel(createDataPanel({ send, fmtInt: ui.fmtInt, siteURL }));
   const { createSharePanel } = await import('./share.js');
   await nextTask();
-  plug(createSharePanel({ send, setStatus: ui.setStatus, setState, getState: () => app.state, data: dataPanel,
+  addPanel(createSharePanel({ send, setStatus: ui.setStatus, setState, getState: () => page.state, data: dataPanel,
     fmtInt: ui.fmtInt }));
   build.then((info) => dataPanel.setDatasets(info?.datasets));
   const info = await build;

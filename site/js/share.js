@@ -8,9 +8,10 @@
 // the split, initial weights and batch order all come from the seed, and the worker reports
 // the curve by steps, so the same link gives the same curve in the same browser.
 
+import { LOCKED, page } from './page.js';
+
 const $ = (id) => document.getElementById(id);
 
-const MAX_MODEL_BYTES = 64 * 2 ** 20;
 const FIELDS = ['preset', 'seed', 'steps', 'lr', 'data'];
 
 /** Settings in the page's hash, or null when it has none of ours. */
@@ -50,7 +51,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
   $('model-file').addEventListener('change', async () => {
     const file = $('model-file').files[0];
     if (!file) return;
-    if (file.size > MAX_MODEL_BYTES) {
+    if (file.size > page.limits.model_bytes) {
       note(`${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB: too big for a zcgpt model file. Nothing changed.`, 'error');
       $('model-file').value = '';
       return;
@@ -96,8 +97,8 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     document.body.dataset.shared = '1';
   };
 
-  // The offline copy (22 MB into the browser's cache) is made while the tab is idle, never
-  // while it trains: on two cores it would slow training and the page.
+  // The offline copy (the whole runtime, into the browser's cache) is made while the tab is
+  // idle, never while it trains: on two cores it would slow training and the page.
   let offlineTimer = null;
   let offlineAsked = false;
   const offlineWhenIdle = () => {
@@ -113,7 +114,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
   return {
     onState(state) {
       if (!offlineAsked && (state === 'ready' || state === 'done')) offlineWhenIdle();
-      const locked = state === 'loading' || state === 'training' || state === 'paused' || state === 'stopping';
+      const locked = LOCKED.has(state);
       $('model-file').disabled = locked;
       $('model-save').disabled = state !== 'done';
       $('continue').disabled = locked;
@@ -123,7 +124,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       if (data.isBusy()) return { problem: 'The list is still being checked: press Train again in a moment.' };
       const extra = { data: data.builtin() };
       if (loaded && $('continue').checked) {
-        const unknown = [...new Set(document.body.dataset.chars || '')].filter((ch) => !loaded.chars.includes(ch));
+        const unknown = [...new Set(page.chars)].filter((ch) => !loaded.chars.includes(ch));
         if (unknown.length) {
           return { problem: `The loaded model has never seen ${unknown.slice(0, 8).map((c) => `“${c}”`).join(' ')}: `
             + 'pick the list it learned, or untick “Train on from the loaded model”.' };

@@ -1,0 +1,407 @@
+"""The page's backend: what the Python worker in the tab does, as plain methods on plain dicts.
+
+`App.handle(msg)` takes one message from the page (zcgpt/protocol.py lists them all) and returns
+the messages to send back. A run is long, so `train` only sets it up; the worker then calls
+`App.work(seconds)` while `App.has_work()`, posting what each call returns, and lets the page's
+messages (pause, stop, reset) in between. Nothing here imports `js`: pytest runs it on CPython,
+and site/worker.py is only the Pyodide adapter around it.
+"""
+
+import base64
+import binascii
+import math
+import time
+import traceback
+
+from . import __version__, checkpoint, insight
+from .checkpoint import CheckpointError
+from .config import presets
+from .data import MAX_FILE_BYTES, DataError, Dataset, Vocab, decode_text, make_dataset, parse_lines
+from .model import param_count
+from .prng import Rng
+from .protocol import ProtocolError, check_message
+from .run import Run, Schedule
+from .sample import generate
+from .train import Trainer, TrainingDiverged
+
+VAL_FRAC = 0.1
+SAMPLE_EVERY_S = 1.0   # seconds of training between live samples of names
+LIVE_SAMPLES = 8
+
+# Limits the page's form uses too: it reads them from the "ready" message.
+LIMITS = {
+    "steps": [1, 100_000],
+    "seed": [0, 2 ** 32 - 1],
+    "lr": [1e-5, 1.0],
+    "generate": [1, 200],          # names per Generate
+    "temperature": [0.05, 5.0],
+    "data_bytes": MAX_FILE_BYTES,  # an uploaded list
+    "model_bytes": 64 * 2 ** 20,   # an uploaded model file
+}
+
+# What the page suggests for each preset: a run of seconds to a minute in a tab (the presets'
+# own step counts are for the desktop), and one line about it.
+PAGE_PRESETS = {
+    "tiny": (2000, "tiny learns in seconds: shuffled batches of names."),
+    "small": (500, "small is wider and deeper: about ten times slower per step, lower loss in the end."),
+    "zeroclaw": (5000, "zeroclaw is the reference's exact recipe: one name per step in file order,"
+                       " names cut to the block."),
+}
+
+
+def out(kind, **fields):
+    """A message to the page; JSON has no NaN or infinity, so those become null."""
+    return {"type": kind, **{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                             for k, v in fields.items()}}
+
+
+class Refused(Exception):
+    """A request the backend turns down, with the sentence the page shows."""
+
+
+class Job:
+    """The run in progress: its Run, the step generator, and what the page's counters need."""
+
+    def __init__(self, run_id, run, seed, preset):
+        self.id = run_id
+        self.run = run
+        self.steps = run.steps()
+        self.final = None        # the final evaluation's generator, once training has ended
+        self.seed = seed
+        self.preset = preset
+        self.stop = False
+        self.busy = 0.0          # seconds spent on this run (pauses excluded)
+        self.last_sample = 0.0
+
+    @property
+    def trainer(self):
+        return self.run.trainer
+
+
+class App:
+    def __init__(self):
+        self.items = None        # the list the next run trains on (zcgpt.data.parse_lines)
+        self.data_name = "names.txt"
+        self.job = None          # the run being trained or evaluated
+        self.paused = False
+        self.run_id = 0
+        self.gen_count = 0
+        self.model = None        # the model generate, save and the inside views use
+        self.vocab = None
+        self.train_set = set()   # its training names, for "new" versus "in training set"
+        self.meta = None         # step, seed and metrics written into a downloaded checkpoint
+        self.loaded = None       # text of an uploaded checkpoint, read afresh for each run from it
+
+    # ---------- the adapter's entry points ----------
+
+    def start(self, text, source, **runtime):
+        """The built-in names at start-up -> the "ready" message (runtime: versions and timings)."""
+        self.items = parse_lines(text, source)
+        self.data_name = source
+        vocab = Vocab.from_items(self.items)
+        return out("ready", zcgpt=__version__, items=len(self.items), vocab_size=vocab.size,
+                   chars="".join(vocab.chars), longest=max(self.items, key=len),
+                   presets=self.preset_table(vocab.size), limits=LIMITS, **runtime)
+
+    def handle(self, msg):
+        """One message from the page -> the messages to send back."""
+        kind = msg.get("type") if isinstance(msg, dict) else None
+        try:
+            kind = check_message(msg)
+            return getattr(self, "on_" + kind)(msg)
+        except (ProtocolError, Refused) as exc:
+            return [out("error", where=kind if isinstance(kind, str) else "message", message=sentence(exc))]
+        except Exception as exc:   # a bug: say so, and keep the worker alive
+            return [out("error", where=str(kind), message=f"{type(exc).__name__}: {exc}",
+                        trace=traceback.format_exc())]
+
+    def has_work(self):
+        return self.job is not None and not self.paused
+
+    def work(self, seconds):
+        """About `seconds` of the run's work -> messages (progress; halted; done at the end)."""
+        job = self.job
+        try:
+            if job.final is not None:
+                return self.final_chunk(job)
+            if job.stop or job.run.done:
+                job.final = job.run.final_eval() if job.trainer.step > 0 else iter(())
+                return [out("halted", run=job.id, stopped=job.stop, step=job.trainer.step,
+                            steps=job.trainer.config.steps)]
+            return [self.train_slice(job, seconds)]
+        except TrainingDiverged as exc:
+            self.job = None
+            return [out("error", where="train", message=sentence(exc))]
+
+    def train_slice(self, job, seconds):
+        tr, run = job.trainer, job.run
+        t0, tokens0, train0 = time.perf_counter(), tr.tokens_seen, run.train_seconds
+        points = []
+        for point in job.steps:
+            if point is not None:
+                points.append(point)
+                if point.val_loss is not None:
+                    break          # send the validation now: it took part of this slice
+            if time.perf_counter() - t0 >= seconds:
+                break
+        train_s = run.train_seconds - train0
+        job.busy += train_s
+        extra = {}
+        if points and points[-1].val_loss is not None:
+            extra["val"] = points[-1].val_loss
+        if job.busy - job.last_sample >= SAMPLE_EVERY_S:
+            job.last_sample = job.busy
+            extra["samples"] = self.label(self.sample(LIVE_SAMPLES, job.seed + tr.step))
+        job.busy += time.perf_counter() - t0 - train_s
+        self.meta["metrics"]["train_loss"] = run.train_loss
+        return out("progress", run=job.id, step=tr.step, steps=tr.config.steps,
+                   loss=points[-1].train_loss if points else None,
+                   points=[[p.step, clean(p.train_loss), clean(p.val_loss)] for p in points],
+                   tokens=tr.tokens_seen, slice_tokens=tr.tokens_seen - tokens0, slice_s=train_s,
+                   busy=job.busy, **extra)
+
+    def final_chunk(self, job):
+        """One chunk of the final evaluation; at the end, the run's "done"."""
+        if next(job.final, StopIteration) is not StopIteration:
+            return []
+        tr, run = job.trainer, job.run
+        samples = self.label(self.sample(LIVE_SAMPLES, job.seed + tr.step)) if tr.step > 0 else []
+        self.meta["step"] += tr.step
+        self.meta["metrics"].update(val_loss=run.val_loss, n_train=len(tr.dataset.train),
+                                    n_val=len(tr.dataset.val), tokens=tr.tokens_seen,
+                                    seconds=round(job.busy, 3))
+        self.job = None
+        return [out("done", run=job.id, stopped=job.stop, step=tr.step, steps=tr.config.steps,
+                    val=run.val_loss, tokens=tr.tokens_seen, busy=job.busy, samples=samples)]
+
+    # ---------- one method per message ----------
+
+    def on_train(self, msg):
+        if self.job is not None:
+            raise Refused("a run is already going: stop or reset it first")
+        if self.items is None:
+            raise Refused("there is no list to train on yet")
+        preset = msg["preset"]
+        if preset not in presets:
+            raise Refused(f"there is no preset called {preset!r} (there are {', '.join(presets)})")
+        steps = in_range(msg["steps"], "steps")
+        seed = in_range(msg["seed"], "seed")
+        lr = in_range(msg["lr"], "lr")
+        try:
+            ds = make_dataset(self.items, VAL_FRAC, seed)
+            if msg.get("from_model"):
+                model, ds, config, base_step = self.continue_from_loaded(ds, steps, lr)
+            else:
+                model, config, base_step = None, presets[preset].replace(steps=steps, lr=lr), 0
+            tr = Trainer(config, ds, seed, model=model)
+        except (DataError, CheckpointError, ValueError) as exc:
+            raise Refused(str(exc)) from None
+        schedule = Schedule.for_page(tr)
+        self.run_id += 1
+        self.paused = False
+        self.job = Job(self.run_id, Run(tr, schedule), seed, preset)
+        self.model, self.vocab, self.train_set = tr.model, ds.vocab, set(ds.train)
+        self.meta = {"step": base_step, "seed": seed,
+                     "metrics": {"preset": preset, "data": self.data_name}}
+        init_val = tr.evaluate(list(schedule.val_items)) if schedule.val_items else None
+        return [out("start", run=self.run_id, preset=preset, steps=steps, lr=config.lr, seed=seed,
+                    init_val=init_val, params=tr.model.num_params(), vocab_size=ds.vocab.size,
+                    uniform=math.log(ds.vocab.size), n_train=len(ds.train), n_val=len(ds.val),
+                    config=config.to_dict(), report_every=schedule.report_every,
+                    val_every=schedule.val_every, val_items=len(schedule.val_items),
+                    from_model=model is not None, base_step=base_step)]
+
+    def continue_from_loaded(self, ds, steps, lr):
+        """The uploaded model (read afresh), the split in its vocabulary, its config, its step."""
+        if self.loaded is None:
+            raise Refused("there is no loaded model to train on: load a model file first")
+        model, vocab, meta = checkpoint.loads(self.loaded)
+        unknown = vocab.unknown("".join(ds.vocab.chars))
+        if unknown:
+            raise DataError(f"the data has characters the loaded model has never seen: {' '.join(unknown)}"
+                            f" (pick the data it was trained on)")
+        config = model.config.replace(steps=steps, lr=lr,
+                                      warmup_steps=min(model.config.warmup_steps, max(0, steps - 1)))
+        return model, Dataset(vocab, ds.train, ds.val), config, meta["step"]
+
+    def on_pause(self, msg):
+        self.paused = True
+        return [out("paused", paused=True, by=msg.get("by") or "user")]
+
+    def on_resume(self, msg):
+        self.paused = False
+        return [out("paused", paused=False, by=msg.get("by") or "user")]
+
+    def on_stop(self, msg):
+        if self.job is not None:
+            self.job.stop = True
+        self.paused = False
+        return []
+
+    def on_reset(self, msg):
+        self.run_id += 1       # a late message of the old run is then no news to the page
+        self.job = None
+        self.paused = False
+        self.model = self.vocab = self.loaded = self.meta = None
+        self.train_set = set()
+        return [out("reset")]
+
+    def on_generate(self, msg):
+        if self.model is None or not self.current_step():
+            return [out("generated", names=[], note="Train first.")]
+        lo, hi = LIMITS["generate"]
+        n, prefix = msg["n"], msg["prefix"]
+        if not lo <= n <= hi:
+            return [out("generated", names=[], note=f"Ask for {lo} to {hi} names.")]
+        t_lo, t_hi = LIMITS["temperature"]
+        temperature = min(t_hi, max(t_lo, float(msg["temperature"])))
+        unknown = self.vocab.unknown(prefix)
+        if unknown:
+            return [out("generated", names=[], note="The prefix uses characters not in the names:"
+                                                    f" {''.join(unknown)}.")]
+        room = self.model.config.block_size - 1
+        if len(prefix) > room:
+            return [out("generated", names=[], note=f"A prefix can have at most {room} letters:"
+                                                    f" the model sees {room + 1} positions.")]
+        self.gen_count += 1
+        seed = msg["seed"] * 1000 + self.gen_count
+        names = generate(self.model, self.vocab, n, Rng(seed), temperature=temperature, prefix=prefix)
+        return [out("generated", names=self.label(names), temperature=temperature, prefix=prefix)]
+
+    def on_data(self, msg):
+        """Check a list as the CLI does; a refused list changes nothing (the old one and any
+        trained model stay)."""
+        via, source = msg["via"], msg["name"].replace("\\", "/").rsplit("/", 1)[-1] or "upload.txt"
+        try:
+            if msg.get("b64") is not None:
+                b64 = msg["b64"]
+                if len(b64) // 4 * 3 > LIMITS["data_bytes"]:
+                    raise DataError(f"{source} is over the limit of {LIMITS['data_bytes'] // 2 ** 20} MB"
+                                    " of one-item-per-line text.")
+                try:
+                    raw = base64.b64decode(b64, validate=True)
+                except binascii.Error:
+                    raise DataError(f"{source} did not arrive intact (bad base64); try again.") from None
+                text = decode_text(raw, source)
+            else:
+                text = msg.get("text") or ""
+            return self.use_list(text, source, via)
+        except DataError as exc:
+            return [out("data_error", source=source, via=via, message=str(exc))]
+
+    def use_list(self, text, source, via):
+        """A list's text -> "data" (now the list the next run trains on) or "data_error"."""
+        try:
+            items = parse_lines(text, source)
+        except DataError as exc:
+            return [out("data_error", source=source, via=via, message=str(exc))]
+        self.items, self.data_name = items, source
+        vocab = Vocab.from_items(items)
+        longest = max(items, key=len)
+        return [out("data", source=source, via=via, items=len(items), vocab_size=vocab.size,
+                    chars="".join(vocab.chars), longest=longest, longest_len=len(longest),
+                    first=items[:5])]
+
+    def on_save(self, msg):
+        if self.model is None:
+            return [out("model_error", action="save",
+                        message="There is no model to save yet: train one or load one.")]
+        meta = self.meta
+        text = checkpoint.dumps(self.model, self.vocab, step=meta["step"], seed=meta["seed"],
+                                metrics=meta["metrics"])
+        return [out("checkpoint", text=text, step=meta["step"], bytes=len(text))]
+
+    def on_load_model(self, msg):
+        name, text = msg["name"], msg["text"]
+        if self.job is not None:
+            return [out("model_error", action="load", name=name,
+                        message="A run is going: stop or reset it before loading a model.")]
+        if len(text) > LIMITS["model_bytes"]:
+            return [out("model_error", action="load", name=name,
+                        message=f"{name} is too big for a zcgpt model file.")]
+        try:
+            model, vocab, meta = checkpoint.loads(text)
+        except CheckpointError as exc:
+            return [out("model_error", action="load", name=name, message=f"{name}: {exc}")]
+        self.loaded = text
+        self.model, self.vocab = model, vocab
+        self.meta = {"step": meta["step"], "seed": meta["seed"], "metrics": dict(meta["metrics"])}
+        self.train_set = set(self.items or [])
+        metrics = {k: clean(v) for k, v in meta["metrics"].items()
+                   if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+        return [out("model_loaded", name=name, step=meta["step"], seed=meta["seed"],
+                    params=model.num_params(), vocab_size=vocab.size, chars="".join(vocab.chars),
+                    config=model.config.to_dict(), metrics=metrics)]
+
+    def on_inspect(self, msg):
+        """One "See inside" panel's numbers, computed between two training slices."""
+        what, rid = msg["what"], msg["id"]
+        try:
+            return [out("insight", what=what, id=rid, **self.insight(what, msg.get("text") or ""))]
+        except Exception as exc:   # the panel says so; training and the rest of the page go on
+            return [out("insight", what=what, id=rid, note=f"Could not look inside: {exc}")]
+
+    def insight(self, what, text):
+        import numpy as np
+        if what == "source":
+            return {"parts": insight.forward_source()}
+        if what not in ("probs", "attention", "embedding"):
+            raise Refused(f"there is no panel called {what!r}")
+        step = self.current_step()
+        if self.model is None or not step:
+            return {"note": "Train a model (or start training) to look inside it."}
+        model, vocab = self.model, self.vocab
+        answer = {"step": step, "itos": vocab.itos}
+        if what == "embedding":
+            coords, share = insight.embedding_pca(model.params["wte"])
+            return {**answer, "coords": np.round(coords, 5).tolist(), "share": share.tolist()}
+        try:
+            tokens = insight.context_tokens(vocab, text, model.config.block_size)
+        except ValueError as exc:
+            return {"note": sentence(exc), "text": text}
+        if what == "probs":
+            return {**answer, "text": text, "probs": np.round(insight.next_token_probs(model, tokens), 4).tolist()}
+        return {**answer, "text": text, "att": np.round(insight.attention_maps(model, tokens), 3).tolist()}
+
+    # ---------- helpers ----------
+
+    def current_step(self):
+        """Steps the model in use has been trained (during a run too)."""
+        if self.meta is None:
+            return 0
+        return self.meta["step"] + (self.job.trainer.step if self.job is not None else 0)
+
+    def sample(self, n, seed):
+        return generate(self.model, self.vocab, n, Rng(seed))
+
+    def label(self, names):
+        return [{"name": n, "new": n not in self.train_set} for n in names]
+
+    @staticmethod
+    def preset_table(vocab_size):
+        table = {}
+        for name in sorted(presets, key=lambda n: list(PAGE_PRESETS).index(n) if n in PAGE_PRESETS else 99):
+            config = presets[name]
+            steps, note = PAGE_PRESETS.get(name, (1000, ""))
+            table[name] = {**config.to_dict(), "params": param_count(config, vocab_size),
+                           "page_steps": steps, "note": note}
+        return table
+
+
+def in_range(value, name):
+    lo, hi = LIMITS[name]
+    if not lo <= value <= hi:
+        shown = repr(value) if len(repr(value)) <= 20 else repr(value)[:17] + "..."
+        raise Refused(f"{name} must be between {lo:g} and {hi:g}, got {shown}")
+    return value
+
+
+def clean(x):
+    return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
+def sentence(exc):
+    """An exception's message as a sentence: capital first, full stop last."""
+    text = str(exc).strip() or type(exc).__name__
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
