@@ -101,6 +101,8 @@ def test_forward_source_is_the_installed_code():
     called = set(re.findall(r"\b(\w+_forward)\(", first["source"])) - {"forward"}
     assert called and called <= set(names), (called, names)         # every layer forward it calls
     assert "softmax_last" in names and "causal_bias" in names       # and what attention calls
+    files = {p["name"]: p["file"] for p in parts}
+    assert files["causal_bias"] == "zcgpt/kernels.py" and files["attention_forward"] == "zcgpt/model.py"
     assert len(names) == len(set(names))
     assert first["source"].startswith("def forward(self, idx):")
     assert "def forward" in first["source"] and "attention_forward(" in first["source"]

@@ -85,13 +85,13 @@ def test_gradients_two_layers_padded_batch(activation, seed):
 
 def test_the_no_blas_weight_gradients_equal_the_blas_ones(monkeypatch):
     # The tab (Pyodide, no BLAS) multiplies a contiguous copy of the transpose: same numbers.
-    from zcgpt import model as model_module
+    from zcgpt import kernels
     cfg = Config(n_embd=8, n_head=2, n_layer=2, block_size=8, dtype="float64")
     model = random_weights(GPT(cfg, V, seed=5), seed=1)
     batch = [[0, 3, 4, 5, 1], [0, 2, 1], [0, 9, 8, 7, 6, 5, 4, 1]]
-    assert model_module.NO_BLAS is False                  # CPython here
+    assert kernels.NO_BLAS is False                       # CPython here
     loss, grads = model.loss_and_grads(batch)
-    monkeypatch.setattr(model_module, "NO_BLAS", True)
+    monkeypatch.setattr(kernels, "NO_BLAS", True)
     loss2, grads2 = model.loss_and_grads(batch)
     assert loss2 == loss
     for name in grads:
@@ -143,7 +143,7 @@ def test_attention_matches_the_loop_definition():
 
 
 def test_softmax_survives_rows_far_below_the_global_max():
-    from zcgpt.model import softmax_last
+    from zcgpt.kernels import softmax_last
     z = np.array([[0.0, 1.0, 2.0], [-2000.0, -2001.0, -2003.0]])
     p, log_norm = softmax_last(z)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)

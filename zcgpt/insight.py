@@ -9,13 +9,16 @@ Shape key: T positions of one sequence ([BOS] + letters), V vocabulary, C n_embd
 """
 
 import inspect
+import re
 import textwrap
 from pathlib import PurePath
 
 import numpy as np
 
-from . import model as model_module
+from . import kernels
 from .model import GPT, softmax_last
+
+SOURCE_MODULES = (GPT.__module__, kernels.__name__)   # where the forward pass's source lives
 
 
 def context_tokens(vocab, text, block_size):
@@ -65,7 +68,8 @@ def embedding_pca(wte, k=2):
 
 
 def forward_parts(root=GPT.forward):
-    """root and the model.py functions it calls, depth first in the order they appear in the code.
+    """root and the functions of model.py and kernels.py it names, depth first in the order
+    they first appear in the code.
 
     Found from the code objects rather than listed by hand, so the panel keeps up with model.py;
     small private helpers (_name) are left out."""
@@ -75,10 +79,12 @@ def forward_parts(root=GPT.forward):
         seen.add(fn)
         order.append(fn)
         src = inspect.getsource(fn)
-        called = [getattr(model_module, n) for n in fn.__code__.co_names
-                  if not n.startswith("_") and inspect.isfunction(getattr(model_module, n, None))
-                  and getattr(model_module, n).__module__ == model_module.__name__]
-        for callee in sorted(set(called), key=lambda f: src.find(f.__name__ + "(")):
+        glob = fn.__globals__
+        called = {glob[n] for n in fn.__code__.co_names
+                  if not n.startswith("_") and inspect.isfunction(glob.get(n))
+                  and glob[n].__module__ in SOURCE_MODULES}
+        first = lambda f: re.search(rf"\b{f.__name__}\b", src).start()
+        for callee in sorted(called, key=first):
             if callee not in seen:
                 visit(callee)
 

@@ -13,14 +13,15 @@ a choice of activation, and one flat parameter vector so the optimizer is a few 
 Weights are stored (out, in) like the seed's, so a linear layer is x @ W.T. Scalars are plain
 Python floats: a numpy float64 scalar would silently promote a float32 model to float64.
 Padding sits after each name's last token; causal attention never lets a real position see
-it, so only the loss mask is needed to make padding invisible.
+it, so only the loss mask is needed to make padding invisible. The sums, means and constant
+arrays the layers need come from kernels.py.
 """
 
 import math
-import sys
 
 import numpy as np
 
+from .kernels import causal_bias, eye, mean_last, ones, softmax_last, sum_last, transposed_product
 from .prng import Rng
 
 RMS_EPS = 1e-5
@@ -38,76 +39,21 @@ def embedding_forward(wte, wpe, idx):
 def embedding_backward(dx, idx, dwte, dwpe):
     # (B, T, C) -> accumulates into dwte (V, C) and dwpe (T_max, C)
     B, T, C = dx.shape
-    onehot = _eye(dwte.shape[0], dx.dtype)[idx.ravel()]                # (N, V)
+    onehot = eye(dwte.shape[0], dx.dtype)[idx.ravel()]                 # (N, V)
     dwte += transposed_product(onehot, dx.reshape(B * T, C))   # a matmul beats np.add.at several-fold
-    dwpe[:T] += (_ones(B, dx.dtype) @ dx.reshape(B, T * C)).reshape(T, C)
+    dwpe[:T] += (ones(B, dx.dtype) @ dx.reshape(B, T * C)).reshape(T, C)
 
 
 def rmsnorm_forward(x):
     # (..., C) -> (..., C); no learned scale
-    rstd = (_mean_last(x * x) + RMS_EPS) ** -0.5                      # (..., 1)
+    rstd = (mean_last(x * x) + RMS_EPS) ** -0.5                       # (..., 1)
     y = x * rstd
     return y, (y, rstd)
 
 
 def rmsnorm_backward(dy, cache):
     y, rstd = cache
-    return rstd * (dy - y * _mean_last(dy * y))
-
-
-# Small helpers for speed: numpy reduces a short last axis slowly (it vectorises along the
-# contiguous axis), while a matmul with a column of ones runs at BLAS speed.
-_CONSTS = {}
-
-
-def _ones(n, dtype):
-    return _fill(n, 1.0, dtype)
-
-
-def _eye(n, dtype):
-    key = ("eye", n, np.dtype(dtype).str)
-    if key not in _CONSTS:
-        _CONSTS[key] = np.eye(n, dtype=dtype)
-    return _CONSTS[key]
-
-
-def _fill(n, value, dtype):
-    key = ("fill", n, value, np.dtype(dtype).str)
-    if key not in _CONSTS:
-        _CONSTS[key] = np.full(n, value, dtype=dtype)
-    return _CONSTS[key]
-
-
-def _mean_last(a):
-    # (..., K) -> (..., 1)
-    K = a.shape[-1]
-    return (a.reshape(-1, K) @ _fill(K, 1.0 / K, a.dtype)).reshape(a.shape[:-1] + (1,))
-
-
-def _sum_last(a):
-    # (..., K) -> (..., 1)
-    K = a.shape[-1]
-    return (a.reshape(-1, K) @ _ones(K, a.dtype)).reshape(a.shape[:-1] + (1,))
-
-
-def softmax_last(z):
-    """Softmax over the last axis -> (probs, log of each row's normaliser). One global max
-    instead of a max per row (a per-row max over a short axis costs more than the rest of the
-    softmax); a row so far below the global max that it underflows is redone with its own."""
-    shift = z.max()
-    if not np.isfinite(shift):         # diverged: a nan loss tells the trainer, which says so
-        nan = np.full_like(z, np.nan)
-        return nan, nan[..., :1]
-    e = z - shift
-    np.exp(e, out=e)
-    sums = _sum_last(e)                                        # (..., 1)
-    if sums.min() < 1e-30:
-        shift = z.max(axis=-1, keepdims=True)
-        e = z - shift
-        np.exp(e, out=e)
-        sums = _sum_last(e)
-    e /= sums
-    return e, shift + np.log(sums)
+    return rstd * (dy - y * mean_last(dy * y))
 
 
 def linear_forward(x, w):
@@ -119,20 +65,6 @@ def linear_backward(dy, x, w, dw):
     # (N, out) -> dx (N, in); accumulates dw (out, in)
     dw += transposed_product(dy, x)
     return dy @ w
-
-
-# Pyodide's numpy (the browser tab) has no BLAS. A weight gradient sums over the N rows; its
-# matmul loop walks them with a stride, while einsum over two contiguous copies (rows last)
-# runs an unrolled dot product: 1.7x faster on these shapes there, and the tab trains ~15 %
-# faster. With BLAS, np.dot takes the transposes as they are and copies would only cost.
-NO_BLAS = sys.platform == "emscripten"
-
-
-def transposed_product(a, b):
-    # (N, I), (N, J) -> a.T @ b (I, J)
-    if NO_BLAS:
-        return np.einsum("in,jn->ij", np.ascontiguousarray(a.T), np.ascontiguousarray(b.T))
-    return np.dot(a.T, b)
 
 
 def attention_forward(qkv, B, T, H):
@@ -156,7 +88,7 @@ def attention_backward(dy, cache):
     dy = dy.reshape(B, T, H, D).transpose(0, 2, 1, 3)         # (B, H, T, D)
     datt = dy @ v.transpose(0, 1, 3, 2)                        # (B, H, T, T)
     # softmax backward; masked entries have att == 0 so they get no gradient
-    datt = att * (datt - _sum_last(datt * att))
+    datt = att * (datt - sum_last(datt * att))
     datt *= 1.0 / math.sqrt(D)
     dqkv = np.empty((B, T, 3, H, D), dtype=att.dtype)
     heads = lambda i: dqkv[:, :, i].transpose(0, 2, 1, 3)      # (B, H, T, D) view of part i
@@ -164,14 +96,6 @@ def attention_backward(dy, cache):
     np.matmul(datt.transpose(0, 1, 3, 2), q, out=heads(1))     # dk
     np.matmul(att.transpose(0, 1, 3, 2), dy, out=heads(2))     # dv
     return dqkv.reshape(B * T, 3 * H * D)
-
-
-def causal_bias(T, dtype):
-    # (T, T): 0 on and below the diagonal, -inf above
-    key = ("causal", T, np.dtype(dtype).str)
-    if key not in _CONSTS:
-        _CONSTS[key] = np.triu(np.full((T, T), -np.inf, dtype=dtype), k=1)
-    return _CONSTS[key]
 
 
 def act_forward(h, kind):

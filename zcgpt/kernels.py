@@ -1,0 +1,86 @@
+"""Speed helpers for the layers in model.py: each computes what its name says, fast on small shapes.
+
+numpy reduces a short last axis slowly (it vectorises along the contiguous axis), while a
+matmul with a column of ones runs at BLAS speed; so sums and means over the last axis are
+matmuls here, and the constant vectors, identities and masks they need are built once and kept.
+Pure numpy, no I/O: the same file runs in the browser tab (Pyodide) and on the desktop.
+"""
+
+import sys
+
+import numpy as np
+
+# Pyodide's numpy (the browser tab) has no BLAS: there a few products take another route.
+NO_BLAS = sys.platform == "emscripten"
+
+_CONSTS = {}   # (kind, size, ..., dtype) -> a constant array, built on first use
+
+
+def _fill(n, value, dtype):
+    # (n,) filled with value
+    key = ("fill", n, value, np.dtype(dtype).str)
+    if key not in _CONSTS:
+        _CONSTS[key] = np.full(n, value, dtype=dtype)
+    return _CONSTS[key]
+
+
+def ones(n, dtype):
+    # (n,) of ones
+    return _fill(n, 1.0, dtype)
+
+
+def eye(n, dtype):
+    # (n, n) identity; its rows are one-hot vectors
+    key = ("eye", n, np.dtype(dtype).str)
+    if key not in _CONSTS:
+        _CONSTS[key] = np.eye(n, dtype=dtype)
+    return _CONSTS[key]
+
+
+def causal_bias(T, dtype):
+    # (T, T): 0 on and below the diagonal, -inf above
+    key = ("causal", T, np.dtype(dtype).str)
+    if key not in _CONSTS:
+        _CONSTS[key] = np.triu(np.full((T, T), -np.inf, dtype=dtype), k=1)
+    return _CONSTS[key]
+
+
+def mean_last(a):
+    # (..., K) -> (..., 1)
+    K = a.shape[-1]
+    return (a.reshape(-1, K) @ _fill(K, 1.0 / K, a.dtype)).reshape(a.shape[:-1] + (1,))
+
+
+def sum_last(a):
+    # (..., K) -> (..., 1)
+    K = a.shape[-1]
+    return (a.reshape(-1, K) @ ones(K, a.dtype)).reshape(a.shape[:-1] + (1,))
+
+
+def softmax_last(z):
+    """Softmax over the last axis -> (probs, log of each row's normaliser). One global max
+    instead of a max per row (a per-row max over a short axis costs more than the rest of the
+    softmax); a row so far below the global max that it underflows is redone with its own."""
+    shift = z.max()
+    if not np.isfinite(shift):         # diverged: a nan loss tells the trainer, which says so
+        nan = np.full_like(z, np.nan)
+        return nan, nan[..., :1]
+    e = z - shift
+    np.exp(e, out=e)
+    sums = sum_last(e)                                         # (..., 1)
+    if sums.min() < 1e-30:
+        shift = z.max(axis=-1, keepdims=True)
+        e = z - shift
+        np.exp(e, out=e)
+        sums = sum_last(e)
+    e /= sums
+    return e, shift + np.log(sums)
+
+
+def transposed_product(a, b):
+    # (N, I), (N, J) -> a.T @ b (I, J): a weight gradient, summed over the N rows
+    if NO_BLAS:
+        # without BLAS, matmul walks the rows with a stride; einsum over contiguous copies
+        # with the rows last runs an unrolled dot product instead
+        return np.einsum("in,jn->ij", np.ascontiguousarray(a.T), np.ascontiguousarray(b.T))
+    return np.dot(a.T, b)   # BLAS takes the transposes as they are; copies would only cost
