@@ -102,10 +102,11 @@ def test_forward_source_is_the_installed_code():
     assert called and called <= set(names), (called, names)         # every layer forward it calls
     assert "softmax_last" in names and "causal_bias" in names       # and what attention calls
     files = {p["name"]: p["file"] for p in parts}
-    assert files["causal_bias"] == "zcgpt/kernels.py" and files["attention_forward"] == "zcgpt/model.py"
+    assert files["causal_bias"] == "zcgpt/kernels.py" and files["block_forward"] == "zcgpt/model.py"
     assert len(names) == len(set(names))
     assert first["source"].startswith("def forward(self, idx):")
-    assert "def forward" in first["source"] and "attention_forward(" in first["source"]
+    assert "block_forward(" in first["source"] and "attention_forward" in first["source"]
+    assert "block_forward" in names and "rmsnorm_forward" in names
     assert first["file"] == "zcgpt/model.py" and first["line"] > 1
     import zcgpt.model
     text = open(zcgpt.model.__file__, encoding="utf-8").read().splitlines()

@@ -32,9 +32,8 @@ def context_tokens(vocab, text, block_size):
 
 
 def _forward_one(model, tokens):
-    # (T,) ids -> logits (T, V), caches of GPT.forward
-    logits, (_, _, _, caches) = model.forward(np.asarray([tokens], dtype=np.int64))
-    return logits, caches
+    # (T,) ids -> logits (T, V), GPT.forward's ForwardCache
+    return model.forward(np.asarray([tokens], dtype=np.int64))
 
 
 def next_token_probs(model, tokens):
@@ -46,9 +45,9 @@ def next_token_probs(model, tokens):
 
 def attention_maps(model, tokens):
     """(T,) ids -> (L, H, T, T) float64: att[l, h, i, j] = how much position i reads position j."""
-    _, caches = _forward_one(model, tokens)
-    # each layer's cache is (xn, c_n1, c_att, ...) and c_att = (q, k, v, att) with att (1, H, T, T)
-    return np.stack([c_att[3][0] for _, _, c_att, *_ in caches]).astype(np.float64)
+    _, cache = _forward_one(model, tokens)
+    # each block's AttentionCache holds att (1, H, T, T) for the one sequence
+    return np.stack([block.attention.att[0] for block in cache.blocks]).astype(np.float64)
 
 
 def embedding_pca(wte, k=2):

@@ -3,14 +3,15 @@
 Shape key: B batch (names), T positions, C n_embd, H heads, D head size (C // H),
 F MLP width (mlp_ratio * C), V vocabulary, N = B * T rows.
 
-Departures from GPT-2, all the seed's (zeroclawgpt, after Karpathy's microgpt): RMSNorm
-without weights instead of LayerNorm, no biases, squared ReLU in the MLP, lm_head tied to
-wte, no norm after the embedding or before lm_head (the latter optional here), output projections
-(wo, fc2) start at zero. Departures from the seed: batches of names padded to a common length
-(a mask keeps padding out of the loss and so out of every gradient), more than one layer,
-a choice of activation, and one flat parameter vector so the optimizer is a few array ops.
+Departures from GPT-2, all zeroclaw's (zeroclawgpt, the Rust original, after Karpathy's
+microgpt): RMSNorm without weights instead of LayerNorm, no biases, squared ReLU in the MLP,
+lm_head tied to wte, no norm after the embedding or before lm_head (the latter optional here),
+output projections (wo, fc2) start at zero. Departures from zeroclaw: batches of names padded to
+a common length (a mask keeps padding out of the loss and so out of every gradient), more than
+one layer, a choice of activation, and one flat parameter vector so the optimizer is a few
+array ops.
 
-Weights are stored (out, in) like the seed's, so a linear layer is x @ W.T. Scalars are plain
+Weights are stored (out, in) like zeroclaw's, so a linear layer is x @ W.T. Scalars are plain
 Python floats: a numpy float64 scalar would silently promote a float32 model to float64.
 Padding sits after each name's last token; causal attention never lets a real position see
 it, so only the loss mask is needed to make padding invisible. The sums, means and constant
@@ -18,6 +19,9 @@ arrays the layers need come from kernels.py.
 """
 
 import math
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -40,19 +44,25 @@ def embedding_backward(dx, idx, dwte, dwpe):
     # (B, T, C) -> accumulates into dwte (V, C) and dwpe (T_max, C)
     B, T, C = dx.shape
     onehot = eye(dwte.shape[0], dx.dtype)[idx.ravel()]                 # (N, V)
-    dwte += transposed_product(onehot, dx.reshape(B * T, C))   # a matmul beats np.add.at several-fold
+    dwte += transposed_product(onehot, dx.reshape(B * T, C))   # a matmul, not the slow np.add.at
     dwpe[:T] += (ones(B, dx.dtype) @ dx.reshape(B, T * C)).reshape(T, C)
+
+
+class NormCache(NamedTuple):
+    y: np.ndarray       # (..., C) the normalised output
+    rstd: np.ndarray    # (..., 1) 1 / root mean square of the input
 
 
 def rmsnorm_forward(x):
     # (..., C) -> (..., C); no learned scale
     rstd = (mean_last(x * x) + RMS_EPS) ** -0.5                       # (..., 1)
     y = x * rstd
-    return y, (y, rstd)
+    return y, NormCache(y, rstd)
 
 
 def rmsnorm_backward(dy, cache):
-    y, rstd = cache
+    # (..., C) -> (..., C)
+    y, rstd = cache.y, cache.rstd
     return rstd * (dy - y * mean_last(dy * y))
 
 
@@ -67,6 +77,13 @@ def linear_backward(dy, x, w, dw):
     return dy @ w
 
 
+class AttentionCache(NamedTuple):
+    q: np.ndarray       # (B, H, T, D)
+    k: np.ndarray       # (B, H, T, D)
+    v: np.ndarray       # (B, H, T, D)
+    att: np.ndarray     # (B, H, T, T) softmax weights: att[b, h, i, j] = how much i reads j
+
+
 def attention_forward(qkv, B, T, H):
     # (N, 3C) -> (N, C): causal multi-head self-attention
     C = qkv.shape[1] // 3
@@ -78,12 +95,12 @@ def attention_forward(qkv, B, T, H):
     att, _ = softmax_last(att)
     y = np.empty((B, T, H, D), dtype=att.dtype)
     np.matmul(att, v, out=y.transpose(0, 2, 1, 3))             # (B, H, T, D) written as (B, T, H, D)
-    return y.reshape(B * T, C), (q, k, v, att)
+    return y.reshape(B * T, C), AttentionCache(q, k, v, att)
 
 
 def attention_backward(dy, cache):
     # (N, C) -> dqkv (N, 3C)
-    q, k, v, att = cache
+    q, k, v, att = cache.q, cache.k, cache.v, cache.att
     B, H, T, D = q.shape
     dy = dy.reshape(B, T, H, D).transpose(0, 2, 1, 3)         # (B, H, T, D)
     datt = dy @ v.transpose(0, 1, 3, 2)                        # (B, H, T, T)
@@ -98,6 +115,25 @@ def attention_backward(dy, cache):
     return dqkv.reshape(B * T, 3 * H * D)
 
 
+def attention_step(qkv, keys, values, H):
+    # (B, 3C) at one new position -> (B, C). Sampling's attention_forward: it appends this
+    # position's k and v (B, H, D) to keys and values (a KV cache) and reads all of them.
+    # No backward and no cache: nothing trains on it.
+    B, C = qkv.shape[0], qkv.shape[1] // 3
+    D = C // H
+    q, k, v = np.split(qkv, 3, axis=1)                                  # (B, C) each
+    keys.append(k.reshape(B, H, D))
+    values.append(v.reshape(B, H, D))
+    K = np.stack(keys, axis=2)                                          # (B, H, t+1, D)
+    V = np.stack(values, axis=2)
+    att = np.einsum("bhd,bhsd->bhs", q.reshape(B, H, D), K) * (1.0 / math.sqrt(D))
+    att -= att.max(axis=-1, keepdims=True)
+    att = np.exp(att)
+    att /= att.sum(axis=-1, keepdims=True)                              # (B, H, t+1)
+    y = np.einsum("bhs,bhsd->bhd", att, V).reshape(B, C)
+    return y, None
+
+
 def act_forward(h, kind):
     # (N, F) -> (N, F)
     if kind == "relu2":
@@ -110,6 +146,7 @@ def act_forward(h, kind):
 
 
 def act_backward(da, cache, kind):
+    # (N, F) -> (N, F)
     if kind == "relu2":
         return da * (2 * cache)
     if kind == "relu":
@@ -134,6 +171,55 @@ def cross_entropy_backward(targets, weights, cache):
     dlogits[rows, targets] -= 1
     dlogits *= weights[:, None]
     return dlogits
+
+
+# --- one transformer block: the layers above, composed --------------------------------------
+
+class BlockParams(NamedTuple):
+    """One block's weights, or their gradients: views into the model's flat vector."""
+    qkv: np.ndarray     # (3C, C): wq, wk, wv, adjacent in the flat vector
+    wo: np.ndarray      # (C, C)
+    fc1: np.ndarray     # (F, C)
+    fc2: np.ndarray     # (C, F)
+
+
+class BlockCache(NamedTuple):
+    xn: np.ndarray      # (N, C) input of the q, k, v projection
+    norm1: NormCache
+    attention: Any      # AttentionCache (None from attention_step)
+    y: np.ndarray       # (N, C) attention output, input of wo
+    xn2: np.ndarray     # (N, C) input of fc1
+    norm2: NormCache
+    act: Any            # act_forward's cache
+    a: np.ndarray       # (N, F) activation, input of fc2
+
+
+def block_forward(x, w, attend, activation):
+    # (N, C) -> (N, C): attention, then the MLP, each on a normalised copy added to the stream.
+    # attend: (N, 3C) q, k, v -> (N, C), cache; attention_forward in training,
+    # attention_step with a KV cache when sampling.
+    xn, c_n1 = rmsnorm_forward(x)
+    qkv, _ = linear_forward(xn, w.qkv)                                 # (N, 3C)
+    y, c_att = attend(qkv)                                             # (N, C)
+    x = x + y @ w.wo.T
+    xn2, c_n2 = rmsnorm_forward(x)
+    h, _ = linear_forward(xn2, w.fc1)                                  # (N, F)
+    a, c_act = act_forward(h, activation)
+    x = x + a @ w.fc2.T
+    return x, BlockCache(xn, c_n1, c_att, y, xn2, c_n2, c_act, a)
+
+
+def block_backward(dx, cache, w, dw, activation):
+    # (N, C) -> (N, C); accumulates the block's weight gradients into dw (a BlockParams)
+    c = cache
+    da = linear_backward(dx, c.a, w.fc2, dw.fc2)                       # (N, F)
+    dh = act_backward(da, c.act, activation)
+    dxn2 = linear_backward(dh, c.xn2, w.fc1, dw.fc1)                   # (N, C)
+    dx = dx + rmsnorm_backward(dxn2, c.norm2)
+    dy = linear_backward(dx, c.y, w.wo, dw.wo)                         # (N, C)
+    dqkv = attention_backward(dy, c.attention)                         # (N, 3C)
+    dxn = linear_backward(dqkv, c.xn, w.qkv, dw.qkv)
+    return dx + rmsnorm_backward(dxn, c.norm1)
 
 
 # --- batches ---------------------------------------------------------------------------
@@ -165,8 +251,24 @@ def param_count(config, vocab_size):
     return sum(math.prod(shape) for _, shape in param_shapes(config, vocab_size))
 
 
-# The initial draw runs the seed's generator in pure Python (about a second per million).
+# The initial draw runs zeroclaw's generator in pure Python, one number at a time: this cap
+# keeps building a model quick.
 MAX_PARAMS = 5_000_000
+
+
+class ForwardCache(NamedTuple):
+    idx: np.ndarray     # (B, T) token ids
+    x: np.ndarray       # (N, C) input of lm_head
+    norm_f: Any         # NormCache of the final RMSNorm, None without one
+    blocks: list        # a BlockCache per block
+
+
+@dataclass
+class KVCache:
+    """Keys and values of every position decoded so far, for sampling one position at a time."""
+    keys: list          # per block: a list of (B, H, D), one per position
+    values: list        # the same for values
+    pos: int = 0        # the position decode_step reads next
 
 
 class GPT:
@@ -194,18 +296,19 @@ class GPT:
             draw = rng.gauss(p.size, config.init_std)             # drawn even when zeroed
             if name.split(".")[-1] not in zero:
                 p[...] = draw.reshape(p.shape)
-        # q, k, v of a layer are adjacent in the flat vector: one (3C, C) view each
-        self.wqkv = [self._qkv_view(self.flat, l) for l in range(config.n_layer)]
-        self.dwqkv = [self._qkv_view(self.grad_flat, l) for l in range(config.n_layer)]
+        self.blocks = [self._block(self.params, self.flat, l) for l in range(config.n_layer)]
+        self.dblocks = [self._block(self.grads, self.grad_flat, l) for l in range(config.n_layer)]
 
     def _views(self, flat):
         return {name: flat[self.offsets[name]:self.offsets[name] + int(np.prod(shape))].reshape(shape)
                 for name, shape in self.shapes}
 
-    def _qkv_view(self, flat, layer):
+    def _block(self, views, flat, layer):
+        # q, k, v of a layer are adjacent in the flat vector: one (3C, C) view projects all three
         C = self.config.n_embd
         off = self.offsets[f"l{layer}.wq"]
-        return flat[off:off + 3 * C * C].reshape(3 * C, C)
+        qkv = flat[off:off + 3 * C * C].reshape(3 * C, C)
+        return BlockParams(qkv, views[f"l{layer}.wo"], views[f"l{layer}.fc1"], views[f"l{layer}.fc2"])
 
     def num_params(self):
         return int(self.flat.size)
@@ -228,48 +331,33 @@ class GPT:
     # --- forward and backward ------------------------------------------------------------
 
     def forward(self, idx):
-        """(B, T) token ids -> logits (B*T, V) and the caches backward needs."""
+        """(B, T) token ids -> logits (B*T, V) and the ForwardCache backward needs."""
         cfg, P = self.config, self.params
         B, T = idx.shape
         x = embedding_forward(P["wte"], P["wpe"], idx).reshape(B * T, -1)   # (N, C)
+        attend = partial(attention_forward, B=B, T=T, H=cfg.n_head)         # (N, 3C) -> (N, C)
         caches = []
-        for l in range(cfg.n_layer):
-            xn, c_n1 = rmsnorm_forward(x)
-            qkv, _ = linear_forward(xn, self.wqkv[l])                       # (N, 3C)
-            y, c_att = attention_forward(qkv, B, T, cfg.n_head)             # (N, C)
-            x = x + y @ P[f"l{l}.wo"].T
-            xn2, c_n2 = rmsnorm_forward(x)
-            h, _ = linear_forward(xn2, P[f"l{l}.fc1"])                      # (N, F)
-            a, c_act = act_forward(h, cfg.activation)
-            x = x + a @ P[f"l{l}.fc2"].T
-            caches.append((xn, c_n1, c_att, y, xn2, c_n2, c_act, a))
+        for w in self.blocks:
+            x, c_block = block_forward(x, w, attend, cfg.activation)        # (N, C)
+            caches.append(c_block)
         c_f = None
         if cfg.final_norm:
             x, c_f = rmsnorm_forward(x)
         head = P["wte"] if cfg.tied_head else P["lm_head"]
         logits = x @ head.T                                                 # (N, V)
-        return logits, (idx, x, c_f, caches)
+        return logits, ForwardCache(idx, x, c_f, caches)
 
-    def backward(self, dlogits, fcache):
+    def backward(self, dlogits, cache):
         """Accumulates every parameter's gradient into self.grads."""
         cfg, P, G = self.config, self.params, self.grads
-        idx, x, c_f, caches = fcache
         head, dhead = (P["wte"], G["wte"]) if cfg.tied_head else (P["lm_head"], G["lm_head"])
-        dx = linear_backward(dlogits, x, head, dhead)                       # (N, C)
+        dx = linear_backward(dlogits, cache.x, head, dhead)                 # (N, C)
         if cfg.final_norm:
-            dx = rmsnorm_backward(dx, c_f)
+            dx = rmsnorm_backward(dx, cache.norm_f)
         for l in reversed(range(cfg.n_layer)):
-            xn, c_n1, c_att, y, xn2, c_n2, c_act, a = caches[l]
-            da = linear_backward(dx, a, P[f"l{l}.fc2"], G[f"l{l}.fc2"])      # (N, F)
-            dh = act_backward(da, c_act, cfg.activation)
-            dxn2 = linear_backward(dh, xn2, P[f"l{l}.fc1"], G[f"l{l}.fc1"])  # (N, C)
-            dx = dx + rmsnorm_backward(dxn2, c_n2)
-            dy = linear_backward(dx, y, P[f"l{l}.wo"], G[f"l{l}.wo"])        # (N, C)
-            dqkv = attention_backward(dy, c_att)                            # (N, 3C)
-            dxn = linear_backward(dqkv, xn, self.wqkv[l], self.dwqkv[l])
-            dx = dx + rmsnorm_backward(dxn, c_n1)
-        B, T = idx.shape
-        embedding_backward(dx.reshape(B, T, -1), idx, G["wte"], G["wpe"])
+            dx = block_backward(dx, cache.blocks[l], self.blocks[l], self.dblocks[l], cfg.activation)
+        B, T = cache.idx.shape
+        embedding_backward(dx.reshape(B, T, -1), cache.idx, G["wte"], G["wpe"])
 
     def loss_arrays(self, inputs, targets, weights, grad=True):
         """Loss of encoded arrays; with grad, fills self.grad_flat (zeroed first)."""
@@ -292,33 +380,18 @@ class GPT:
     # --- incremental decoding with a KV cache ------------------------------------------
 
     def new_cache(self, B):
-        return [{"k": [], "v": []} for _ in range(self.config.n_layer)], [0]
+        """An empty KVCache for decoding B sequences side by side."""
+        L = self.config.n_layer
+        return KVCache([[] for _ in range(L)], [[] for _ in range(L)])
 
     def decode_step(self, tok, cache):
         """tok (B,) ids at the next position -> logits (B, V); appends keys/values to cache."""
         cfg, P = self.config, self.params
-        layers, pos = cache
-        t = pos[0]
-        B, C, H = tok.shape[0], cfg.n_embd, cfg.n_head
-        D = C // H
-        x = P["wte"][tok] + P["wpe"][t]                                     # (B, C)
-        for l in range(cfg.n_layer):
-            xn, _ = rmsnorm_forward(x)
-            q, k, v = np.split(xn @ self.wqkv[l].T, 3, axis=1)              # (B, C) each
-            layers[l]["k"].append(k.reshape(B, H, D))
-            layers[l]["v"].append(v.reshape(B, H, D))
-            K = np.stack(layers[l]["k"], axis=2)                            # (B, H, t+1, D)
-            V = np.stack(layers[l]["v"], axis=2)
-            att = np.einsum("bhd,bhsd->bhs", q.reshape(B, H, D), K) * (1.0 / math.sqrt(D))
-            att -= att.max(axis=-1, keepdims=True)
-            att = np.exp(att)
-            att /= att.sum(axis=-1, keepdims=True)                          # (B, H, t+1)
-            y = np.einsum("bhs,bhsd->bhd", att, V).reshape(B, C)
-            x = x + y @ P[f"l{l}.wo"].T
-            xn2, _ = rmsnorm_forward(x)
-            a, _ = act_forward(xn2 @ P[f"l{l}.fc1"].T, cfg.activation)
-            x = x + a @ P[f"l{l}.fc2"].T
+        x = P["wte"][tok] + P["wpe"][cache.pos]                             # (B, C)
+        for l, w in enumerate(self.blocks):
+            attend = partial(attention_step, keys=cache.keys[l], values=cache.values[l], H=cfg.n_head)
+            x, _ = block_forward(x, w, attend, cfg.activation)              # (B, C)
         if cfg.final_norm:
             x, _ = rmsnorm_forward(x)
-        pos[0] = t + 1
-        return x @ (P["wte"] if cfg.tied_head else P["lm_head"]).T
+        cache.pos += 1
+        return x @ (P["wte"] if cfg.tied_head else P["lm_head"]).T         # (B, V)
