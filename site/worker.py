@@ -91,8 +91,8 @@ async def on_init(msg):
     except Exception as exc:
         raise RuntimeError(f"could not load {name} ({exc})") from None
     app = App()
-    post(app.start(text, name, seconds=time.perf_counter() - t0, numpy=numpy.__version__,
-                   bytecode=bytecode_report()))
+    post(app.start(text, name, link=msg.get("hash") or "", seconds=time.perf_counter() - t0,
+                   numpy=numpy.__version__, bytecode=bytecode_report()))
 
 
 async def on_builtin(msg):

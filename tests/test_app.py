@@ -7,8 +7,11 @@ gets one sentence and leaves the backend as it was.
 import base64
 import json
 import math
+import urllib.parse
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zcgpt import checkpoint
 from zcgpt.app import LIMITS, App
@@ -305,3 +308,46 @@ def test_inspect_panels(trained):
     assert "not in the vocabulary" in bad["note"].lower()
     nope = send(trained, {"type": "inspect", "what": "liver", "id": 7})[0]
     assert "no panel called 'liver'" in nope["note"]
+
+
+@pytest.mark.parametrize("link, settings, notes", [
+    ("#preset=tiny&seed=11&steps=1200&lr=0.02&data=names",
+     {"preset": "tiny", "seed": 11, "steps": 1200, "lr": 0.02, "data": "names"}, []),
+    ("", {}, []),
+    ("#preset=nope", {}, ["no model “nope”"]),
+    ("#steps=-1&seed=42", {"seed": 42}, ["steps “-1” is not a whole number from 1 to 100000"]),
+    ("#lr=abc", {}, ["lr “abc” is not a number"]),
+    ("#lr=nan&lr=0.1", {}, ["lr “nan”", "lr is given twice"]),
+    ("#seed=4294967296", {}, ["seed “4294967296” is not a whole number from 0 to 4294967295"]),
+    ("#colour=red", {}, ["“colour” is not a setting here"]),
+    ("#steps=" + "9" * 5000, {}, ["over 2000 characters"]),
+])
+def test_parse_link(link, settings, notes):
+    from zcgpt.app import parse_link
+    got = parse_link(link)
+    assert got["settings"] == settings
+    assert len(got["notes"]) == len(notes) and all(n in g for n, g in zip(notes, got["notes"]))
+
+
+def test_ready_carries_the_link(app):
+    ready = App().start("a\nb\nc", "x.txt", link="#preset=small&steps=0")
+    assert ready["link"] == {"settings": {"preset": "small"},
+                             "notes": ["steps “0” is not a whole number from 1 to 100000"]}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=300),
+                 st.lists(st.tuples(st.sampled_from(["preset", "seed", "steps", "lr", "data", "x", ""]),
+                                    st.text(max_size=30)), max_size=8)
+                 .map(lambda kv: "#" + "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in kv))))
+def test_parse_link_fuzz(link):
+    """Any hash: no exception, only checked settings, and every other key named in a note."""
+    from zcgpt.app import LINK_KEYS, parse_link
+    got = parse_link(link)
+    s = got["settings"]
+    assert set(s) <= set(LINK_KEYS) and all(isinstance(n, str) and n for n in got["notes"])
+    for key in ("seed", "steps", "lr"):
+        if key in s:
+            lo, hi = LIMITS[key]
+            assert lo <= s[key] <= hi and math.isfinite(s[key])
+    json.dumps(got, allow_nan=False)

@@ -12,6 +12,7 @@ import binascii
 import math
 import time
 import traceback
+import urllib.parse
 
 from . import __version__, checkpoint, insight
 from .checkpoint import CheckpointError
@@ -94,14 +95,16 @@ class App:
 
     # ---------- the adapter's entry points ----------
 
-    def start(self, text, source, **runtime):
-        """The built-in names at start-up -> the "ready" message (runtime: versions and timings)."""
+    def start(self, text, source, link="", **runtime):
+        """The built-in names at start-up -> the "ready" message, with the settings of the
+        page's address (`link`: its hash) and the runtime's versions and timings."""
         self.items = parse_lines(text, source)
         self.data_name = source
         vocab = Vocab.from_items(self.items)
         return out("ready", zcgpt=__version__, items=len(self.items), vocab_size=vocab.size,
                    chars="".join(vocab.chars), longest=max(self.items, key=len),
-                   presets=self.preset_table(vocab.size), limits=LIMITS, **runtime)
+                   presets=self.preset_table(vocab.size), limits=LIMITS, link=parse_link(link),
+                   **runtime)
 
     def handle(self, msg):
         """One message from the page -> the messages to send back."""
@@ -386,6 +389,53 @@ class App:
             table[name] = {**config.to_dict(), "params": param_count(config, vocab_size),
                            "page_steps": steps, "note": note}
         return table
+
+
+LINK_KEYS = ("preset", "seed", "steps", "lr", "data")
+MAX_LINK_CHARS = 2000
+
+
+def parse_link(text):
+    """A page address's hash (`#preset=tiny&seed=42&steps=2000&lr=0.01&data=names`) -> the
+    run settings it holds, each checked, and a note for each one left out."""
+    settings, notes = {}, []
+    if len(text) > MAX_LINK_CHARS:
+        return {"settings": {}, "notes": [f"the link is over {MAX_LINK_CHARS} characters, so it was ignored"]}
+    seen = set()
+    for key, value in urllib.parse.parse_qsl(text.lstrip("#"), keep_blank_values=True):
+        shown = value if len(value) <= 20 else value[:17] + "..."
+        if key not in LINK_KEYS:
+            notes.append(f"“{key[:20]}” is not a setting here")
+            continue
+        if key in seen:
+            notes.append(f"{key} is given twice (the first one counts)")
+            continue
+        seen.add(key)
+        if key == "preset":
+            if value in presets:
+                settings[key] = value
+            else:
+                notes.append(f"there is no model “{shown}” (there are {', '.join(presets)})")
+        elif key == "data":
+            settings[key] = value      # the page knows its built-in lists
+        else:
+            number = _link_number(value, key)
+            if number is None:
+                lo, hi = LIMITS[key]
+                what = f"a number from {lo:g} to {hi:g}" if key == "lr" else f"a whole number from {lo} to {hi}"
+                notes.append(f"{key} “{shown}” is not {what}")
+            else:
+                settings[key] = number
+    return {"settings": settings, "notes": notes}
+
+
+def _link_number(text, key):
+    lo, hi = LIMITS[key]
+    try:
+        value = float(text) if key == "lr" else int(text, 10)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and lo <= value <= hi else None
 
 
 def in_range(value, name):

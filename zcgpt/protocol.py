@@ -11,7 +11,8 @@ import math
 
 # page -> worker
 TO_WORKER = {
-    "init": {"data": "str", "bytecode": "str?"},              # start-up: URLs of the names and numpy's bytecode
+    "init": {"data": "str", "bytecode": "str?", "hash": "str?"},   # start-up: URLs of the names and numpy's
+                                                                   # bytecode, and the address's hash
     "train": {"preset": "str", "seed": "int", "steps": "int", "lr": "number", "data": "str?",
               "from_model": "bool?"},
     "pause": {"by": "str?"},                                   # by: "user" or "hidden" (tab in the background)
@@ -30,7 +31,7 @@ TO_WORKER = {
 TO_PAGE = {
     "stage": {"stage": "str", "python": "str?", "numpy": "str?", "zcgpt": "str?"},
     "ready": {"seconds": "number", "numpy": "str", "zcgpt": "str", "bytecode": "dict", "items": "int",
-              "vocab_size": "int", "chars": "str", "longest": "str", "presets": "dict", "limits": "dict"},
+              "vocab_size": "int", "chars": "str", "longest": "str", "presets": "dict", "limits": "dict", "link": "dict"},
     "start": {"run": "int", "preset": "str", "steps": "int", "lr": "number", "seed": "int",
               "init_val": "number?", "params": "int", "vocab_size": "int", "uniform": "number",
               "n_train": "int", "n_val": "int", "config": "dict", "report_every": "int",

@@ -311,7 +311,8 @@ async function boot() {
   const info = await build;
   const data = info?.datasets?.[0]?.path || 'data/names.txt';
   app.worker = await worker;
-  app.worker.send({ type: 'init', data: siteURL(data), bytecode: info?.bytecode ? siteURL(info.bytecode) : null });
+  app.worker.send({ type: 'init', data: siteURL(data), bytecode: info?.bytecode ? siteURL(info.bytecode) : null,
+    hash: window.location.hash });
 }
 
 boot().catch((err) => {

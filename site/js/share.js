@@ -12,16 +12,6 @@ import { LOCKED, page } from './page.js';
 
 const $ = (id) => document.getElementById(id);
 
-const FIELDS = ['preset', 'seed', 'steps', 'lr', 'data'];
-
-/** Settings in the page's hash, or null when it has none of ours. */
-export function readHash(hash = window.location.hash) {
-  const q = new URLSearchParams(hash.replace(/^#/, ''));
-  const out = {};
-  for (const key of FIELDS) if (q.has(key)) out[key] = q.get(key);
-  return Object.keys(out).length ? out : null;
-}
-
 /** The page's address with a run's settings in its hash. */
 export function linkFor(run) {
   const q = new URLSearchParams();
@@ -81,18 +71,18 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     $('share-copy').disabled = false;
   };
 
-  /** Fill the form from a shared link once the presets are known (after "ready"). */
-  const applyLink = () => {
-    const s = readHash();
-    if (!s) return;
-    if (s.preset && $('preset').querySelector(`option[value="${CSS.escape(s.preset)}"]`)) {
-      $('preset').value = s.preset;
+  /** Fill the form from a shared link: Python read and checked the hash (zcgpt.app.parse_link). */
+  const applyLink = (link) => {
+    const { settings, notes } = link;
+    if (!Object.keys(settings).length && !notes.length) return;
+    if (settings.preset) {
+      $('preset').value = settings.preset;
       $('preset').dispatchEvent(new Event('change'));   // the preset's defaults first…
     }
-    for (const key of ['seed', 'steps', 'lr']) if (s[key] != null) $(key).value = s[key];   // …then the link's
-    const problems = [];
-    if (s.data && !data.chooseBuiltin(s.data)) problems.push(`there is no built-in list “${s.data}” here`);
-    setStatus(problems.length ? `Settings from the link, but ${problems.join('; ')}.`
+    for (const key of ['seed', 'steps', 'lr']) if (settings[key] != null) $(key).value = String(settings[key]);   // …then the link's
+    const problems = [...notes];
+    if (settings.data && !data.chooseBuiltin(settings.data)) problems.push(`there is no built-in list “${settings.data}” here`);
+    setStatus(problems.length ? `Settings from the link, but ${problems.join('; ')}: the model's own values stand there.`
       : 'Settings from the link are filled in: press Train to repeat that run.', problems.length ? 'warn' : 'ok');
     document.body.dataset.shared = '1';
   };
@@ -143,8 +133,8 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       return extra;
     },
     handlers: {
-      ready() {
-        applyLink();
+      ready(msg) {
+        applyLink(msg.link);
       },
       checkpoint(msg) {
         const blob = new Blob([msg.text, '\n'], { type: 'application/json' });

@@ -163,19 +163,13 @@ def test_corrupt_or_foreign_model_file_is_refused(tab, tmp_path, content, expect
 
 
 def cli_points(preset, seed, steps, lr):
-    """The page's train points computed by CPython: same split, init and batch order from the seed."""
+    """The page's train points computed by CPython: the package's run loop and the page's schedule."""
     from zcgpt import presets
     from zcgpt.data import load_lines, make_dataset
+    from zcgpt.run import Run, Schedule
     from zcgpt.train import Trainer
     tr = Trainer(presets[preset].replace(steps=steps, lr=lr), make_dataset(load_lines(ROOT / "names.txt"), 0.1, seed), seed)
-    every = max(1, -(-steps // 400))          # worker.py: MAX_POINTS
-    points, window = [], []
-    for _ in range(steps):
-        window.append(tr.train_step())
-        if tr.step % every == 0 or tr.step == steps:
-            points.append((tr.step, sum(window) / len(window)))
-            window = []
-    return points
+    return [(p.step, p.train_loss) for p in Run(tr, Schedule.for_page(tr)).steps() if p is not None]
 
 
 def test_shared_link_repeats_the_run_bit_for_bit(server, open_tab, metrics):
