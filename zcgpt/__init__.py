@@ -2,18 +2,17 @@
 
 import os
 
-# zcgpt's matrices are tiny: BLAS threads only contend (on a busy 2-core machine the `small`
-# preset ran 10x slower with them). This takes effect only if numpy is not imported yet,
-# as for `python -m zcgpt`; an explicit setting in the environment wins.
+# zcgpt's matrices are tiny: BLAS threads only contend with each other. This takes effect
+# only if numpy is not imported yet, as for `python -m zcgpt`; an explicit setting in the
+# environment wins.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 
-
 def _keep_freed_arrays():
     """glibc hands every freed block over 128 KiB back to the kernel and maps it again on the
-    next step (mmap, munmap, page faults): with `small` a third of the CPU time went to the
-    kernel. Raising the thresholds keeps that memory in the process. Linux/glibc only; a no-op
+    next step (mmap, munmap, page faults), which the larger presets pay for at every step.
+    Raising the thresholds keeps that memory in the process. Linux/glibc only; a no-op
     elsewhere (macOS, Windows, Pyodide)."""
     try:
         import ctypes

@@ -33,9 +33,9 @@ class Config:
     n_layer: int = 1            # transformer blocks
     block_size: int = 16        # T max: positions the model sees (wpe rows)
     mlp_ratio: int = 4          # MLP hidden width = mlp_ratio * C
-    activation: str = "relu2"   # relu2 (squared ReLU, the seed's), relu or gelu
-    tied_head: bool = True      # lm_head reuses wte (the seed's choice) or has its own matrix
-    final_norm: bool = False    # RMSNorm before lm_head (the seed has none)
+    activation: str = "relu2"   # relu2 (squared ReLU, zeroclaw's), relu or gelu
+    tied_head: bool = True      # lm_head reuses wte (zeroclaw's choice) or has its own matrix
+    final_norm: bool = False    # RMSNorm before lm_head (zeroclaw has none)
     init_std: float = 0.02      # N(0, init_std) for every drawn matrix
     zero_init_out: bool = True  # wo and fc2 start at zero (still drawn, to keep the stream in step)
     dtype: str = "float32"      # float64 for gradient checks
@@ -106,16 +106,15 @@ class Config:
 
 
 presets = {
-    # The seed, exactly: one name per step in file order, names cut to the 8-position block.
+    # zeroclaw, exactly: one name per step in file order, names cut to the 8-position block.
     "zeroclaw": Config(n_embd=16, n_head=4, n_layer=1, block_size=8, steps=5000, batch_size=1,
                        lr=1e-2, shuffle=False, zeroclaw_truncation=True),
-    # Same size class as the seed (under 5,000 parameters), but every name fits the block, and
+    # zeroclaw's size class (under 5,000 parameters), but every name fits the block, and
     # batched, shuffled, with a norm before lm_head; tuned for validation loss in a minute.
     "tiny": Config(n_embd=20, n_head=4, n_layer=1, block_size=16, mlp_ratio=3, final_norm=True,
                    steps=60000, batch_size=64, lr=1e-2),
-    # The best validation loss we reached with up to five minutes of CPU: depth beat width
-    # (3 layers of 32 beat 2 of 48 or 64 and 4 of 32 or 48), and weight decay 0.1 holds off the
-    # overfitting that sets in after ~25 epochs without it; longer runs overfit even so.
+    # Tuned for validation loss in a few minutes of CPU: three layers rather than more width,
+    # and weight decay to hold off overfitting (the step count stops before it sets in).
     "small": Config(n_embd=32, n_head=4, n_layer=3, block_size=16, final_norm=True,
                     steps=20000, batch_size=64, lr=5e-3, weight_decay=0.1),
 }

@@ -1,6 +1,6 @@
 """Items (one per line of a UTF-8 text file), their character vocabulary, and the train/val split.
 
-The seed reads names.txt and keeps every line; here any one-item-per-line text file works, lines
+zeroclaw reads names.txt and keeps every line; here any one-item-per-line text file works, lines
 are stripped and deduplicated (first occurrence wins), and bad input stops with one sentence that
 names the file and line (DataError). The split is drawn from the run's seed with our own
 xoshiro128+ generator, so the desktop and the browser hold out the same items.

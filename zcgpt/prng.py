@@ -13,7 +13,7 @@ U32_MAX = 4294967295
 
 
 class Rng:
-    """xoshiro128+ seeded from a 64-bit integer (the seed's rule)."""
+    """xoshiro128+ seeded from a 64-bit integer (zeroclaw's rule)."""
 
     def __init__(self, seed: int):
         seed = int(seed) & 0xFFFFFFFFFFFFFFFF
@@ -43,7 +43,7 @@ class Rng:
         f32 = np.float32
         u1 = (u[0::2] + f32(1.0)) / (f32(U32_MAX) + f32(2.0))
         u2 = u[1::2] / f32(U32_MAX)
-        # ln and cos in float64, rounded once: matches the seed's libm results to the bit,
+        # ln and cos in float64, rounded once: matches zeroclaw's libm results to the bit,
         # where numpy's own float32 kernels are off by an ulp now and then.
         ln_u1 = np.log(u1.astype(np.float64)).astype(f32)
         cos_u2 = np.cos((f32(2.0 * np.pi) * u2).astype(np.float64)).astype(f32)
@@ -55,7 +55,7 @@ class Rng:
         return float(np.float32(self.next_u32()) / np.float32(U32_MAX))
 
     def categorical(self, p) -> int:
-        """Index drawn from unnormalised weights p: walk the darts down, seed-style."""
+        """Index drawn from unnormalised weights p: walk the dart down, as zeroclaw does."""
         p = np.asarray(p, dtype=np.float32)
         dart = np.float32(self.uniform()) * np.float32(p.sum(dtype=np.float32))
         for i, pi in enumerate(p):

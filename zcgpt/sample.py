@@ -44,7 +44,7 @@ def generate(model, vocab, n, rng, temperature=1.0, top_k=0, prefix=""):
 
 
 def novelty(names, train_set):
-    """Share of names that are not in the training set (the seed's samples were memorised)."""
+    """Share of names that are not in the training set (zeroclaw's were mostly memorised)."""
     if not names:
         return float("nan")
     return sum(name not in train_set for name in names) / len(names)

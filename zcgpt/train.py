@@ -1,8 +1,8 @@
 """Training: batches of names, Adam with linear decay, evaluation.
 
-Batching departs from the seed (one name per step): the `tiny` and `small` presets take
+Batching departs from zeroclaw (one name per step): the `tiny` and `small` presets take
 shuffled batches. With `shuffle=False` and `batch_size=1` (the `zeroclaw` preset) step s trains
-on train[s % len(train)] exactly as the seed does. Names longer than the block are cut to
+on train[s % len(train)] exactly as zeroclaw does. Names longer than the block are cut to
 block_size tokens as zeroclaw cuts them (`zeroclaw_truncation`), or else to block_size
 predicted positions.
 """
@@ -35,7 +35,7 @@ class TrainingDiverged(ArithmeticError):
 
 
 class Adam:
-    """Adam on one flat vector, bias correction folded into the step size (the seed's form)."""
+    """Adam on one flat vector, bias correction folded into the step size (zeroclaw's form)."""
 
     def __init__(self, config, n):
         self.c = config
@@ -90,7 +90,7 @@ class Trainer:
         self.cursor = len(self.rows) if config.shuffle else 0
         self.step = 0
         self.tokens_seen = 0
-        # One name per step in file order (the seed's way): each step's arrays are built once.
+        # One name per step in file order (zeroclaw's way): each step's arrays are built once.
         self.fixed = None
         if config.batch_size == 1 and not config.shuffle:
             self.fixed = [batch_arrays(self.rows[i:i + 1], self.npred[i:i + 1], self.model.dtype)
