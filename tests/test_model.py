@@ -31,7 +31,7 @@ def numeric_check(model, batch, h=1e-5):
     return worst
 
 
-def test_zeroclaw_init_matches_seed_checksums(reference):
+def test_zeroclaw_init_matches_the_reference_checksums(reference):
     model = GPT(presets["zeroclaw"], vocab_size=28, seed=42)
     assert set(model.params) == set(reference["init"])
     for name, want in reference["init"].items():
@@ -160,6 +160,19 @@ def test_kv_cache_decoding_equals_full_forward():
     steps = [model.decode_step(seqs[:, t], cache) for t in range(seqs.shape[1])]
     inc = np.stack(steps, axis=1).reshape(full.shape)
     np.testing.assert_allclose(inc, full, rtol=1e-10, atol=1e-12)
+
+
+def test_caches_carry_names():
+    cfg = Config(n_layer=2, final_norm=True, dtype="float64")
+    model = random_weights(GPT(cfg, V, seed=1), scale=0.1)
+    _, cache = model.forward(np.array([[0, 3, 4]]))
+    assert cache.idx.shape == (1, 3) and len(cache.blocks) == 2 and cache.norm_f is not None
+    assert cache.blocks[1].attention.att.shape == (1, cfg.n_head, 3, 3)
+    kv = model.new_cache(1)
+    for tok in (0, 3):
+        model.decode_step(np.array([tok]), kv)
+    assert kv.pos == 2 and len(kv.keys[1]) == len(kv.values[1]) == 2
+    assert kv.keys[0][0].shape == (1, cfg.n_head, cfg.head_size)
 
 
 def test_loss_at_init_is_uniform_guess():

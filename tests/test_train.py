@@ -1,4 +1,4 @@
-"""Training against the seed's recorded run, convergence on real names, sampling."""
+"""Training against zeroclaw's recorded run, convergence on real names, sampling."""
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ from zcgpt.sample import generate, novelty
 from zcgpt.train import Trainer
 
 
-def seed_run(reference, dtype):
+def zeroclaw_run(reference, dtype):
     names = reference["names"]
     ds = Dataset(vocab=Vocab.from_items(names), train=names, val=[])
     tr = Trainer(presets["zeroclaw"].replace(dtype=dtype), ds, seed=42)
@@ -20,7 +20,7 @@ def seed_run(reference, dtype):
 
 @pytest.fixture(scope="module")
 def float32_run(reference):
-    return seed_run(reference, "float32")
+    return zeroclaw_run(reference, "float32")
 
 
 def window_gaps(losses, reference):
@@ -28,14 +28,14 @@ def window_gaps(losses, reference):
     return np.abs(losses.reshape(10, 500).mean(axis=1) - want.reshape(10, 500).mean(axis=1))
 
 
-def test_zeroclaw_first_100_steps_match_the_seed(float32_run, reference):
+def test_zeroclaw_first_100_steps_match_the_reference(float32_run, reference):
     want = np.array(reference["loss_per_step"][:100])
     assert np.max(np.abs(float32_run[:100] - want)) < 1e-4
 
 
 def test_zeroclaw_window_means_float64(reference):
     # Two runs part ways chaotically after ~250 steps; what must agree is the 500-step means.
-    assert np.max(window_gaps(seed_run(reference, "float64"), reference)) < 0.03
+    assert np.max(window_gaps(zeroclaw_run(reference, "float64"), reference)) < 0.03
 
 
 def test_zeroclaw_window_means_float32(float32_run, reference):
