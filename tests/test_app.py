@@ -179,6 +179,8 @@ def test_diverging_run_is_an_error_not_a_crash(app, monkeypatch):
     ({"type": "stop", "now": 1}, "unknown field(s) now"),
     ({"type": "reset", "all": 1}, "unknown field(s) all"),
     ({"type": "resume", "by": []}, "'by' must be str"),
+    ({"type": "ping"}, "needs the field 'id'"),
+    ({"type": "save", "keep": "yes"}, "'keep' must be bool"),
     ({"type": "launch"}, "unknown message type 'launch'"),
     ({"kind": "train"}, "unknown message type None"),
     (["train"], "must be a JSON object"),
@@ -276,6 +278,13 @@ def test_save_and_load_model_round_trip(trained):
     done = drive(other)[-1]
     assert done["type"] == "done"
     assert checkpoint.loads(send(other, {"type": "save"})[0]["text"])[2]["step"] == 40
+
+
+def test_ping_and_a_kept_copy(trained):
+    assert send(trained, {"type": "ping", "id": 4}) == [{"type": "pong", "id": 4}]
+    kept = send(trained, {"type": "save", "keep": True})[0]
+    assert kept["keep"] is True and checkpoint.loads(kept["text"])[2]["step"] == 30
+    assert "keep" not in send(trained, {"type": "save"})[0]
 
 
 def test_save_before_any_model(app):

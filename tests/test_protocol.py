@@ -1,6 +1,6 @@
 """The page and the worker speak zcgpt/protocol.py's table and nothing else.
 
-The JavaScript is read as text: the kinds it sends (`send({ type: 'x', ... })`) and the kinds
+The JavaScript is read as text: the kinds it sends (`send({ type: 'x', ... })` or `ask(...)`) and the kinds
 its `handlers` objects take must be the table's; Python must send every kind the page handles.
 """
 
@@ -40,7 +40,7 @@ def top_level_keys(body):
 
 
 def js_sent():
-    return {k for text in JS.values() for k in re.findall(r"send\(\{\s*type:\s*'(\w+)'", text)}
+    return {k for text in JS.values() for k in re.findall(r"(?:send|ask)\(\{\s*type:\s*'(\w+)'", text)}
 
 
 def js_handled():

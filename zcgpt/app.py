@@ -312,7 +312,11 @@ class App:
         meta = self.meta
         text = checkpoint.dumps(self.model, self.vocab, step=meta["step"], seed=meta["seed"],
                                 metrics=meta["metrics"])
-        return [out("checkpoint", text=text, step=meta["step"], bytes=len(text))]
+        keep = {"keep": True} if msg.get("keep") else {}
+        return [out("checkpoint", text=text, step=meta["step"], bytes=len(text), **keep)]
+
+    def on_ping(self, msg):
+        return [out("pong", id=msg["id"])]
 
     def on_load_model(self, msg):
         name, text = msg["name"], msg["text"]

@@ -22,7 +22,8 @@ TO_WORKER = {
     "generate": {"n": "int", "temperature": "number", "prefix": "str", "seed": "int"},
     "data": {"via": "str", "name": "str", "text": "str?", "b64": "str?"},   # pasted text or a file's base64
     "builtin": {"name": "str", "url": "str"},                  # a list shipped with the page
-    "save": {},
+    "save": {"keep": "bool?"},                                 # keep: a copy for the page, not a download
+    "ping": {"id": "int"},                                     # the page checks Python still answers
     "load_model": {"name": "str", "text": "str"},
     "inspect": {"what": "str", "id": "int", "text": "str?"},   # what: probs, attention, embedding, source
 }
@@ -48,7 +49,8 @@ TO_PAGE = {
     "data": {"source": "str", "via": "str", "items": "int", "vocab_size": "int", "chars": "str",
              "longest": "str", "longest_len": "int", "first": "list"},
     "data_error": {"source": "str", "via": "str", "message": "str"},
-    "checkpoint": {"text": "str", "step": "int", "bytes": "int"},
+    "checkpoint": {"text": "str", "step": "int", "bytes": "int", "keep": "bool?"},
+    "pong": {"id": "int"},
     "model_loaded": {"name": "str", "step": "int", "seed": "int", "params": "int", "vocab_size": "int",
                      "chars": "str", "config": "dict", "metrics": "dict"},
     "model_error": {"action": "str", "name": "str?", "message": "str"},

@@ -28,6 +28,13 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
   let current = 'names';            // what the next run trains on: a built-in name or 'yours'
   let busy = false;
   let shown = '';                   // the summary of that list, restored when a new one is refused
+  let asked = null;                 // the message of the list being checked
+  let kept = null;                  // the message of the list in use, to give a restarted Python
+
+  const ask = (msg) => {
+    asked = msg;
+    send(msg);
+  };
 
   const showError = (text) => {
     $('data-error').textContent = text;
@@ -53,7 +60,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
     const ds = datasets.find((d) => d.name === name);
     if (!ds) return;      // "your list" is chosen by loading one
     pending(`Loading ${name}…`);
-    send({ type: 'builtin', name, url: siteURL(ds.path) });
+    ask({ type: 'builtin', name, url: siteURL(ds.path) });
   });
 
   $('data-file').addEventListener('change', async () => {
@@ -66,7 +73,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
     }
     pending(`Checking ${file.name}…`);
     try {
-      send({ type: 'data', via: 'file', name: file.name, b64: await fileBase64(file) });
+      ask({ type: 'data', via: 'file', name: file.name, b64: await fileBase64(file) });
     } catch (err) {
       busy = false;
       $('data-summary').textContent = shown;
@@ -76,7 +83,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
 
   $('data-use').addEventListener('click', () => {
     pending('Checking the list…');
-    send({ type: 'data', via: 'paste', name: 'pasted list', text: $('data-text').value });
+    ask({ type: 'data', via: 'paste', name: 'pasted list', text: $('data-text').value });
   });
 
   const setYours = (label) => {
@@ -115,6 +122,13 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
     /** The data a run will use: a built-in name, or null for the user's own list. */
     builtin: () => (current === 'yours' ? null : current),
     isBusy: () => busy,
+    /** After Python restarted: send it the list in use again; what comes back, or null. */
+    restore() {
+      if (!kept || (kept.type === 'builtin' && kept.name === datasets[0]?.name)) return null;
+      pending(`Loading ${kept.name} again…`);
+      ask(kept);
+      return 'your list';
+    },
     onState(state) {
       const locked = LOCKED.has(state);
       for (const id of ['dataset', 'data-file', 'data-text', 'data-use']) $(id).disabled = locked;
@@ -125,6 +139,8 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
       },
       data(msg) {
         busy = false;
+        kept = asked ?? kept;
+        asked = null;
         showError('');
         if (msg.via === 'builtin') {
           current = msg.source;
@@ -137,6 +153,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
       },
       data_error(msg) {
         busy = false;
+        asked = null;
         $('dataset').value = current;
         if (msg.via === 'file') $('data-file').value = '';
         showError(`${msg.message} Nothing changed: the next run still uses the list above.`);

@@ -13,11 +13,21 @@ const app = {
   loadMs: {},          // when each loading stage began (ms since navigation)
   bytecode: null,      // from the worker: {stdlib_pyc, stdlib_py, numpy_pyc, numpy_py} module counts
   stopClickedAt: null,
+  info: null,          // build.json
+  alive: false,        // Python has said "ready" and has not been found dead since
+  restarted: null,     // {reason, lost} when Python was started again, until it is ready
 };
+
+// Python in the tab can die (a fatal error, out of memory) or hang; the page then starts a
+// fresh worker and gives it back the list and the last model it keeps copies of.
+const WATCH_MS = 2000;   // how often the page checks
+const DEAD_MS = 10000;   // a ping unanswered this long means Python is gone
 
 // Read-only view for the curious (and the end-to-end tests): window.zcgpt.run.points etc.
 window.zcgpt = { get state() { return page.state; }, get run() { return app.run; }, get readyMs() { return app.readyMs; },
-  get loadMs() { return app.loadMs; }, get bytecode() { return app.bytecode; } };
+  get loadMs() { return app.loadMs; }, get bytecode() { return app.bytecode; },
+  /** Kill Python without a word, as a crash would (the tests check the page recovers). */
+  terminateWorker: () => app.worker?.terminate() };
 
 let chart = null;  // created in boot(), after the first paint, to keep start-up tasks short
 const controls = plug(createControls({ onTrain, onPause, onStop, onReset, onGenerate }));
@@ -124,6 +134,11 @@ const handlers = {
   },
 
   ready(msg) {
+    app.alive = true;
+    if (app.restarted) {
+      afterRestart(msg);
+      return;
+    }
     app.readyMs = performance.now();
     app.bytecode = msg.bytecode;   // modules imported from bytecode vs compiled in the tab
     loading.done();
@@ -219,6 +234,8 @@ const handlers = {
 
   reset() {},
 
+  pong() {},   // runtime.js counts any message as a sign of life
+
   error(msg) {
     console.warn('zcgpt worker:', msg.trace || msg.message);
     if (msg.where === 'generate') {
@@ -308,12 +325,54 @@ async function boot() {
   addPanel(createSharePanel({ send, setStatus: ui.setStatus, setState, getState: () => page.state, data: dataPanel,
     fmtInt: ui.fmtInt }));
   build.then((info) => dataPanel.setDatasets(info?.datasets));
-  const info = await build;
-  const data = info?.datasets?.[0]?.path || 'data/names.txt';
+  app.info = await build;
   app.worker = await worker;
-  app.worker.send({ type: 'init', data: siteURL(data), bytecode: info?.bytecode ? siteURL(info.bytecode) : null,
-    hash: window.location.hash });
+  sendInit(window.location.hash);
 }
+
+/** Tell a started Python where the names and numpy's bytecode are (hash: the address's settings). */
+function sendInit(hash) {
+  const info = app.info;
+  const data = info?.datasets?.[0]?.path || 'data/names.txt';
+  app.worker.send({ type: 'init', data: siteURL(data), bytecode: info?.bytecode ? siteURL(info.bytecode) : null, hash });
+}
+
+function restartPython(reason) {
+  app.alive = false;
+  app.worker?.terminate();
+  app.worker = null;
+  const lost = ['training', 'paused', 'stopping'].includes(page.state) ? ' (the run in progress was lost)' : '';
+  app.restarted = { reason, lost };
+  replaceRun(null, 'Train to see names appear.');
+  setState('loading');
+  ui.setStatus(`Python in this tab ${reason}: starting it again…`, 'warn');
+  startWorker(dispatch).then((worker) => {
+    app.worker = worker;
+    sendInit('');
+  }).catch((err) => {
+    ui.setStatus(`Python in this tab ${reason}, and it could not be started again (${err?.message || err}): reload the page.`, 'error');
+    document.body.dataset.state = 'error';
+  });
+}
+
+/** Python is back: give it the list and the model the page kept, and say what happened. */
+function afterRestart(msg) {
+  page.presets = msg.presets;
+  page.limits = msg.limits;
+  loading.done();
+  ui.showStage(null);
+  const note = `Python in this tab ${app.restarted.reason}, so it was started again${app.restarted.lost}`;
+  app.restarted = null;
+  setState('ready');
+  const back = plugins.map((p) => p.restore?.()).filter(Boolean);
+  ui.setStatus(`${note}${back.length ? `: ${back.join(' and ')} ${back.length > 1 ? 'are' : 'is'} back` : ''}.`, 'warn');
+  document.body.dataset.restarts = String(Number(document.body.dataset.restarts || 0) + 1);
+}
+
+setInterval(() => {
+  if (!app.alive || document.hidden) return;   // a hidden tab's timers run late: no verdicts then
+  if (app.worker.silent(DEAD_MS)) restartPython('stopped answering');
+}, WATCH_MS);
 
 boot().catch((err) => {
   console.error(err);

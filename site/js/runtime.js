@@ -50,17 +50,31 @@ export async function startWorker(onMessage) {
   // PyScript's module takes a long task of its own to evaluate; start the worker in the next.
   await nextTask();
   const worker = await PyWorker(here('../worker.py'), { config, version: interpreter });
+  let ping = null;   // {id, sentAt} of a ping not yet answered
+  let seq = 0;
   worker.addEventListener('message', (event) => {
     if (typeof event.data !== 'string') return; // PyScript's own traffic
     let msg;
     try { msg = JSON.parse(event.data); } catch { return; }
-    if (msg && typeof msg.type === 'string') onMessage(msg);
+    if (!msg || typeof msg.type !== 'string') return;
+    ping = null;      // any message shows Python is alive
+    onMessage(msg);
   });
   worker.addEventListener('error', (event) => {
     onMessage({ type: 'error', where: 'worker', message: String(event.error || event.message || event) });
   });
+  const send = (msg) => worker.postMessage(JSON.stringify(msg));
   return {
-    send: (msg) => worker.postMessage(JSON.stringify(msg)),
+    send,
+    terminate: () => worker.terminate(),
+    /** Ping Python; true when an earlier ping has gone unanswered for more than `deadMs`. */
+    silent(deadMs) {
+      const now = performance.now();
+      if (ping) return now - ping.sentAt > deadMs;
+      ping = { id: ++seq, sentAt: now };
+      send({ type: 'ping', id: ping.id });
+      return false;
+    },
   };
 }
 

@@ -27,6 +27,9 @@ export function linkFor(run) {
 
 export function createSharePanel({ send, setStatus, setState, getState, data, fmtInt }) {
   let loaded = null;   // {name, step, chars, config} of an uploaded model
+  let reading = null;  // text of the model file being checked
+  let kept = null;     // text of the last model (trained or loaded), to give a restarted Python
+  let restoring = false;
 
   const note = (text, kind = '') => {
     $('model-note').textContent = text;
@@ -48,7 +51,8 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     }
     note(`Reading ${file.name}…`);
     try {
-      send({ type: 'load_model', name: file.name, text: await file.text() });
+      reading = await file.text();
+      send({ type: 'load_model', name: file.name, text: reading });
     } catch (err) {
       note(`${file.name} could not be read (${err?.message || err}). Nothing changed.`, 'error');
     }
@@ -109,6 +113,14 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       $('model-save').disabled = state !== 'done';
       $('continue').disabled = locked;
     },
+    /** After Python restarted: load the last model into it again; what comes back, or null. */
+    restore() {
+      if (!kept) return null;
+      restoring = true;
+      reading = kept;
+      send({ type: 'load_model', name: 'your last model', text: kept });
+      return 'your last model';
+    },
     /** Extra fields of a train message, or {problem} when the run cannot start. */
     train(run) {
       if (data.isBusy()) return { problem: 'The list is still being checked: press Train again in a moment.' };
@@ -136,7 +148,14 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       ready(msg) {
         applyLink(msg.link);
       },
+      done() {
+        send({ type: 'save', keep: true });   // a copy in the page, in case Python dies
+      },
       checkpoint(msg) {
+        if (msg.keep) {
+          kept = msg.text;
+          return;
+        }
         const blob = new Blob([msg.text, '\n'], { type: 'application/json' });
         const a = document.createElement('a');
         a.href = URL.createObjectURL(blob);
@@ -149,6 +168,8 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       },
       model_loaded(msg) {
         loaded = msg;
+        kept = reading ?? kept;
+        reading = null;
         const c = msg.config;
         const val = msg.metrics?.val_loss;
         note(`Loaded ${msg.name}: ${fmtInt(msg.params)} parameters (width ${c.n_embd}, ${c.n_layer} layer${c.n_layer > 1 ? 's' : ''}, `
@@ -158,15 +179,19 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
         $('continue').checked = true;
         document.body.dataset.modelChars = msg.chars;
         setState('done');
-        setStatus(`Model ${msg.name} loaded: generate names below, or press Train to train it further.`, 'ok');
+        if (!restoring) setStatus(`Model ${msg.name} loaded: generate names below, or press Train to train it further.`, 'ok');
+        restoring = false;
         $('gen-note').textContent = 'Pick a temperature: low is safe and common, high is wild.';
       },
       model_error(msg) {
+        reading = null;
+        restoring = false;
         if (msg.action === 'load') $('model-file').value = '';
         note(`${msg.message} Nothing changed.`, 'error');
       },
       reset() {
         loaded = null;
+        kept = null;
         $('continue-box').hidden = true;
         if (getState() === 'ready') note('Download the trained model as JSON, or load one saved here or by the command line.');
       },
