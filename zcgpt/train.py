@@ -30,8 +30,12 @@ def encode_items(items, vocab, config):
     return rows, npred
 
 
+EXPLODED = 3.0   # a step loss this many times the start (the first loss, or ln V if higher) is divergence
+
+
 class TrainingDiverged(ArithmeticError):
-    """The loss stopped being a finite number (usually: the learning rate is too high)."""
+    """The loss stopped being a finite number or blew up far above where it started (usually:
+    the learning rate is too high)."""
 
 
 class Adam:
@@ -90,6 +94,7 @@ class Trainer:
         self.cursor = len(self.rows) if config.shuffle else 0
         self.step = 0
         self.tokens_seen = 0
+        self.start_loss = None     # what divergence is measured against (see EXPLODED)
         # One name per step in file order (zeroclaw's way): each step's arrays are built once.
         self.fixed = None
         if config.batch_size == 1 and not config.shuffle:
@@ -139,6 +144,11 @@ class Trainer:
         if not math.isfinite(loss):
             raise TrainingDiverged(f"training diverged at step {self.step + 1} (the loss is {loss});"
                                    " try a smaller learning rate")
+        if self.start_loss is None:
+            self.start_loss = max(loss, math.log(self.dataset.vocab.size))
+        elif loss > EXPLODED * self.start_loss:
+            raise TrainingDiverged(f"training diverged at step {self.step + 1} (the loss rose to {loss:.4g},"
+                                   f" from {self.start_loss:.4g} at the start); try a smaller learning rate")
         self.opt.update(self.model.flat, self.model.grad_flat, self.step)
         self.step += 1
         self.tokens_seen += ntok
