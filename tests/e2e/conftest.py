@@ -5,12 +5,12 @@ One Chromium for the whole session (CI has two cores). Each page gets:
   - a record of every request, the worker's included (context-level events), and of every
     console error and uncaught page error.
 
-Skips with a reason when dist/ has not been built or no Chromium/Playwright is at hand.
+Skips with a reason when dist/ is not a build of this tree (build.py's own staleness rule) or
+no Chromium/Playwright is at hand.
 Screenshots and measured numbers go to artifacts/ (git-ignored).
 """
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,9 +22,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist"
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = os.environ.get("ZCGPT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from buildtools import chromium  # noqa: E402
+from buildtools.dist import dist_stale  # noqa: E402
 
 # Records the longest main-thread task from navigation on (buffered: also the ones before
 # the observer was created, as far as the browser kept them).
@@ -38,32 +40,12 @@ try {
 """
 
 
-def stale_site_file():
-    """The first file of site/ whose copy in dist/ differs (build.py copies site/ verbatim)."""
-    site = ROOT / "site"
-    for src in sorted(site.rglob("*")):
-        if src.is_file() and "__pycache__" not in src.parts:
-            built = DIST / src.relative_to(site)
-            if not built.exists() or built.read_bytes() != src.read_bytes():
-                return src.relative_to(ROOT)
-    return None
-
-
 def pytest_collection_modifyitems(config, items):
     if not any("e2e" in item.nodeid for item in items):
         return
-    reason = None
-    if not (DIST / "index.html").exists():
-        reason = "dist/ is not built: run `python build.py` first"
-    elif stale := stale_site_file():
-        reason = f"dist/ is older than site/ ({stale} differs): run `python build.py` again"
-    elif not Path(CHROMIUM).exists():
-        reason = f"no Chromium at {CHROMIUM} (set ZCGPT_CHROMIUM)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "playwright is not installed (pip install playwright)"
+    reason = chromium.unavailable()
+    if reason is None and (stale := dist_stale(ROOT, DIST)):
+        reason = f"dist/ is not a build of this tree ({stale}): run `python build.py`"
     if reason:
         skip = pytest.mark.skip(reason=reason)
         for item in items:
@@ -123,7 +105,7 @@ def subpath_server():
 def browser():
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = chromium.launch(p)
         yield b
         b.close()
 
