@@ -2,7 +2,7 @@
 steps and learning rate on both sides, timed the same way (slices of training seconds).
 
 The tab is driven through the page's own controls and reports what it measured
-(window.zcgpt.run); CPython runs the same training in this process.
+(window.zcgpt.run); CPython runs the same training with zcgpt.run.Run in this process.
 """
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import os
 import re
 import sys
 import threading
-import time
 from pathlib import Path
 
 from . import BuildError
@@ -140,36 +139,35 @@ def bench_tab(url: str, preset: str, steps: int | None, seed: int, timeout_s: fl
 
 
 def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float) -> dict:
-    """The worker's training loop on CPython in this process: same Trainer, data split and slices.
+    """The page's training on CPython in this process: same Trainer and data split, zcgpt.run's
+    loop, timed in slices of about BENCH_SLICE_S training seconds.
 
     Every `val_every` steps (a 200th of the run) the loss on every held-out name is measured
-    with the clock stopped; 'vals' holds those points in the slices' format for time_to_val.
+    outside the training clock; 'vals' holds those points in the slices' format for time_to_val.
     """
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     import numpy
     from zcgpt import presets
     from zcgpt.data import load_lines, make_dataset
+    from zcgpt.run import Run, Schedule
     from zcgpt.train import Trainer
 
-    ds = make_dataset(load_lines(root / "names.txt"), val_frac=0.1, seed=seed)   # as site/worker.py
+    ds = make_dataset(load_lines(root / "names.txt"), val_frac=0.1, seed=seed)   # as the page
     tr = Trainer(presets[preset].replace(steps=steps, lr=lr), ds, seed)
     val_every = max(1, steps // 200)
+    run = Run(tr, Schedule(report_every=val_every, val_every=val_every, val_items=tuple(ds.val)))
     slices, vals = [], []
-    train_s = last_val_s = 0.0
-    while tr.step < steps:
-        t0, tokens0, eval_s = time.perf_counter(), tr.tokens_seen, 0.0
-        while tr.step < steps and time.perf_counter() - t0 - eval_s < BENCH_SLICE_S:
-            tr.train_step()
-            if tr.step % val_every == 0 or tr.step == steps:
-                te = time.perf_counter()
-                at = train_s + te - t0 - eval_s
-                vals.append({"step": tr.step, "tokens": 0, "s": at - last_val_s, "val": tr.evaluate()})
-                last_val_s = at
-                eval_s += time.perf_counter() - te
-        s = time.perf_counter() - t0 - eval_s
-        train_s += s
-        slices.append({"step": tr.step, "tokens": tr.tokens_seen - tokens0, "s": s})
+    slice_start, tokens0, last_val_s = 0.0, 0, 0.0
+    for point in run.steps():
+        if point is not None and point.val_loss is not None:
+            vals.append({"step": point.step, "tokens": 0, "s": run.train_seconds - last_val_s,
+                         "val": point.val_loss})
+            last_val_s = run.train_seconds
+        if run.train_seconds - slice_start >= BENCH_SLICE_S or run.done:
+            slices.append({"step": tr.step, "tokens": tr.tokens_seen - tokens0,
+                           "s": run.train_seconds - slice_start})
+            slice_start, tokens0 = run.train_seconds, tr.tokens_seen
     return {"python": sys.version.split()[0], "numpy": numpy.__version__, "slices": slices, "vals": vals,
             "val_every": val_every, "final_val": vals[-1]["val"] if vals else None,
             "params": tr.model.num_params()}

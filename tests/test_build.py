@@ -9,6 +9,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -321,6 +322,16 @@ def test_bench_time_to_validation_target():
     assert seconds_at_step(SLICES, 35) == pytest.approx(0.13)
     assert seconds_at_step(SLICES, 10) == pytest.approx(0.04)
     assert seconds_at_step(SLICES, 51) is None
+
+
+def test_bench_cpython_slices_and_full_validations_on_the_run_loop():
+    from buildtools.bench import bench_cpython
+    r = bench_cpython(ROOT, "tiny", 30, seed=42, lr=0.01)
+    assert r["val_every"] == 1 and [v["step"] for v in r["vals"]] == list(range(1, 31))
+    assert r["slices"][-1]["step"] == 30 and all(x["tokens"] > 0 for x in r["slices"])
+    assert r["final_val"] == r["vals"][-1]["val"] < math.log(28)
+    # both record the same training seconds, evaluation excluded
+    assert sum(v["s"] for v in r["vals"]) == pytest.approx(sum(x["s"] for x in r["slices"]))
 
 
 # ----------------------------------------------------------------------------- serve
