@@ -6,6 +6,7 @@ names the file and line (DataError). The split is drawn from the run's seed with
 xoshiro128+ generator, so the desktop and the browser hold out the same items.
 """
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,9 @@ MAX_LINE_CHARS = 256    # longer "names" are almost surely not one item per line
 MAX_DISTINCT_CHARS = 256  # the vocabulary (and wte) would be mostly noise beyond this
 MAX_FILE_BYTES = 64 * 2**20  # 300 times names.txt; training encodes every item up front
 SPECIALS = ("<BOS>", "<EOS>")
+# Not allowed in an item: control characters but tab, and lone surrogates (a pasted or
+# JSON-escaped half of a UTF-16 pair is not a character and cannot be printed).
+BAD_CHAR = re.compile("[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
 # Salt added to the run seed for the split, so the held-out set does not share a stream
 # with the initial weights (which start from Rng(seed) itself).
 SPLIT_SALT = 0x5EED5
@@ -37,8 +41,9 @@ class Vocab:
     def __init__(self, chars):
         chars = list(chars)
         for ch in chars:
-            if not isinstance(ch, str) or len(ch) != 1:
-                raise DataError(f"vocabulary entries must be single characters, got {ch!r}.")
+            if not isinstance(ch, str) or len(ch) != 1 or BAD_CHAR.match(ch):
+                raise DataError(f"vocabulary entries must be single characters (no control"
+                                f" characters or lone surrogates), got {repr(ch)[:40]}.")
         chars = sorted(set(chars))
         self.chars = chars
         self.itos = list(SPECIALS) + chars
@@ -100,15 +105,20 @@ def numbered_lines(text: str, source: str) -> list[tuple[int, str]]:
             continue
         if "\x00" in line:
             raise DataError(f"{source} looks binary: line {n} contains a NUL byte.")
-        bad = [ch for ch in line if ord(ch) < 32 and ch != "\t" or ch == "\x7f"]
+        bad = BAD_CHAR.search(line)
         if bad:
-            raise DataError(f"{source} line {n} contains the control character U+{ord(bad[0]):04X};"
+            raise DataError(f"{source} line {n} contains {bad_char_name(bad.group())};"
                             f" expected plain text, one item per line.")
         if len(line) > MAX_LINE_CHARS:
             raise DataError(f"{source} line {n} is {len(line)} characters long; the limit is"
                             f" {MAX_LINE_CHARS} (is this one item per line?).")
         out.append((n, line))
     return out
+
+
+def bad_char_name(ch: str) -> str:
+    kind = "a lone surrogate" if "\ud800" <= ch <= "\udfff" else "the control character"
+    return f"{kind} U+{ord(ch):04X}"
 
 
 def check_charset(numbered, source: str) -> None:
@@ -138,7 +148,8 @@ def read_text(path) -> str:
         if p.is_file() and p.stat().st_size > MAX_FILE_BYTES:
             raise DataError(f"{path} is {p.stat().st_size / 2**20:.1f} MB; the limit is"
                             f" {MAX_FILE_BYTES // 2**20} MB of one-item-per-line text.")
-        data = p.read_bytes()
+        with open(p, "rb") as f:  # capped: /dev/zero or a FIFO must not fill the memory
+            data = f.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file.") from None
     except IsADirectoryError:
@@ -147,6 +158,9 @@ def read_text(path) -> str:
         raise DataError(f"{path}: permission denied.") from None
     except OSError as e:
         raise DataError(f"{path} cannot be read ({e.strerror or e}).") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise DataError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MB, the limit for"
+                        f" one-item-per-line text.")
     return decode_text(data, str(path))
 
 
