@@ -52,7 +52,7 @@ export function createControls({ onTrain, onPause, onStop, onReset, onGenerate }
   showTemp();
   $('gen').addEventListener('submit', (e) => {
     e.preventDefault();
-    const [lo, hi] = page.limits.generate || [1, 200];
+    const [lo, hi] = page.limits.generate;
     const n = Math.max(lo, Math.min(hi, Math.round(Number($('gen-n').value)) || 20));
     $('gen-n').value = n;
     onGenerate({ n, temperature: Number(temp.value), prefix: normalise($('prefix').value.trim()) });

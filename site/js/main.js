@@ -25,7 +25,7 @@ const DEAD_MS = 10000;   // a ping unanswered this long means Python is gone
 
 // Read-only view for the curious (and the end-to-end tests): window.zcgpt.run.points etc.
 window.zcgpt = { get state() { return page.state; }, get run() { return app.run; }, get readyMs() { return app.readyMs; },
-  get loadMs() { return app.loadMs; }, get bytecode() { return app.bytecode; },
+  get loadMs() { return app.loadMs; }, get bytecode() { return app.bytecode; }, get presets() { return page.presets; },
   /** Kill Python without a word, as a crash would (the tests check the page recovers). */
   terminateWorker: () => app.worker?.terminate() };
 
@@ -307,7 +307,7 @@ async function boot() {
   // After the first paint, one piece per task: on a slow or busy machine (the worker compiles
   // Pyodide on another core meanwhile) no single start-up task may come near 100 ms.
   await nextPaint();
-  // The first Intl formatter loads ICU's locale data (15-30 ms here); uPlot makes two when it
+  // The first Intl formatter loads ICU's locale data, a long task; uPlot makes two when it
   // loads, so pay for that in a task of its own.
   new Intl.NumberFormat(navigator.language).format(1.5);
   new Intl.DateTimeFormat().resolvedOptions();

@@ -44,8 +44,7 @@ export async function startWorker(onMessage) {
   // created from JS falls back to the CDN build, which a default build must never contact.
   // Pyodide's indexURL is the interpreter's folder, so numpy comes from beside it too.
   // packages_cache 'passthrough' hands the packages to Pyodide's own start-up, which fetches
-  // and links them while the interpreter boots (about 0.3 s sooner than loading them after it;
-  // and no micropip).
+  // and links them while the interpreter boots (sooner than loading them after it, and no micropip).
   const config = { interpreter, packages: wanted, packages_cache: 'passthrough' };
   // PyScript's module takes a long task of its own to evaluate; start the worker in the next.
   await nextTask();
