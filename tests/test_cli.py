@@ -228,7 +228,7 @@ def test_sample_matches_in_process_generate_after_reload(trained, work):
     (["--prefix", "a" * 40], 2, r"--prefix .* is too long"),
     (["-n", "0"], 2, r"-n must be between 1 and 100000"),
     (["-n", "1000001"], 2, r"-n must be between 1 and 100000"),
-    (["--temperature", "0"], 2, r"--temperature must be positive"),
+    (["--temperature", "0"], 2, r"--temperature must be between 1e-06 and 1e\+06, got 0"),
     (["--top-k", "-2"], 2, r"--top-k must be 0"),
 ])
 def test_sample_bad_values(trained, work, args, code, pattern):

@@ -45,8 +45,10 @@ def load_reference(path):
         raise bad(f"it is over {MAX_REFERENCE_BYTES // 2**20} MB")
     try:
         ref = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError: JSON, or a huge int
-        raise bad("not UTF-8 JSON") from None
+    except (UnicodeDecodeError, ValueError):  # ValueError: bad JSON, or an int of 5,000 digits
+        raise bad("not valid UTF-8 JSON") from None
+    except RecursionError:
+        raise bad("its JSON is nested too deeply") from None
     if not isinstance(ref, dict):
         raise bad("the top level is not a JSON object")
     names = ref.get("names")
@@ -107,13 +109,13 @@ def bench_zeroclaw(names, steps, reference_losses=None):
 
 
 def cmd_bench(args):
-    from .cli import fmt_rate, need
+    from .cli import Lines, fmt_rate, need
     from .data import load_lines
 
     need(args.seconds > 0, "--seconds must be positive")
     zc_steps = presets["zeroclaw"].steps
     need(0 <= args.zeroclaw_steps <= zc_steps, f"--zeroclaw-steps must be between 0 and {zc_steps}")
-    say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else print
+    say = Lines(sys.stderr if args.json else sys.stdout)
     items = load_lines(args.data)
     names, ref_losses, source = items[:300], None, f"first 300 of {args.data}"
     if args.zeroclaw_steps:  # a bad reference file stops the bench before it runs
@@ -137,5 +139,5 @@ def cmd_bench(args):
                 f" {z['reference_mean_loss_last_500']:.4f}; first 100 steps differ by at most"
                 f" {z['max_abs_diff_first_100']:.1e}")
     if args.json:
-        print(json.dumps(result))
+        Lines(sys.stdout)(json.dumps(result))
     return 0

@@ -3,9 +3,13 @@
 A thin layer: every Config field is a flag (`--n-embd`, `--lr`, ...) that overrides the chosen
 preset, and the work is done by data, train, sample and checkpoint. Mistakes end with one line
 on stderr, never a traceback:
+    exit 0  done; also when the reader of stdout left early (`train | head -3` still trains and
+            saves, only the progress lines stop)
     exit 2  the command line is wrong (unknown flag or preset, bad value, bad config combination)
-    exit 1  an input file is wrong (missing, not text, bad checkpoint, unknown characters)
-    exit 130  interrupted with Ctrl-C (train saves what it has first)
+    exit 1  an input file is wrong (missing, not text, bad checkpoint, unknown characters), the
+            checkpoint cannot be written (checked before training), or training diverged (no
+            checkpoint is written then)
+    exit 130  interrupted with Ctrl-C (train saves what it has first, if it got to train)
 """
 
 import argparse
@@ -16,6 +20,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +34,9 @@ EXIT_DATA = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPT = 130
 MAX_SAMPLES = 100_000
+MAX_SEED = 2**64  # the generator takes 64 bits of the seed
+MAX_BATCH_TOKENS = 2**15  # positions a step: 32 times the presets' (64 x 16)
+TEMPERATURES = (1e-6, 1e6)  # beyond these sampling is greedy or uniform already
 
 # Help for the Config fields that carry no comment in config.py.
 EXTRA_HELP = {
@@ -113,15 +121,29 @@ def config_from_args(args) -> Config:
     overrides = {f.name: getattr(args, f"cfg_{f.name}") for f in dataclasses.fields(Config)
                  if getattr(args, f"cfg_{f.name}") is not None}
     try:
-        return presets[args.preset].replace(**overrides)
+        config = presets[args.preset].replace(**overrides)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    # a float the model's dtype cannot hold would act as 0 or inf (1e-320 or 1e308 in float32)
+    import numpy as np
+    fi = np.finfo(config.dtype)
+    tiny, big = float(fi.tiny), float(fi.max)
+    for name, v in overrides.items():
+        if isinstance(v, float) and v != 0 and not tiny <= abs(v) <= big:
+            raise UsageError(f"--{name.replace('_', '-')} {v} is out of {config.dtype}'s range"
+                             f" ({tiny:.2g} to {big:.2g} in size, or 0)")
+    tokens = config.batch_size * config.block_size
+    need(tokens <= MAX_BATCH_TOKENS, f"--batch-size {config.batch_size} of --block-size"
+                                     f" {config.block_size} is {tokens:,} positions a step; the"
+                                     f" limit is {MAX_BATCH_TOKENS:,}")
+    return config
 
 
 def build_parser():
     p = Parser(prog="python -m zcgpt",
                description="zcgpt: a small GPT in plain numpy that learns to make up names.",
-               epilog="Exit status: 0 ok, 1 bad input file, 2 bad command line, 130 interrupted.")
+               epilog="Exit status: 0 ok, 1 bad input file, unwritable --out or diverged training,"
+                      " 2 bad command line, 130 interrupted.")
     p.add_argument("--version", action="version", version=f"zcgpt {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
@@ -191,6 +213,69 @@ def need(cond, msg):
         raise UsageError(msg)
 
 
+def need_seed(seed):
+    need(0 <= seed < MAX_SEED, f"--seed must be a non-negative integer below 2**64, got {seed}")
+
+
+class Lines:
+    """print() to a stream that goes quiet once its reader has left (`train | head -3`), so the
+    work goes on and the run is still saved."""
+
+    def __init__(self, stream):
+        self.stream, self.gone = stream, False
+
+    def __call__(self, msg):
+        if self.gone:
+            return
+        try:
+            print(msg, file=self.stream, flush=True)
+        except BrokenPipeError:
+            self.gone = True
+            silence(self.stream)
+
+
+def silence(stream):
+    """Point a stream whose reader left at devnull, so the flush at exit does not complain
+    (the recipe in Python's docs for SIGPIPE)."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests)
+        pass
+
+
+def same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        try:
+            return Path(a).resolve() == Path(b).resolve()
+        except (OSError, RuntimeError):
+            return False
+
+
+def check_out(path, inputs):
+    """The checkpoint path, refused before any work if it names an input ({flag: path}) or if
+    no file can be put there. The save writes a temporary file beside it and renames it."""
+    out = Path(path)
+    for flag, p in inputs.items():
+        if same_file(out, p):
+            raise DataError(f"--out {out} is the {flag} file; choose another name for the"
+                            f" checkpoint.")
+    why = ("it is a directory" if out.is_dir() else
+           "it is not a regular file" if out.exists() and not out.is_file() else
+           f"no directory {out.parent}" if not out.parent.is_dir() else None)
+    if why is None:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as e:
+            why = f"no file can be created in {out.parent} ({e.strerror or e})"
+    if why:
+        raise DataError(f"cannot write the checkpoint to {out}: {why}.")
+    return out
+
+
 def fmt_time(s):
     s = int(round(s))
     return f"{s // 3600}h{s // 60 % 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
@@ -230,14 +315,11 @@ def cmd_train(args):
 
     config = config_from_args(args)
     need(0 <= args.val_frac < 1, f"--val-frac must be in [0, 1), got {args.val_frac}")
-    need(args.seed >= 0, f"--seed must be a non-negative integer, got {args.seed}")
+    need_seed(args.seed)
     need(args.eval_every is None or args.eval_every >= 0, "--eval-every must be 0 or more")
     need(args.log_every is None or args.log_every >= 1, "--log-every must be at least 1")
-    need(args.samples >= 0, "--samples must be 0 or more")
-    out = Path(args.out)
-    if out.is_dir() or not out.parent.is_dir():
-        raise DataError(f"cannot write the checkpoint to {out}: "
-                        + ("it is a directory." if out.is_dir() else f"no directory {out.parent}."))
+    need(0 <= args.samples <= MAX_SAMPLES, f"--samples must be between 0 and {MAX_SAMPLES}")
+    out = check_out(args.out, {"--data": args.data})
 
     items = load_lines(args.data)
     ds = make_dataset(items, args.val_frac, args.seed)
@@ -248,8 +330,7 @@ def cmd_train(args):
     steps = config.steps
     eval_every = max(1, steps // 10) if args.eval_every is None else args.eval_every
     log_every = args.log_every or max(1, steps // 50)
-    say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else \
-        (lambda msg: print(msg, flush=True))
+    say = Lines(sys.stderr if args.json else sys.stdout)
 
     say(f"{len(items)} items from {args.data}: {len(ds.train)} train, {len(ds.val)} validation;"
         f" vocabulary {ds.vocab.size} tokens")
@@ -316,7 +397,7 @@ def cmd_train(args):
             seen = "in train" if name in train_set else "in val" if name in val_set else "new"
             say(f"  {name:<20} {seen}")
     if args.json:
-        print(json.dumps(summary), flush=True)
+        (say if say.stream is sys.stdout else Lines(sys.stdout))(json.dumps(summary))
     return EXIT_INTERRUPT if interrupted else 0
 
 
@@ -327,9 +408,11 @@ def cmd_sample(args):
     from .sample import generate
 
     need(1 <= args.num <= MAX_SAMPLES, f"-n must be between 1 and {MAX_SAMPLES}, got {args.num}")
-    need(args.temperature > 0, f"--temperature must be positive, got {args.temperature}")
+    need(TEMPERATURES[0] <= args.temperature <= TEMPERATURES[1],
+         f"--temperature must be between {TEMPERATURES[0]:g} and {TEMPERATURES[1]:g},"
+         f" got {args.temperature}")
     need(args.top_k >= 0, f"--top-k must be 0 (off) or more, got {args.top_k}")
-    need(args.seed >= 0, f"--seed must be a non-negative integer, got {args.seed}")
+    need_seed(args.seed)
     model, vocab, _ = load_checkpoint(args.model)
     unknown = vocab.unknown(args.prefix)
     need(not unknown, f"--prefix {args.prefix!r} has characters the model has never seen: "
@@ -384,28 +467,34 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "bench":
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    prog = f"python -m zcgpt {args.command}"
+    err, prog = Lines(sys.stderr), "python -m zcgpt"
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints escaped
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        prog = f"python -m zcgpt {args.command}"
         return COMMANDS[args.command](args)
+    except SystemExit as e:  # argparse: --help, --version, or a bad flag (already reported)
+        return e.code
     except UsageError as e:
-        print(f"{prog}: error: {e} (see --help)", file=sys.stderr)
+        err(f"{prog}: error: {e} (see --help)")
         return EXIT_USAGE
     except (DataError, CheckpointError) as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        err(f"{prog}: error: {e}")
         return EXIT_DATA
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+        err(f"{prog}: interrupted")
         return EXIT_INTERRUPT
     except MemoryError:
-        print(f"{prog}: error: not enough memory for this configuration.", file=sys.stderr)
+        err(f"{prog}: error: not enough memory for this configuration.")
         return EXIT_DATA
-    except BrokenPipeError:
-        # `python -m zcgpt sample | head`: the reader left, which is not an error; point stdout
-        # at devnull so the exit-time flush does not complain (the recipe in Python's docs)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # `python -m zcgpt sample | head`: the reader left, not an error
+        silence(sys.stdout)
         return 0
