@@ -195,7 +195,7 @@ class _HugeInt(Exception):
 
 
 def _parse_int(s):
-    if len(s) > MAX_INT_DIGITS + 1:  # int() of thousands of digits is slow or refused
+    if len(s.lstrip("-")) > MAX_INT_DIGITS:  # int() of thousands of digits is slow or refused
         raise _HugeInt(s)
     return int(s)
 
