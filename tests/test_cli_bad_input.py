@@ -233,6 +233,18 @@ def test_diverged_run_writes_no_checkpoint(tmp_path, monkeypatch, capsys, existi
         assert (tmp_path / "m.json").read_text() == "an older checkpoint"
 
 
+def test_exploding_loss_is_divergence(tmp_path, monkeypatch, capsys):
+    """--lr 1e6 keeps the loss finite but far above where it started: the Trainer calls that
+    divergence too."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.txt").write_text(NAMES)
+    status = main(["train", "--data", "d.txt", "--out", "m.json", "--lr", "1e6", *FAST])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert len(err) == 1 and re.search(r"error: training diverged at step \d+ \(the loss rose to", err[0])
+    assert not (tmp_path / "m.json").exists()
+
+
 # --- output is written safely (issue 13: 6) ---------------------------------------------------
 
 def test_save_uses_a_temporary_file_of_its_own(tmp_path, good_checkpoint):
