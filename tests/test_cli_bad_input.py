@@ -245,6 +245,20 @@ def test_exploding_loss_is_divergence(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "m.json").exists()
 
 
+def test_divergence_outside_train_is_one_sentence_too(tmp_path, monkeypatch, capsys):
+    from zcgpt import bench, train
+
+    def diverged(*args):
+        raise train.TrainingDiverged("training diverged at step 9 (the loss is nan)")
+
+    monkeypatch.setattr(bench, "bench_preset", diverged)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.txt").write_text(NAMES)
+    assert main(["bench", "--data", "d.txt", "--seconds", "0.01", "--zeroclaw-steps", "0"]) == 1
+    assert capsys.readouterr().err == ("python -m zcgpt bench: error: training diverged at step 9"
+                                       " (the loss is nan).\n")
+
+
 # --- output is written safely (issue 13: 6) ---------------------------------------------------
 
 def test_save_uses_a_temporary_file_of_its_own(tmp_path, good_checkpoint):

@@ -68,6 +68,7 @@ def bench_preset(name, items, seconds):
     from .run import Run, Schedule
     from .train import Trainer
 
+    # measures for `seconds` or to the end of the preset's recipe, whichever comes first
     tr = Trainer(presets[name], make_dataset(items, 0.1, 0), seed=0)
     run = Run(tr, Schedule(report_every=tr.config.steps, val_every=0, val_items=(), val_last=False))
     steps = run.steps()

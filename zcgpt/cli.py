@@ -29,6 +29,7 @@ from . import config as config_module
 from .checkpoint import CheckpointError
 from .config import Config, presets
 from .data import DataError
+from .train import TrainingDiverged
 
 EXIT_DATA = 1
 EXIT_USAGE = 2
@@ -199,7 +200,7 @@ def build_parser():
     b.add_argument("--reference", default=None, metavar="FILE",
                    help="zeroclaw_reference.json (default: tests/data/ of the repository, if present)")
     b.add_argument("--seconds", type=finite_float, default=3.0, metavar="S",
-                   help="time spent measuring each preset (default: 3)")
+                   help="time spent measuring each preset, at most its whole recipe (default: 3)")
     b.add_argument("--zeroclaw-steps", type=int, default=5000, metavar="N",
                    help="steps of the zeroclaw run, at most 5000 (default: 5000; 0 skips it)")
     b.add_argument("--json", action="store_true", help="print one JSON object with all the figures")
@@ -311,7 +312,7 @@ def cmd_train(args):
     from .prng import Rng
     from .sample import generate, novelty
     from .run import Run, Schedule
-    from .train import Trainer, TrainingDiverged
+    from .train import Trainer
 
     config = config_from_args(args)
     need(0 <= args.val_frac < 1, f"--val-frac must be in [0, 1), got {args.val_frac}")
@@ -488,6 +489,9 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     except (DataError, CheckpointError) as e:
         err(f"{prog}: error: {e}")
+        return EXIT_DATA
+    except TrainingDiverged as e:  # train adds the flag to turn; elsewhere (bench) as it is
+        err(f"{prog}: error: {e}.")
         return EXIT_DATA
     except KeyboardInterrupt:
         err(f"{prog}: interrupted")
