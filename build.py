@@ -28,7 +28,6 @@ from pathlib import Path
 from buildtools import ROOT, BuildError, log
 from buildtools.bench import print_bench, run_bench
 from buildtools.dist import build, dist_stale
-from buildtools.dist import write_manifest  # noqa: F401  (tests/e2e/test_share.py imports it from here)
 from buildtools.names import write_names
 from buildtools.pins import PYODIDE_CDN_INTERPRETER
 from buildtools.serve import make_server, normalize_base

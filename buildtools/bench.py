@@ -17,9 +17,6 @@ from .chromium import launch, off_origin, unavailable
 from .pins import NUMPY_VERSION, PYODIDE_VERSION
 from .serve import make_server
 
-BENCH_SLICE_S = 0.04  # CPython side: the worker's SLICE_S, so both sides are timed the same way
-
-
 def median(xs):
     xs = sorted(xs)
     if not xs:
@@ -140,7 +137,7 @@ def bench_tab(url: str, preset: str, steps: int | None, seed: int, timeout_s: fl
 
 def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float) -> dict:
     """The page's training on CPython in this process: same Trainer and data split, zcgpt.run's
-    loop, timed in slices of about BENCH_SLICE_S training seconds.
+    loop, timed in slices of about the page's SLICE_S training seconds.
 
     Every `val_every` steps (a 200th of the run) the loss on every held-out name is measured
     outside the training clock; 'vals' holds those points in the slices' format for time_to_val.
@@ -149,11 +146,12 @@ def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float) -> 
         sys.path.insert(0, str(root))
     import numpy
     from zcgpt import presets
+    from zcgpt.app import SLICE_S, VAL_FRAC
     from zcgpt.data import load_lines, make_dataset
     from zcgpt.run import Run, Schedule
     from zcgpt.train import Trainer
 
-    ds = make_dataset(load_lines(root / "names.txt"), val_frac=0.1, seed=seed)   # as the page
+    ds = make_dataset(load_lines(root / "names.txt"), val_frac=VAL_FRAC, seed=seed)   # as the page
     tr = Trainer(presets[preset].replace(steps=steps, lr=lr), ds, seed)
     val_every = max(1, steps // 200)
     run = Run(tr, Schedule(report_every=val_every, val_every=val_every, val_items=tuple(ds.val)))
@@ -164,7 +162,7 @@ def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float) -> 
             vals.append({"step": point.step, "tokens": 0, "s": run.train_seconds - last_val_s,
                          "val": point.val_loss})
             last_val_s = run.train_seconds
-        if run.train_seconds - slice_start >= BENCH_SLICE_S or run.done:
+        if run.train_seconds - slice_start >= SLICE_S or run.done:
             slices.append({"step": tr.step, "tokens": tr.tokens_seen - tokens0,
                            "s": run.train_seconds - slice_start})
             slice_start, tokens0 = run.train_seconds, tr.tokens_seen

@@ -241,3 +241,8 @@ def dist_stale(root: Path, dist: Path) -> str | None:
         if not built.is_file() or built.read_bytes() != wheel.read_bytes():
             return f"{built} differs from a wheel of {root / 'zcgpt'}"
     return None
+
+
+def built_with_bytecode(dist: Path) -> bool:
+    """Whether the build in `dist` ships the bytecode step's output (build.json says)."""
+    return json.loads((dist / "build.json").read_text()).get("bytecode") is not None

@@ -23,8 +23,6 @@ from polyscript import xworker
 from pyodide.ffi import create_proxy
 from pyodide.http import pyfetch
 
-SLICE_S = 0.04
-
 app = None          # zcgpt.app.App, once zcgpt is imported
 worker_task = None  # the task running app.work() while there is work
 
@@ -112,6 +110,7 @@ async def on_builtin(msg):
 async def work():
     """Run the app's work in slices while it has any, letting messages in between."""
     global worker_task
+    from zcgpt.app import SLICE_S
     try:
         while app.has_work():
             for reply in app.work(SLICE_S):

@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 from buildtools import BuildError, bytecode, fetch  # noqa: E402
 from buildtools import dist as assemble  # noqa: E402
+from buildtools.dist import built_with_bytecode  # noqa: E402
 from buildtools.bench import fmt_ratio, fmt_tps, seconds_at_step, throughput, time_to_val  # noqa: E402
 from buildtools.names import names_from_rows, read_babynames  # noqa: E402
 from buildtools.pins import PROVISA, PYODIDE, PYODIDE_VERSION, PYSCRIPT, UPLOT  # noqa: E402
@@ -474,10 +475,6 @@ def pyc_matches(pyc: bytes, source: bytes) -> bool:
 def without_node(monkeypatch):
     real_which = bytecode.shutil.which
     monkeypatch.setattr(bytecode.shutil, "which", lambda cmd: None if cmd == "node" else real_which(cmd))
-
-
-def built_with_bytecode(dist) -> bool:
-    return json.loads((dist / "build.json").read_text()).get("bytecode") is not None
 
 
 def npm_stdlib_zip() -> bytes:

@@ -26,6 +26,7 @@ from .sample import generate
 from .train import Trainer, TrainingDiverged
 
 VAL_FRAC = 0.1
+SLICE_S = 0.04         # seconds of a run's work between two looks at the page's messages
 SAMPLE_EVERY_S = 1.0   # seconds of training between live samples of names
 LIVE_SAMPLES = 8
 

@@ -24,7 +24,7 @@ ROWS = [
     ("one-line list", "", "paste", "only one",
      "#data-error", "has only 1 distinct non-blank line", "ready"),
     ("empty list", "", "paste", "   \n\n",
-     "#data-error", "pasted list is empty", "ready"),
+     "#data-error", "pasted list has only blank lines", "ready"),
     ("binary upload", "", "upload", b"ab\x00\x01cd\n",
      "#data-error", "looks binary: line 1", "ready"),
     ("latin-1 upload", "", "upload", "zoë\nchloé\n".encode("latin-1"),

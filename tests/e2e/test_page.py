@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from buildtools.chromium import off_origin
+from buildtools.dist import built_with_bytecode as dist_built_with_bytecode
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 DIST = Path(__file__).resolve().parents[2] / "dist"
 
@@ -21,13 +24,7 @@ STOP_LIMIT_MS = 200
 
 
 def built_with_bytecode():
-    return json.loads((DIST / "build.json").read_text()).get("bytecode") is not None
-
-
-def off_origin(urls, origin):
-    """Requests that leave the page's origin (blob: URLs are the page's own worker code)."""
-    return [u for u in urls if not (u.startswith(origin + "/") or u.startswith("blob:" + origin)
-                                    or u.startswith("data:"))]
+    return dist_built_with_bytecode(DIST)
 
 
 @pytest.fixture(scope="module")

@@ -305,8 +305,7 @@ def test_works_offline_after_the_first_visit(subpath_server, open_tab):
 def test_a_new_build_replaces_the_offline_copy(open_tab, tmp_path):
     import re
     import shutil
-    sys.path.insert(0, str(ROOT))
-    from build import write_manifest
+    from buildtools.dist import write_manifest
     site = tmp_path / "dist"
     shutil.copytree(ROOT / "dist", site)
     proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", "0", "--dir", str(site), "--quiet"],
