@@ -21,7 +21,11 @@ from zcgpt.run import Run, Schedule
 from conftest import ROOT
 
 NAMES = (ROOT / "names.txt").read_text(encoding="utf-8").splitlines()[:600]
-TRAIN = {"type": "train", "preset": "tiny", "seed": 7, "steps": 30, "lr": 0.01}
+TRAIN = {"type": "train", "preset": "tiny", "seed": 7, "changes": {"steps": 30, "lr": 0.01}}
+
+
+def train_msg(steps=30, lr=0.01, **fields):
+    return {**TRAIN, "changes": {"steps": steps, "lr": lr}, **fields}
 
 
 def checked(msgs):
@@ -113,7 +117,7 @@ def test_a_second_train_while_one_runs_is_refused(app):
 
 
 def test_pause_resume_stop(app):
-    send(app, {**TRAIN, "steps": 2000})
+    send(app, train_msg(2000))
     checked(app.work(0.01))
     assert send(app, {"type": "pause", "by": "user"}) == [{"type": "paused", "paused": True, "by": "user"}]
     assert not app.has_work()
@@ -127,7 +131,7 @@ def test_pause_resume_stop(app):
 
 
 def test_reset_forgets_the_run_and_model_but_keeps_the_list(app):
-    send(app, {**TRAIN, "steps": 2000})
+    send(app, train_msg(2000))
     checked(app.work(0.01))
     assert kinds(send(app, {"type": "reset"})) == ["reset"]
     assert app.job is None and app.model is None and not app.has_work()
@@ -155,18 +159,24 @@ def test_diverging_run_is_an_error_not_a_crash(app, monkeypatch):
 
 
 @pytest.mark.parametrize("msg, words", [
-    ({"type": "train", "preset": "nope", "seed": 1, "steps": 10, "lr": 0.01}, "no preset called 'nope'"),
-    ({"type": "train", "preset": "tiny", "seed": 1, "steps": 0, "lr": 0.01}, "steps must be between"),
-    ({"type": "train", "preset": "tiny", "seed": 1, "steps": 10 ** 400, "lr": 0.01}, "steps must be between"),
-    ({"type": "train", "preset": "tiny", "seed": -1, "steps": 10, "lr": 0.01}, "seed must be between"),
-    ({"type": "train", "preset": "tiny", "seed": 1, "steps": 10, "lr": 5}, "lr must be between"),
-    ({"type": "train", "preset": "tiny", "seed": 1, "steps": "10", "lr": 0.01}, "'steps' must be int"),
-    ({"type": "train", "preset": "tiny", "seed": 1, "steps": True, "lr": 0.01}, "'steps' must be int"),
-    ({"type": "train", "preset": "tiny", "seed": 1, "steps": 10, "lr": float("nan")}, "finite number"),
-    ({"type": "train", "preset": "tiny", "seed": 1, "steps": 10}, "needs the field 'lr'"),
-    ({"type": "train", "preset": "tiny", "seed": 1, "steps": 10, "lr": 0.01, "x": 1}, "unknown field(s) x"),
-    ({"type": "train", "preset": "tiny", "seed": 1, "steps": 10, "lr": 0.01, "from_model": True},
-     "no loaded model"),
+    ({"type": "train", "preset": "nope", "seed": 1, "changes": {}}, "no preset called 'nope'"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"steps": 0}}, "steps must be at least 1"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"steps": 10 ** 400}}, "steps must be between"),
+    ({"type": "train", "preset": "tiny", "seed": -1, "changes": {}}, "seed must be between"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"lr": 5}}, "lr must be between"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"steps": "10"}}, "steps must be int"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"steps": True}}, "steps must be int"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"lr": float("nan")}}, "lr must be a finite number"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"n_embd": 30}}, "not divisible by n_head 4"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"dtype": "float64"}}, "is not a setting the page"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"n_embd": 1024, "n_layer": 8}}, "too big for the tab"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"steps": 100000, "n_layer": 6}},
+     "minutes here"),
+    ({"type": "train", "preset": "tiny", "seed": 1}, "needs the field 'changes'"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": [], "x": 1}, "unknown field(s) x"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": [1]}, "'changes' must be dict"),
+    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {}, "from_model": True}, "no loaded model"),
+    ({"type": "design", "preset": "tiny", "changes": {}}, "needs the field 'id'"),
     ({"type": "generate", "n": "3", "temperature": 1.0, "prefix": "", "seed": 0}, "'n' must be int"),
     ({"type": "generate", "n": 3, "temperature": 1.0, "seed": 0}, "needs the field 'prefix'"),
     ({"type": "pause", "by": 3}, "'by' must be str"),
@@ -274,7 +284,7 @@ def test_save_and_load_model_round_trip(trained):
     b = send(other, {"type": "generate", "n": 4, "temperature": 1.0, "prefix": "", "seed": 9})[0]["names"]
     assert a == b                                  # the same model and the same draw
     # and train on from it: steps add up
-    send(other, {**TRAIN, "steps": 10, "from_model": True})
+    send(other, train_msg(10, from_model=True))
     done = drive(other)[-1]
     assert done["type"] == "done"
     assert checkpoint.loads(send(other, {"type": "save"})[0]["text"])[2]["step"] == 40
@@ -332,8 +342,8 @@ def test_inspect_panels(trained):
     ("#steps=" + "9" * 5000, {}, ["over 2000 characters"]),
 ])
 def test_parse_link(link, settings, notes):
-    from zcgpt.app import parse_link
-    got = parse_link(link)
+    from zcgpt.design import parse_link
+    got = parse_link(link, LIMITS)
     assert got["settings"] == settings
     assert len(got["notes"]) == len(notes) and all(n in g for n, g in zip(notes, got["notes"]))
 
@@ -351,12 +361,43 @@ def test_ready_carries_the_link(app):
                  .map(lambda kv: "#" + "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in kv))))
 def test_parse_link_fuzz(link):
     """Any hash: no exception, only checked settings, and every other key named in a note."""
-    from zcgpt.app import LINK_KEYS, parse_link
-    got = parse_link(link)
+    from zcgpt.design import DESIGN_FIELDS, LINK_EXTRA, parse_link
+    got = parse_link(link, LIMITS)
     s = got["settings"]
-    assert set(s) <= set(LINK_KEYS) and all(isinstance(n, str) and n for n in got["notes"])
+    assert set(s) <= set(LINK_EXTRA) | set(DESIGN_FIELDS) and all(isinstance(n, str) and n for n in got["notes"])
     for key in ("seed", "steps", "lr"):
         if key in s:
             lo, hi = LIMITS[key]
             assert lo <= s[key] <= hi and math.isfinite(s[key])
     json.dumps(got, allow_nan=False)
+
+
+def test_design_reports_cost_and_problems(app):
+    from zcgpt.config import Config
+    from zcgpt.model import param_count
+    ok = send(app, {"type": "design", "preset": "tiny", "changes": {"n_layer": 2, "block_size": 24}, "id": 1})[0]
+    assert ok["id"] == 1 and ok["problems"] == {} and ok["refused"] is None
+    assert ok["config"]["n_layer"] == 2 and ok["config"]["block_size"] == 24
+    assert ok["params"] == param_count(Config(**ok["config"]), 28)
+    assert ok["multiply_adds"] > 0 and ok["est_seconds"] > 0 and ok["measured"] is False
+    bad = send(app, {"type": "design", "preset": "tiny", "changes": {"n_embd": 30}, "id": 3})[0]
+    assert bad["problems"] == {"n_embd": "n_embd 30 is not divisible by n_head 4."}
+    bad = send(app, {"type": "design", "preset": "tiny", "changes": {"lr": "x", "colour": 1}, "id": 2})[0]
+    assert bad["problems"] == {"lr": "lr must be a finite number.",
+                               "colour": "“colour” is not a setting the page can change."}
+    huge = send(app, {"type": "design", "preset": "small", "changes": {"n_embd": 512, "n_layer": 12}, "id": 4})[0]
+    assert huge["problems"] == {} and "parameters is more than zcgpt builds" in huge["refused"]
+    wide = send(app, {"type": "design", "preset": "small",
+                      "changes": {"n_embd": 128, "n_layer": 2, "batch_size": 4096, "block_size": 64}, "id": 6})[0]
+    assert "MB of memory" in wide["refused"]
+    slow = send(app, {"type": "design", "preset": "small", "changes": {"steps": 100000}, "id": 5})[0]
+    assert "minutes" in slow["refused"]
+
+
+def test_a_designed_model_trains_and_the_tab_measures_its_speed(app):
+    start = send(app, {**TRAIN, "changes": {"steps": 20, "lr": 0.01, "n_layer": 2, "block_size": 24}})[0]
+    assert start["config"]["n_layer"] == 2 and start["config"]["block_size"] == 24
+    done = drive(app)[-1]
+    assert done["type"] == "done" and done["step"] == 20
+    model = checkpoint.loads(send(app, {"type": "save"})[0]["text"])[0]
+    assert model.config.n_layer == 2 and model.config.block_size == 24

@@ -12,11 +12,11 @@ import binascii
 import math
 import time
 import traceback
-import urllib.parse
 
 from . import __version__, checkpoint, insight
 from .checkpoint import CheckpointError
-from .config import presets
+from .config import Config, field_help, presets
+from .design import GUESS_MADDS_PER_S, DesignError, design_config, estimate, field_table, parse_link
 from .data import MAX_FILE_BYTES, DataError, Dataset, Vocab, decode_text, make_dataset, parse_lines
 from .model import param_count
 from .prng import Rng
@@ -26,6 +26,7 @@ from .sample import generate
 from .train import Trainer, TrainingDiverged
 
 VAL_FRAC = 0.1
+CONFIG_FIELDS = set(Config.__dataclass_fields__) | {"seed"}
 SLICE_S = 0.04         # seconds of a run's work between two looks at the page's messages
 SAMPLE_EVERY_S = 1.0   # seconds of training between live samples of names
 LIVE_SAMPLES = 8
@@ -93,6 +94,7 @@ class App:
         self.train_set = set()   # its training names, for "new" versus "in training set"
         self.meta = None         # step, seed and metrics written into a downloaded checkpoint
         self.loaded = None       # text of an uploaded checkpoint, read afresh for each run from it
+        self.madds_per_s = None  # training speed the last run measured (for a design's time)
 
     # ---------- the adapter's entry points ----------
 
@@ -104,8 +106,8 @@ class App:
         vocab = Vocab.from_items(self.items)
         return out("ready", zcgpt=__version__, items=len(self.items), vocab_size=vocab.size,
                    chars="".join(vocab.chars), longest=max(self.items, key=len),
-                   presets=self.preset_table(vocab.size), limits=LIMITS, link=parse_link(link),
-                   **runtime)
+                   presets=self.preset_table(vocab.size), limits=LIMITS, fields=field_table(field_help()),
+                   link=parse_link(link, LIMITS), **runtime)
 
     def handle(self, msg):
         """One message from the page -> the messages to send back."""
@@ -175,6 +177,9 @@ class App:
                                     n_val=len(tr.dataset.val), tokens=tr.tokens_seen,
                                     seconds=round(job.busy, 3))
         self.job = None
+        if run.train_seconds > 0.5:
+            madds = estimate(tr.config, tr.dataset.vocab.size, tr.dataset.train, 1.0)["multiply_adds"]
+            self.madds_per_s = tr.step * madds / run.train_seconds
         return [out("done", run=job.id, stopped=job.stop, step=tr.step, steps=tr.config.steps,
                     val=run.val_loss, tokens=tr.tokens_seen, busy=job.busy, samples=samples)]
 
@@ -185,18 +190,14 @@ class App:
             raise Refused("a run is already going: stop or reset it first")
         if self.items is None:
             raise Refused("there is no list to train on yet")
-        preset = msg["preset"]
-        if preset not in presets:
-            raise Refused(f"there is no preset called {preset!r} (there are {', '.join(presets)})")
-        steps = in_range(msg["steps"], "steps")
-        seed = in_range(msg["seed"], "seed")
-        lr = in_range(msg["lr"], "lr")
+        preset, seed = msg["preset"], in_range(msg["seed"], "seed")
+        config = self.checked_design(preset, msg["changes"])
         try:
             ds = make_dataset(self.items, VAL_FRAC, seed)
             if msg.get("from_model"):
-                model, ds, config, base_step = self.continue_from_loaded(ds, steps, lr)
+                model, ds, config, base_step = self.continue_from_loaded(ds, config.steps, config.lr)
             else:
-                model, config, base_step = None, presets[preset].replace(steps=steps, lr=lr), 0
+                model, base_step = None, 0
             tr = Trainer(config, ds, seed, model=model)
         except (DataError, CheckpointError, ValueError) as exc:
             raise Refused(str(exc)) from None
@@ -208,12 +209,46 @@ class App:
         self.meta = {"step": base_step, "seed": seed,
                      "metrics": {"preset": preset, "data": self.data_name}}
         init_val = tr.evaluate(list(schedule.val_items)) if schedule.val_items else None
-        return [out("start", run=self.run_id, preset=preset, steps=steps, lr=config.lr, seed=seed,
+        return [out("start", run=self.run_id, preset=preset, steps=config.steps, lr=config.lr, seed=seed,
                     init_val=init_val, params=tr.model.num_params(), vocab_size=ds.vocab.size,
                     uniform=math.log(ds.vocab.size), n_train=len(ds.train), n_val=len(ds.val),
                     config=config.to_dict(), report_every=schedule.report_every,
                     val_every=schedule.val_every, val_items=len(schedule.val_items),
                     from_model=model is not None, base_step=base_step)]
+
+    def checked_design(self, preset, changes):
+        """The Config of a design the tab can train, or Refused with the first reason."""
+        try:
+            config = design_config(preset, changes)
+        except DesignError as exc:
+            raise Refused(str(exc)) from None
+        in_range(config.steps, "steps")
+        in_range(config.lr, "lr")
+        refused = estimate(config, Vocab.from_items(self.items).size, self.items, self.speed())["refused"]
+        if refused:
+            raise Refused(f"this model is too big for the tab: {refused}")
+        return config
+
+    def on_design(self, msg):
+        """What a design costs (parameters, work per step, memory, time here), or its problems."""
+        items = self.items or []
+        try:
+            config = design_config(msg["preset"], msg["changes"])
+        except DesignError as exc:
+            return [out("design", id=msg["id"], problems={k: sentence(v) for k, v in exc.problems.items()})]
+        problems = {}
+        for name in ("steps", "lr"):
+            try:
+                in_range(getattr(config, name), name)
+            except Refused as exc:
+                problems[name] = sentence(exc)
+        cost = estimate(config, Vocab.from_items(items).size if items else 28, items or ["x"], self.speed())
+        return [out("design", id=msg["id"], problems=problems, measured=self.madds_per_s is not None,
+                    config=config.to_dict(), **cost)]
+
+    def speed(self):
+        """Multiply-adds per second this tab trains at: measured by the last run, or a guess."""
+        return self.madds_per_s or GUESS_MADDS_PER_S
 
     def continue_from_loaded(self, ds, steps, lr):
         """The uploaded model (read afresh), the split in its vocabulary, its config, its step."""
@@ -396,58 +431,11 @@ class App:
         return table
 
 
-LINK_KEYS = ("preset", "seed", "steps", "lr", "data")
-MAX_LINK_CHARS = 2000
-
-
-def parse_link(text):
-    """A page address's hash (`#preset=tiny&seed=42&steps=2000&lr=0.01&data=names`) -> the
-    run settings it holds, each checked, and a note for each one left out."""
-    settings, notes = {}, []
-    if len(text) > MAX_LINK_CHARS:
-        return {"settings": {}, "notes": [f"the link is over {MAX_LINK_CHARS} characters, so it was ignored"]}
-    seen = set()
-    for key, value in urllib.parse.parse_qsl(text.lstrip("#"), keep_blank_values=True):
-        shown = value if len(value) <= 20 else value[:17] + "..."
-        if key not in LINK_KEYS:
-            notes.append(f"“{key[:20]}” is not a setting here")
-            continue
-        if key in seen:
-            notes.append(f"{key} is given twice (the first one counts)")
-            continue
-        seen.add(key)
-        if key == "preset":
-            if value in presets:
-                settings[key] = value
-            else:
-                notes.append(f"there is no model “{shown}” (there are {', '.join(presets)})")
-        elif key == "data":
-            settings[key] = value      # the page knows its built-in lists
-        else:
-            number = _link_number(value, key)
-            if number is None:
-                lo, hi = LIMITS[key]
-                what = f"a number from {lo:g} to {hi:g}" if key == "lr" else f"a whole number from {lo} to {hi}"
-                notes.append(f"{key} “{shown}” is not {what}")
-            else:
-                settings[key] = number
-    return {"settings": settings, "notes": notes}
-
-
-def _link_number(text, key):
-    lo, hi = LIMITS[key]
-    try:
-        value = float(text) if key == "lr" else int(text, 10)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and lo <= value <= hi else None
-
-
 def in_range(value, name):
     lo, hi = LIMITS[name]
     if not lo <= value <= hi:
         shown = repr(value) if len(repr(value)) <= 20 else repr(value)[:17] + "..."
-        raise Refused(f"{name} must be between {lo:g} and {hi:g}, got {shown}")
+        raise Refused(f"{name} must be between {lo} and {hi}, got {shown}")
     return value
 
 
@@ -456,7 +444,9 @@ def clean(x):
 
 
 def sentence(exc):
-    """An exception's message as a sentence: capital first, full stop last."""
+    """An exception's message as a sentence: capital first (unless it starts with a field's
+    name), full stop last."""
     text = str(exc).strip() or type(exc).__name__
-    text = text[0].upper() + text[1:]
+    if text.split()[0] not in CONFIG_FIELDS:      # a field's name keeps its spelling
+        text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."

@@ -4,6 +4,8 @@ The CLI mirrors these fields as flags, checkpoints store them as a plain dict, a
 sends the same dict to the worker, so a run is described the same way everywhere.
 """
 
+import inspect
+import re
 from dataclasses import asdict, dataclass, fields, replace
 
 ACTIVATIONS = ("relu2", "relu", "gelu")
@@ -61,28 +63,45 @@ class Config:
         return self.n_embd // self.n_head
 
     def validate(self) -> "Config":
-        def need(cond, msg):
-            if not cond:
-                raise ValueError(f"bad config: {msg}")
+        """self, or ValueError naming the first field that is wrong."""
+        problems = self.problems()
+        if problems:
+            raise ValueError(f"bad config: {next(iter(problems.values()))}")
+        return self
+
+    def problems(self) -> dict:
+        """field name -> what is wrong with it, for every field that is (empty when all is well)."""
+        out = {}
+
+        def need(cond, name, msg):
+            if not cond and name not in out:
+                out[name] = msg
 
         for f in fields(self):
             v = getattr(self, f.name)
             t = _type_name(f)
             want = {"int": int, "float": (int, float), "bool": bool, "str": str}[t]
             bad = not isinstance(v, want) or (t != "bool" and isinstance(v, bool))
-            need(not bad, f"{f.name} must be {t}, got {v!r}")
+            need(not bad, f.name, f"{f.name} must be {t}, got {v!r}")
+        if out:
+            return out                      # the checks below compare values of the right types
         for name in ("n_embd", "n_head", "n_layer", "block_size", "mlp_ratio", "steps", "batch_size",
                      "sort_window"):
-            need(getattr(self, name) >= 1, f"{name} must be at least 1")
-        need(self.n_embd % self.n_head == 0, f"n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
-        need(self.activation in ACTIVATIONS, f"activation must be one of {', '.join(ACTIVATIONS)}")
-        need(self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}")
-        need(self.lr > 0, "lr must be positive")
-        need(0 <= self.warmup_steps < self.steps, "warmup_steps must be in [0, steps)")
-        need(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)")
-        need(self.eps > 0 and self.init_std >= 0, "eps must be positive and init_std non-negative")
-        need(self.weight_decay >= 0 and self.grad_clip >= 0, "weight_decay and grad_clip must be >= 0")
-        return self
+            need(getattr(self, name) >= 1, name, f"{name} must be at least 1")
+        if self.n_head >= 1:
+            need(self.n_embd % self.n_head == 0, "n_embd",
+                 f"n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
+        need(self.activation in ACTIVATIONS, "activation", f"activation must be one of {', '.join(ACTIVATIONS)}")
+        need(self.dtype in DTYPES, "dtype", f"dtype must be one of {', '.join(DTYPES)}")
+        need(self.lr > 0, "lr", "lr must be positive")
+        need(0 <= self.warmup_steps < self.steps, "warmup_steps", "warmup_steps must be in [0, steps)")
+        need(0 <= self.beta1 < 1, "beta1", "betas must be in [0, 1)")
+        need(0 <= self.beta2 < 1, "beta2", "betas must be in [0, 1)")
+        need(self.eps > 0, "eps", "eps must be positive and init_std non-negative")
+        need(self.init_std >= 0, "init_std", "eps must be positive and init_std non-negative")
+        need(self.weight_decay >= 0, "weight_decay", "weight_decay and grad_clip must be >= 0")
+        need(self.grad_clip >= 0, "grad_clip", "weight_decay and grad_clip must be >= 0")
+        return out
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -120,3 +139,33 @@ presets = {
 }
 for _c in presets.values():
     _c.validate()
+
+# Help for the fields that carry no comment above.
+EXTRA_HELP = {
+    "beta1": "Adam decay rate of the gradient mean",
+    "beta2": "Adam decay rate of the squared-gradient mean",
+    "eps": "Adam epsilon added to the root of the squared-gradient mean",
+}
+
+
+def field_help() -> dict:
+    """name -> the comment beside each Config field (or EXTRA_HELP's line), so the CLI's flags
+    and the page's designer explain a field in the same words."""
+    out = dict(EXTRA_HELP)
+    try:
+        src = inspect.getsource(Config)
+    except (OSError, TypeError):
+        return out
+    last, indent = None, 0
+    for line in src.splitlines():
+        m = re.match(r"(\s+)(\w+)\s*:\s*[\w.]+\s*=[^#]*?(?:#\s*(.*))?$", line)
+        if m:
+            last = m.group(2) if m.group(3) else None
+            indent = len(m.group(1))
+            if last:
+                out[last] = m.group(3).strip()
+        elif last and re.match(rf"\s{{{indent + 1},}}#", line):  # the comment goes on below
+            out[last] += " " + line.strip().lstrip("#").strip()
+        else:
+            last = None
+    return out

@@ -13,8 +13,8 @@ import math
 TO_WORKER = {
     "init": {"data": "str", "bytecode": "str?", "hash": "str?"},   # start-up: URLs of the names and numpy's
                                                                    # bytecode, and the address's hash
-    "train": {"preset": "str", "seed": "int", "steps": "int", "lr": "number", "data": "str?",
-              "from_model": "bool?"},
+    "train": {"preset": "str", "seed": "int", "changes": "dict", "data": "str?", "from_model": "bool?"},
+    "design": {"preset": "str", "changes": "dict", "id": "int"},   # changes: Config fields by name
     "pause": {"by": "str?"},                                   # by: "user" or "hidden" (tab in the background)
     "resume": {"by": "str?"},
     "stop": {},
@@ -32,7 +32,7 @@ TO_WORKER = {
 TO_PAGE = {
     "stage": {"stage": "str", "python": "str?", "numpy": "str?", "zcgpt": "str?"},
     "ready": {"seconds": "number", "numpy": "str", "zcgpt": "str", "bytecode": "dict", "items": "int",
-              "vocab_size": "int", "chars": "str", "longest": "str", "presets": "dict", "limits": "dict", "link": "dict"},
+              "vocab_size": "int", "chars": "str", "longest": "str", "presets": "dict", "limits": "dict", "fields": "list", "link": "dict"},
     "start": {"run": "int", "preset": "str", "steps": "int", "lr": "number", "seed": "int",
               "init_val": "number?", "params": "int", "vocab_size": "int", "uniform": "number",
               "n_train": "int", "n_val": "int", "config": "dict", "report_every": "int",
@@ -44,6 +44,9 @@ TO_PAGE = {
     "halted": {"run": "int", "stopped": "bool", "step": "int", "steps": "int"},
     "done": {"run": "int", "stopped": "bool", "step": "int", "steps": "int", "val": "number?",
              "tokens": "int", "busy": "number", "samples": "list"},
+    "design": {"id": "int", "problems": "dict", "measured": "bool?", "config": "dict?", "params": "int?",
+               "tokens_per_step": "number?", "multiply_adds": "int?", "memory_mb": "number?",
+               "est_seconds": "number?", "refused": "str?"},
     "generated": {"names": "list", "note": "str?", "temperature": "number?", "prefix": "str?"},
     "reset": {},
     "data": {"source": "str", "via": "str", "items": "int", "vocab_size": "int", "chars": "str",

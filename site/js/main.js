@@ -30,7 +30,8 @@ window.zcgpt = { get state() { return page.state; }, get run() { return app.run;
   terminateWorker: () => app.worker?.terminate() };
 
 let chart = null;  // created in boot(), after the first paint, to keep start-up tasks short
-const controls = plug(createControls({ onTrain, onPause, onStop, onReset, onGenerate }));
+const controls = plug(createControls({ onTrain, onPause, onStop, onReset, onGenerate,
+  send: (msg) => app.worker?.send(msg) }));
 
 // Panels loaded after the first paint (data.js, share.js) plug in too: their message handlers
 // run after the page's own, onState follows the page's state, train(run) adds to a run.
@@ -80,7 +81,8 @@ function onTrain(run, problem) {
     t0: performance.now() }, 'The first names appear after about a second.');
   setState('training');
   ui.setStatus(`Training ${run.preset}…`);
-  app.worker.send({ type: 'train', ...run });
+  app.worker.send({ type: 'train', preset: run.preset, seed: run.seed, changes: run.changes, data: run.data,
+    from_model: run.from_model });
 }
 
 function onPause(by = 'user') {
@@ -145,6 +147,7 @@ const handlers = {
     ui.showStage(null);
     page.presets = msg.presets;
     page.limits = msg.limits;
+    page.fields = msg.fields;
     controls.setup();
     setChars(msg.chars);
     ui.setText('about', `zcgpt ${msg.zcgpt} · numpy ${msg.numpy} · ${ui.fmtInt(msg.items)} names, `
@@ -323,7 +326,7 @@ async function boot() {
   const { createSharePanel } = await import('./share.js');
   await nextTask();
   addPanel(createSharePanel({ send, setStatus: ui.setStatus, setState, getState: () => page.state, data: dataPanel,
-    fmtInt: ui.fmtInt }));
+    fmtInt: ui.fmtInt, fillForm: controls.applyLink }));
   build.then((info) => dataPanel.setDatasets(info?.datasets));
   app.info = await build;
   app.worker = await worker;
@@ -359,6 +362,7 @@ function restartPython(reason) {
 function afterRestart(msg) {
   page.presets = msg.presets;
   page.limits = msg.limits;
+  page.fields = msg.fields;
   loading.done();
   ui.showStage(null);
   const note = `Python in this tab ${app.restarted.reason}, so it was started again${app.restarted.lost}`;

@@ -27,6 +27,7 @@ export const page = {
   chars: '',        // characters of the list the next run trains on
   presets: {},      // from "ready": each preset's config, params, page_steps and note
   limits: {},       // from "ready": steps, seed, lr, generate, temperature, data_bytes, model_bytes
+  fields: [],       // from "ready": the designer's Config fields [{name, type, help, choices}]
 };
 
 const handlers = new Map();     // message type -> [fn]

@@ -4,7 +4,8 @@
 // Python in the worker, so `python -m zcgpt sample --model` reads what this page saves and the
 // page loads what the command line trains. A refused file changes nothing.
 //
-// The link carries the run's settings in the hash (#preset=tiny&seed=42&steps=2000&lr=0.01&data=names):
+// The link carries the run's settings in the hash (#preset=tiny&seed=42&steps=2000&lr=0.01&n_layer=2&data=names),
+// every Config field that differs from the preset by its own name:
 // the split, initial weights and batch order all come from the seed, and the worker reports
 // the curve by steps, so the same link gives the same curve in the same browser.
 
@@ -17,15 +18,14 @@ export function linkFor(run) {
   const q = new URLSearchParams();
   q.set('preset', run.preset);
   q.set('seed', String(run.seed));
-  q.set('steps', String(run.steps));
-  q.set('lr', String(run.lr));
+  for (const [name, value] of Object.entries(run.changes)) q.set(name, String(value));   // Config fields by name
   if (run.data) q.set('data', run.data);
   const url = new URL(window.location.href);
   url.hash = q.toString();
   return url.href;
 }
 
-export function createSharePanel({ send, setStatus, setState, getState, data, fmtInt }) {
+export function createSharePanel({ send, setStatus, setState, getState, data, fmtInt, fillForm }) {
   let loaded = null;   // {name, step, chars, config} of an uploaded model
   let reading = null;  // text of the model file being checked
   let kept = null;     // text of the last model (trained or loaded), to give a restarted Python
@@ -79,11 +79,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
   const applyLink = (link) => {
     const { settings, notes } = link;
     if (!Object.keys(settings).length && !notes.length) return;
-    if (settings.preset) {
-      $('preset').value = settings.preset;
-      $('preset').dispatchEvent(new Event('change'));   // the preset's defaults first…
-    }
-    for (const key of ['seed', 'steps', 'lr']) if (settings[key] != null) $(key).value = String(settings[key]);   // …then the link's
+    fillForm(settings);
     const problems = [...notes];
     if (settings.data && !data.chooseBuiltin(settings.data)) problems.push(`there is no built-in list “${settings.data}” here`);
     setStatus(problems.length ? `Settings from the link, but ${problems.join('; ')}: the model's own values stand there.`
