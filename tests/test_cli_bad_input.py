@@ -326,6 +326,17 @@ def test_train_into_a_closed_pipe_still_trains_and_saves(tmp_path):
     assert ck.load(tmp_path / "m.json")[2]["step"] == 2000
 
 
+def wait_until_reading(pid, timeout=10.0):
+    """Until the process sleeps in a pipe read (Linux /proc), or half a second elsewhere."""
+    wchan = Path(f"/proc/{pid}/wchan")
+    if not wchan.exists():
+        time.sleep(0.5)
+        return
+    end = time.monotonic() + timeout
+    while "pipe_read" not in wchan.read_text() and time.monotonic() < end:
+        time.sleep(0.01)
+
+
 def test_ctrl_c_while_loading_is_one_line(tmp_path):
     """The data file is a FIFO nobody writes to: the run is stuck loading when Ctrl-C comes."""
     fifo = tmp_path / "d.txt"
@@ -339,6 +350,7 @@ def test_ctrl_c_while_loading_is_one_line(tmp_path):
             except OSError:
                 assert p.poll() is None, p.communicate()
                 time.sleep(0.01)
+        wait_until_reading(p.pid)  # a signal between open() and read() would be seen only later
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)
     finally:
