@@ -401,3 +401,61 @@ def test_a_designed_model_trains_and_the_tab_measures_its_speed(app):
     assert done["type"] == "done" and done["step"] == 20
     model = checkpoint.loads(send(app, {"type": "save"})[0]["text"])[0]
     assert model.config.n_layer == 2 and model.config.block_size == 24
+
+
+def test_a_run_goes_on_from_its_snapshot_bit_for_bit(app, monkeypatch):
+    """Snapshot mid-run, a fresh backend (a reloaded page) goes on from it: the same points,
+    the same final loss and the same parameters as a run never interrupted."""
+    import zcgpt.app as app_module
+    msg = train_msg(60)
+    send(app, msg)
+    whole = drive(app)
+    want_points = [p for m in whole if m["type"] == "progress" for p in m["points"]]
+    want_params = checkpoint.loads(send(app, {"type": "save"})[0]["text"])[0].flat.copy()
+
+    monkeypatch.setattr(app_module, "SNAPSHOT_S", 0.0)
+    send(app, msg)
+    snap = None
+    while snap is None:
+        snap = next((m for m in checked(app.work(0.0)) if m["type"] == "snapshot"), None)
+    assert 0 < snap["step"] < 60
+    fresh = App()
+    fresh.start("\n".join(NAMES), "names.txt")
+    start = send(fresh, {**msg, "resume": snap["text"]})[0]
+    assert start["type"] == "start" and start["resumed_at"] == snap["step"]
+    rest = drive(fresh)
+    got_points = [p for m in rest if m["type"] == "progress" for p in m["points"]]
+    assert got_points == [p for p in want_points if p[0] > snap["step"]]
+    assert rest[-1]["val"] == whole[-1]["val"] and rest[-1]["train_loss"] == whole[-1]["train_loss"]
+    got_params = checkpoint.loads(send(fresh, {"type": "save"})[0]["text"])[0].flat
+    assert (got_params == want_params).all()
+
+
+def test_a_snapshot_only_goes_on_with_its_design_and_list(app, monkeypatch):
+    import zcgpt.app as app_module
+    monkeypatch.setattr(app_module, "SNAPSHOT_S", 0.0)
+    send(app, train_msg(60))
+    snap = None
+    while snap is None:
+        snap = next((m for m in checked(app.work(0.0)) if m["type"] == "snapshot"), None)
+    plain = send(app, {"type": "save"})[0]["text"]          # a model file, not a saved run
+    send(app, {"type": "reset"})
+    before = snapshot(app)
+    for msg, words in [
+        (train_msg(61, resume=snap["text"]), "another design"),
+        (train_msg(60, resume="{}"), "not a zcgpt checkpoint"),
+        (train_msg(60, resume="x"), "not a zcgpt checkpoint: invalid json"),
+        (train_msg(60, resume=plain), "holds no saved run"),
+    ]:
+        reply = send(app, msg)
+        assert kinds(reply) == ["error"] and words in reply[0]["message"].lower(), reply
+        assert snapshot(app) == before
+    send(app, {"type": "data", "via": "paste", "name": "p", "text": "\n".join(NAMES[:300])})
+    reply = send(app, train_msg(60, resume=snap["text"]))
+    assert "another list" in reply[0]["message"]
+
+
+def test_done_reports_train_loss_and_novelty(trained):
+    send(trained, train_msg(40))
+    done = drive(trained)[-1]
+    assert 0 <= done["novelty"] <= 1 and math.isfinite(done["train_loss"])

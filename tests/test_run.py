@@ -93,3 +93,31 @@ def test_a_nan_loss_is_divergence(monkeypatch):
     monkeypatch.setattr(tr.model, "loss_arrays", lambda *a, **k: float("nan"))
     with pytest.raises(TrainingDiverged, match="the loss is nan"):
         tr.train_step()
+
+
+def test_trainer_state_round_trip_and_refusals():
+    a, b = trainer(steps=30), trainer(steps=30)
+    for _ in range(11):
+        a.train_step()
+    state = a.state()
+    b.model.flat[...] = a.model.flat             # the weights travel in the checkpoint beside it
+    b.restore(json_round_trip(state))
+    assert [a.train_step() for _ in range(19)] == [b.train_step() for _ in range(19)]
+    assert (a.model.flat == b.model.flat).all()
+    for bad, words in [
+        ({**state, "order": state["order"][:-1]}, "order must be a permutation"),
+        ({**state, "order": [0] * len(state["order"])}, "order must be a permutation"),
+        ({**state, "m": state["m"][:-1]}, "m needs"),
+        ({**state, "v": [-1.0] * len(state["v"])}, "m and v must be finite"),
+        ({**state, "rng": [1, 2, 3]}, "rng must be four"),
+        ({**state, "step": 31}, "past the end"),
+        ({**state, "cursor": -1}, "cursor must be a whole number"),
+        ([], "not an object"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            trainer(steps=30).restore(bad)
+
+
+def json_round_trip(x):
+    import json
+    return json.loads(json.dumps(x))

@@ -9,6 +9,7 @@ and site/worker.py is only the Pyodide adapter around it.
 
 import base64
 import binascii
+import hashlib
 import math
 import time
 import traceback
@@ -29,7 +30,9 @@ VAL_FRAC = 0.1
 CONFIG_FIELDS = set(Config.__dataclass_fields__) | {"seed"}
 SLICE_S = 0.04         # seconds of a run's work between two looks at the page's messages
 SAMPLE_EVERY_S = 1.0   # seconds of training between live samples of names
+SNAPSHOT_S = 15.0      # seconds of training between copies of the run for the page to keep
 LIVE_SAMPLES = 8
+NOVELTY_SAMPLES = 200  # names drawn at the end of a run to measure the share of new ones
 
 # Limits the page's form uses too: it reads them from the "ready" message.
 LIMITS = {
@@ -75,6 +78,8 @@ class Job:
         self.stop = False
         self.busy = 0.0          # seconds spent on this run (pauses excluded)
         self.last_sample = 0.0
+        self.last_snapshot = 0.0
+        self.pending_snapshot = False
 
     @property
     def trainer(self):
@@ -134,10 +139,22 @@ class App:
                 job.final = job.run.final_eval() if job.trainer.step > 0 else iter(())
                 return [out("halted", run=job.id, stopped=job.stop, step=job.trainer.step,
                             steps=job.trainer.config.steps)]
-            return [self.train_slice(job, seconds)]
+            msgs = [self.train_slice(job, seconds)]
+            if job.pending_snapshot:
+                job.pending_snapshot = False
+                msgs.append(self.snapshot(job))
+            return msgs
         except TrainingDiverged as exc:
             self.job = None
             return [out("error", where="train", message=sentence(exc))]
+
+    def snapshot(self, job):
+        """The run so far as a checkpoint with the state to go on from (see on_train's resume)."""
+        tr = job.trainer
+        resume = {"trainer": tr.state(), "run": job.run.state(), "data": data_hash(self.items)}
+        text = checkpoint.dumps(tr.model, tr.dataset.vocab, step=tr.step, seed=job.seed,
+                                metrics={"preset": job.preset, "data": self.data_name}, resume=resume)
+        return out("snapshot", run=job.id, step=tr.step, text=text)
 
     def train_slice(self, job, seconds):
         tr, run = job.trainer, job.run
@@ -160,6 +177,9 @@ class App:
             extra["samples"] = self.label(self.sample(LIVE_SAMPLES, job.seed + tr.step))
         job.busy += time.perf_counter() - t0 - train_s
         self.meta["metrics"]["train_loss"] = run.train_loss
+        if job.busy - job.last_snapshot >= SNAPSHOT_S and not run.done:
+            job.last_snapshot = job.busy
+            job.pending_snapshot = True
         return out("progress", run=job.id, step=tr.step, steps=tr.config.steps,
                    loss=points[-1].train_loss if points else None,
                    points=[[p.step, clean(p.train_loss), clean(p.val_loss)] for p in points],
@@ -172,8 +192,10 @@ class App:
             return []
         tr, run = job.trainer, job.run
         samples = self.label(self.sample(LIVE_SAMPLES, job.seed + tr.step)) if tr.step > 0 else []
+        drawn = self.sample(NOVELTY_SAMPLES, job.seed + tr.step + 1) if tr.step > 0 else []
+        novelty = sum(n not in self.train_set for n in drawn) / len(drawn) if drawn else None
         self.meta["step"] += tr.step
-        self.meta["metrics"].update(val_loss=run.val_loss, n_train=len(tr.dataset.train),
+        self.meta["metrics"].update(val_loss=run.val_loss, novelty=novelty, n_train=len(tr.dataset.train),
                                     n_val=len(tr.dataset.val), tokens=tr.tokens_seen,
                                     seconds=round(job.busy, 3))
         self.job = None
@@ -181,7 +203,8 @@ class App:
             madds = estimate(tr.config, tr.dataset.vocab.size, tr.dataset.train, 1.0)["multiply_adds"]
             self.madds_per_s = tr.step * madds / run.train_seconds
         return [out("done", run=job.id, stopped=job.stop, step=tr.step, steps=tr.config.steps,
-                    val=run.val_loss, tokens=tr.tokens_seen, busy=job.busy, samples=samples)]
+                    val=run.val_loss, tokens=tr.tokens_seen, busy=job.busy, samples=samples,
+                    train_loss=run.train_loss, novelty=novelty)]
 
     # ---------- one method per message ----------
 
@@ -196,15 +219,22 @@ class App:
             ds = make_dataset(self.items, VAL_FRAC, seed)
             if msg.get("from_model"):
                 model, ds, config, base_step = self.continue_from_loaded(ds, config.steps, config.lr)
+            elif msg.get("resume") is not None:
+                model, base_step = self.saved_run(msg["resume"], config, ds), 0
             else:
                 model, base_step = None, 0
             tr = Trainer(config, ds, seed, model=model)
+            run = Run(tr, Schedule.for_page(tr))
+            if msg.get("resume") is not None:
+                state = checkpoint.loads(msg["resume"])[2]["resume"]
+                tr.restore(state["trainer"])
+                run.restore(state["run"])
         except (DataError, CheckpointError, ValueError) as exc:
             raise Refused(str(exc)) from None
-        schedule = Schedule.for_page(tr)
+        schedule = run.schedule
         self.run_id += 1
         self.paused = False
-        self.job = Job(self.run_id, Run(tr, schedule), seed, preset)
+        self.job = Job(self.run_id, run, seed, preset)
         self.model, self.vocab, self.train_set = tr.model, ds.vocab, set(ds.train)
         self.meta = {"step": base_step, "seed": seed,
                      "metrics": {"preset": preset, "data": self.data_name}}
@@ -214,7 +244,21 @@ class App:
                     uniform=math.log(ds.vocab.size), n_train=len(ds.train), n_val=len(ds.val),
                     config=config.to_dict(), report_every=schedule.report_every,
                     val_every=schedule.val_every, val_items=len(schedule.val_items),
-                    from_model=model is not None, base_step=base_step)]
+                    from_model=bool(msg.get("from_model")), base_step=base_step, resumed_at=tr.step)]
+
+    def saved_run(self, text, config, ds):
+        """The model of a snapshot the page kept, checked against this run's design and data."""
+        if len(text) > LIMITS["model_bytes"]:
+            raise Refused("the saved run is too big to go on from")
+        model, vocab, meta = checkpoint.loads(text)
+        state = meta.get("resume")
+        if not isinstance(state, dict) or not {"trainer", "run", "data"} <= set(state):
+            raise Refused("this model file holds no saved run to go on from")
+        if model.config != config:
+            raise Refused("the saved run is of another design than the one asked for")
+        if state["data"] != data_hash(self.items) or vocab != ds.vocab:
+            raise Refused("the saved run trained on another list: choose that list first")
+        return model
 
     def checked_design(self, preset, changes):
         """The Config of a design the tab can train, or Refused with the first reason."""
@@ -429,6 +473,11 @@ class App:
             table[name] = {**config.to_dict(), "params": param_count(config, vocab_size),
                            "page_steps": steps, "note": note}
         return table
+
+
+def data_hash(items):
+    """A short fingerprint of a list, to tell whether a saved run trained on it."""
+    return hashlib.sha256("\n".join(items).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def in_range(value, name):

@@ -61,8 +61,9 @@ def _clean_metric(v):
     raise CheckpointError(f"metric value {v!r} cannot be stored in a checkpoint.")
 
 
-def to_dict(model, vocab, step=0, metrics=None, seed=None) -> dict:
-    """The checkpoint as a JSON-ready dict; refuses non-finite parameters (a diverged run)."""
+def to_dict(model, vocab, step=0, metrics=None, seed=None, resume=None) -> dict:
+    """The checkpoint as a JSON-ready dict; refuses non-finite parameters (a diverged run).
+    `resume`, when given, is the state a run needs to go on (Trainer.state), kept as it is."""
     if model.vocab_size != vocab.size:
         raise CheckpointError(f"the model has {model.vocab_size} token rows but the vocabulary has"
                               f" {vocab.size} entries.")
@@ -82,6 +83,7 @@ def to_dict(model, vocab, step=0, metrics=None, seed=None) -> dict:
         "step": int(step),
         "seed": None if seed is None else int(seed),
         "metrics": _clean_metric(dict(metrics or {})),
+        **({"resume": resume} if resume is not None else {}),
     }
 
 
@@ -168,12 +170,12 @@ def from_dict(d) -> tuple:
                          f" {model.dtype} cannot hold (finite, at most {big:.3g} in size)")
         p[...] = arr.astype(model.dtype).reshape(p.shape)
     meta = {"format": FORMAT, "version": VERSION, "step": step, "seed": seed, "metrics": metrics,
-            "zcgpt_version": d.get("zcgpt_version")}
+            "zcgpt_version": d.get("zcgpt_version"), "resume": d.get("resume")}
     return model, vocab, meta
 
 
-def dumps(model, vocab, step=0, metrics=None, seed=None) -> str:
-    return json.dumps(to_dict(model, vocab, step, metrics, seed), allow_nan=False,
+def dumps(model, vocab, step=0, metrics=None, seed=None, resume=None) -> str:
+    return json.dumps(to_dict(model, vocab, step, metrics, seed, resume), allow_nan=False,
                       separators=(",", ":"))
 
 

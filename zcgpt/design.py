@@ -21,7 +21,7 @@ LINK_EXTRA = ("preset", "seed", "data")        # link keys that are not Config f
 MAX_LINK_CHARS = 2000
 TAB_MEMORY_MB = 1024      # a design needing more (weights, Adam, one step's activations) is refused
 TAB_MAX_SECONDS = 30 * 60
-GUESS_MADDS_PER_S = 1.5e9  # a tab's numpy has no BLAS; replaced by the rate the tab measures
+GUESS_MADDS_PER_S = 2.5e9  # a tab's numpy has no BLAS; replaced by the rate the tab measures
 
 
 def field_types():

@@ -13,7 +13,8 @@ import math
 TO_WORKER = {
     "init": {"data": "str", "bytecode": "str?", "hash": "str?"},   # start-up: URLs of the names and numpy's
                                                                    # bytecode, and the address's hash
-    "train": {"preset": "str", "seed": "int", "changes": "dict", "data": "str?", "from_model": "bool?"},
+    "train": {"preset": "str", "seed": "int", "changes": "dict", "data": "str?", "from_model": "bool?",
+              "resume": "str?"},                           # resume: a "snapshot" text to go on from
     "design": {"preset": "str", "changes": "dict", "id": "int"},   # changes: Config fields by name
     "pause": {"by": "str?"},                                   # by: "user" or "hidden" (tab in the background)
     "resume": {"by": "str?"},
@@ -36,14 +37,17 @@ TO_PAGE = {
     "start": {"run": "int", "preset": "str", "steps": "int", "lr": "number", "seed": "int",
               "init_val": "number?", "params": "int", "vocab_size": "int", "uniform": "number",
               "n_train": "int", "n_val": "int", "config": "dict", "report_every": "int",
-              "val_every": "int", "val_items": "int", "from_model": "bool", "base_step": "int"},
+              "val_every": "int", "val_items": "int", "from_model": "bool", "base_step": "int",
+              "resumed_at": "int"},
     "progress": {"run": "int", "step": "int", "steps": "int", "loss": "number?", "points": "list",
                  "tokens": "int", "slice_tokens": "int", "slice_s": "number", "busy": "number",
                  "val": "number?", "samples": "list?"},
     "paused": {"paused": "bool", "by": "str"},
+    "snapshot": {"run": "int", "step": "int", "text": "str"},   # the run so far, for the page to keep
     "halted": {"run": "int", "stopped": "bool", "step": "int", "steps": "int"},
     "done": {"run": "int", "stopped": "bool", "step": "int", "steps": "int", "val": "number?",
-             "tokens": "int", "busy": "number", "samples": "list"},
+             "tokens": "int", "busy": "number", "samples": "list", "train_loss": "number?",
+             "novelty": "number?"},
     "design": {"id": "int", "problems": "dict", "measured": "bool?", "config": "dict?", "params": "int?",
                "tokens_per_step": "number?", "multiply_adds": "int?", "memory_mb": "number?",
                "est_seconds": "number?", "refused": "str?"},

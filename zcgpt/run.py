@@ -5,6 +5,7 @@ it runs (the CLI, the page, the bench, the tests) and a shared link repeats it b
 Callers add only what is theirs: the CLI prints, the page slices the work by time and posts.
 """
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -119,6 +120,19 @@ class Run:
         for _ in self.final_eval():
             pass
         return points
+
+    def state(self):
+        """The loss windows, so a restored run reports the same points (see Trainer.state)."""
+        return {"window": list(self.window), "tail": list(self.tail)}
+
+    def restore(self, state):
+        ok = isinstance(state, dict) and all(
+            isinstance(state.get(k), list) and all(isinstance(x, float) and math.isfinite(x) for x in state[k])
+            for k in ("window", "tail"))
+        if not ok:
+            raise ValueError("the saved run does not fit: its loss windows must be lists of numbers")
+        self.window = list(state["window"])
+        self.tail = deque(state["tail"][-TAIL:], maxlen=TAIL)
 
     def tokens_per_s(self):
         return self.trainer.tokens_seen / self.train_seconds if self.train_seconds > 0 else 0.0

@@ -33,6 +33,10 @@ def encode_items(items, vocab, config):
 EXPLODED = 3.0   # a step loss this many times the start (the first loss, or ln V if higher) is divergence
 
 
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 class TrainingDiverged(ArithmeticError):
     """The loss stopped being a finite number or blew up far above where it started (usually:
     the learning rate is too high)."""
@@ -153,6 +157,48 @@ class Trainer:
         self.step += 1
         self.tokens_seen += ntok
         return loss
+
+    def state(self):
+        """What this trainer needs to go on exactly where it is (Adam's moments, the batch
+        order, the generator), as JSON-ready values; see restore."""
+        return {"step": self.step, "tokens_seen": self.tokens_seen, "start_loss": self.start_loss,
+                "m": self.opt.m.astype(float).tolist(), "v": self.opt.v.astype(float).tolist(),
+                "rng": list(self.rng.s), "order": self.order.tolist(), "cursor": self.cursor}
+
+    def restore(self, state):
+        """Go on from `state` (from state() of a trainer with the same config, data and seed);
+        ValueError naming the first entry that does not fit."""
+        def need(cond, what):
+            if not cond:
+                raise ValueError(f"the saved run does not fit: {what}")
+
+        need(isinstance(state, dict), "its state is not an object")
+        n, rows = self.model.num_params(), len(self.rows)
+        for key in ("step", "tokens_seen", "cursor"):
+            need(_is_int(state.get(key)) and state[key] >= 0, f"{key} must be a whole number")
+        need(state["step"] <= self.config.steps, "it is past the end of its run")
+        need(state["cursor"] <= rows, "cursor is past the end of the data")
+        start = state.get("start_loss")
+        need(start is None or (isinstance(start, float) and math.isfinite(start)), "start_loss")
+        for key in ("m", "v"):
+            need(isinstance(state.get(key), list) and len(state[key]) == n, f"{key} needs {n} numbers")
+        rng, order = state.get("rng"), state.get("order")
+        need(isinstance(rng, list) and len(rng) == 4 and all(_is_int(x) and 0 <= x < 2 ** 32 for x in rng),
+             "rng must be four 32-bit integers")
+        need(isinstance(order, list) and len(order) == rows and all(_is_int(i) for i in order)
+             and sorted(order) == list(range(rows)), f"order must be a permutation of {rows} rows")
+        try:
+            m = np.array(state["m"], dtype=np.float64)
+            v = np.array(state["v"], dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError("the saved run does not fit: m and v must hold numbers") from None
+        need(np.all(np.isfinite(m)) and np.all(np.isfinite(v)) and np.all(v >= 0), "m and v must be finite")
+        self.opt.m[...] = m
+        self.opt.v[...] = v
+        self.step, self.tokens_seen, self.cursor = state["step"], state["tokens_seen"], state["cursor"]
+        self.start_loss = start
+        self.rng.s = list(rng)
+        self.order = np.array(order, dtype=np.int64)
 
     def evaluate(self, items=None, chunk=1024):
         """Mean NLL per predicted token (every character and EOS) over items (default: val)."""

@@ -11,6 +11,7 @@ const COLORS = { train: '#2563eb', val: '#ea580c', uniform: '#6b7280' };
 const HEIGHT = { wide: 280, narrow: 220 };
 const KEEP = 2;                                 // earlier runs kept beside the current one
 const PAST_COLORS = ['#0d9488', '#a855f7'];    // newest first
+const OVERLAY_COLORS = ['#b45309', '#be123c', '#4d7c0f', '#0369a1', '#6d28d9', '#a16207', '#0f766e', '#9d174d'];
 
 function fmtLoss(u, v) {
   return v == null ? '—' : v.toFixed(3);
@@ -19,6 +20,7 @@ function fmtLoss(u, v) {
 export function createChart(el) {
   const data = { step: [], train: [], val: [], uniform: [] };
   const past = [];     // {label, step, train} of earlier runs, newest first
+  let overlays = [];   // {label, step, train} of runs picked in the runs table
   let uniform = null;
   let label = null;    // the current run's settings, for the legend
   let pending = false;
@@ -61,25 +63,28 @@ export function createChart(el) {
     // fresh series objects: uPlot keeps its own state in the ones it is given
     opts.series = [{ ...base[0] }, { ...base[1], label: label ? `train: ${label}` : 'train' }, { ...base[2] }, { ...base[3] },
       ...past.map((r, i) => ({ label: `earlier: ${r.label}`, stroke: PAST_COLORS[i], width: 1.25,
-        spanGaps: true, value: fmtLoss, points: { show: false } }))];
+        spanGaps: true, value: fmtLoss, points: { show: false } })),
+      ...overlays.map((r, i) => ({ label: r.label, stroke: OVERLAY_COLORS[i % OVERLAY_COLORS.length], width: 1.25,
+        dash: [3, 3], spanGaps: true, value: fmtLoss, points: { show: false } }))];
     return new uPlot(opts, opts.series.map(() => []), el);
   };
   let plot = make();
 
   /** Columns on one x axis: the union of every kept run's steps, null where a run has no point. */
   const joined = () => {
-    const xs = [...new Set([...data.step, ...past.flatMap((r) => r.step)])].sort((a, b) => a - b);
+    const others = [...past, ...overlays];
+    const xs = [...new Set([...data.step, ...others.flatMap((r) => r.step)])].sort((a, b) => a - b);
     const col = (steps, values) => {
       const at = new Map(steps.map((s, i) => [s, values[i]]));
       return xs.map((s) => at.get(s) ?? null);
     };
     return [xs, col(data.step, data.train), col(data.step, data.val), xs.map(() => uniform),
-      ...past.map((r) => col(r.step, r.train))];
+      ...others.map((r) => col(r.step, r.train))];
   };
 
   const draw = () => {
     pending = false;
-    plot.setData(past.length ? joined() : [data.step, data.train, data.val, data.uniform]);
+    plot.setData(past.length || overlays.length ? joined() : [data.step, data.train, data.val, data.uniform]);
   };
   const schedule = () => {
     if (!pending) {
@@ -98,7 +103,7 @@ export function createChart(el) {
     reset(lnV = null, initVal = null, runLabel = null) {
       uniform = lnV;
       for (const key of Object.keys(data)) data[key].length = 0;
-      if (runLabel !== label || plot.series.length !== 4 + past.length) {
+      if (runLabel !== label || plot.series.length !== 4 + past.length + overlays.length) {
         label = runLabel;
         plot.destroy();     // the legend changes: a new plot (once a run, cheap)
         plot = make();
@@ -119,6 +124,13 @@ export function createChart(el) {
       if (!data.step.length) return;
       past.unshift({ label: runLabel, step: data.step.slice(), train: data.train.slice() });
       past.length = Math.min(past.length, KEEP);
+    },
+    /** Train curves of runs picked in the runs table, drawn dashed beside the rest. */
+    setOverlays(list) {
+      overlays = list;
+      plot.destroy();
+      plot = make();
+      schedule();
     },
     /** Settings of the runs on the chart, current first (for tests and the curious). */
     labels: () => [label, ...past.map((r) => r.label)],

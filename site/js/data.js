@@ -47,6 +47,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
       + `(${chars.length} characters + start/end: ${letters}) · longest ${quoted(msg.longest)} `
       + `(${[...msg.longest].length} characters)`;
     $('data-summary').textContent = shown;
+    page.dataName = msg.source;
     setChars(msg.chars);
   };
   const pending = (text) => {

@@ -76,13 +76,23 @@ function onTrain(run, problem) {
     }
     Object.assign(run, extra);
   }
+  run.label = runLabel(run);
+  run.dataLabel = page.dataName;
   // slices: one entry per progress message (for `python build.py bench`); t0: when Train was pressed
   replaceRun({ ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null, points: [], slices: [],
     t0: performance.now() }, 'The first names appear after about a second.');
   setState('training');
   ui.setStatus(`Training ${run.preset}…`);
   app.worker.send({ type: 'train', preset: run.preset, seed: run.seed, changes: run.changes, data: run.data,
-    from_model: run.from_model });
+    from_model: run.from_model, resume: run.resume });
+}
+
+/** Go on with a run of the runs table from its last snapshot (after a reload, say). */
+function continueRun(record, snapshot) {
+  if (!['ready', 'done'].includes(page.state)) return;
+  controls.applyLink({ preset: record.preset, seed: record.seed, ...record.changes });
+  onTrain({ preset: record.preset, seed: record.seed, steps: record.changes.steps, lr: record.changes.lr,
+    changes: record.changes, resume: snapshot, resumeId: record.id, resumePoints: record.points });
 }
 
 function onPause(by = 'user') {
@@ -160,6 +170,11 @@ const handlers = {
     if (!app.run) return;
     Object.assign(app.run, { id: msg.run, steps: msg.steps, params: msg.params, initVal: msg.init_val, uniform: msg.uniform });
     chart.reset(msg.uniform, msg.init_val, runLabel(app.run));
+    for (const p of app.run.resumePoints || []) {     // a continued run: its curve so far
+      if (p[0] > msg.resumed_at) break;
+      chart.add(...p);
+      app.run.points.push(p);
+    }
     ui.setStats({ step: 0, steps: msg.steps });
     ui.setStatus(`Training ${msg.preset}: ${ui.fmtInt(msg.params)} parameters on ${ui.fmtInt(msg.n_train)} names `
       + `(${ui.fmtInt(msg.n_val)} held out for validation).`);
@@ -323,10 +338,16 @@ async function boot() {
   await nextTask();
   const send = (msg) => app.worker.send(msg);
   const dataPanel = addPanel(createDataPanel({ send, fmtInt: ui.fmtInt, siteURL }));
-  const { createSharePanel } = await import('./share.js');
+  const { createSharePanel, linkFor } = await import('./share.js');
   await nextTask();
-  addPanel(createSharePanel({ send, setStatus: ui.setStatus, setState, getState: () => page.state, data: dataPanel,
-    fmtInt: ui.fmtInt, fillForm: controls.applyLink }));
+  let runsPanel = null;
+  const sharePanel = addPanel(createSharePanel({ send, setStatus: ui.setStatus, setState, getState: () => page.state,
+    data: dataPanel, fmtInt: ui.fmtInt, fillForm: controls.applyLink,
+    onLoadedFile: (msg, text) => runsPanel?.addLoaded(msg, text) }));
+  const { createRunsPanel } = await import('./runs.js');
+  await nextTask();
+  runsPanel = addPanel(createRunsPanel({ getRun: () => app.run, currentData: () => dataPanel.builtin(), chart,
+    linkFor, continueRun, useModel: sharePanel.loadText }));
   build.then((info) => dataPanel.setDatasets(info?.datasets));
   app.info = await build;
   app.worker = await worker;

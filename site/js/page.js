@@ -25,6 +25,7 @@ export const page = {
   paused: false,
   pausedBy: null,  // 'user' or 'hidden' (the tab went to the background)
   chars: '',        // characters of the list the next run trains on
+  dataName: '',     // that list's name
   presets: {},      // from "ready": each preset's config, params, page_steps and note
   limits: {},       // from "ready": steps, seed, lr, generate, temperature, data_bytes, model_bytes
   fields: [],       // from "ready": the designer's Config fields [{name, type, help, choices}]

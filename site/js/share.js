@@ -25,9 +25,10 @@ export function linkFor(run) {
   return url.href;
 }
 
-export function createSharePanel({ send, setStatus, setState, getState, data, fmtInt, fillForm }) {
+export function createSharePanel({ send, setStatus, setState, getState, data, fmtInt, fillForm, onLoadedFile }) {
   let loaded = null;   // {name, step, chars, config} of an uploaded model
   let reading = null;  // text of the model file being checked
+  let fromFile = false; // whether it came from the file input (a new row of the runs table)
   let kept = null;     // text of the last model (trained or loaded), to give a restarted Python
   let restoring = false;
 
@@ -52,6 +53,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     note(`Reading ${file.name}…`);
     try {
       reading = await file.text();
+      fromFile = true;
       send({ type: 'load_model', name: file.name, text: reading });
     } catch (err) {
       note(`${file.name} could not be read (${err?.message || err}). Nothing changed.`, 'error');
@@ -109,11 +111,19 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       $('model-save').disabled = state !== 'done';
       $('continue').disabled = locked;
     },
+    /** Load a model the page holds (a run of the runs table) into Python. */
+    loadText(name, text) {
+      reading = text;
+      fromFile = false;
+      note(`Loading ${name}…`);
+      send({ type: 'load_model', name, text });
+    },
     /** After Python restarted: load the last model into it again; what comes back, or null. */
     restore() {
       if (!kept) return null;
       restoring = true;
       reading = kept;
+      fromFile = false;
       send({ type: 'load_model', name: 'your last model', text: kept });
       return 'your last model';
     },
@@ -121,7 +131,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     train(run) {
       if (data.isBusy()) return { problem: 'The list is still being checked: press Train again in a moment.' };
       const extra = { data: data.builtin() };
-      if (loaded && $('continue').checked) {
+      if (loaded && $('continue').checked && !run.resume) {
         const unknown = [...new Set(page.chars)].filter((ch) => !loaded.chars.includes(ch));
         if (unknown.length) {
           return { problem: `The loaded model has never seen ${unknown.slice(0, 8).map((c) => `“${c}”`).join(' ')}: `
@@ -164,6 +174,8 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       },
       model_loaded(msg) {
         loaded = msg;
+        if (fromFile && reading) onLoadedFile(msg, reading);
+        fromFile = false;
         kept = reading ?? kept;
         reading = null;
         const c = msg.config;
@@ -181,6 +193,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       },
       model_error(msg) {
         reading = null;
+        fromFile = false;
         restoring = false;
         if (msg.action === 'load') $('model-file').value = '';
         note(`${msg.message} Nothing changed.`, 'error');

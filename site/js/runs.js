@@ -1,0 +1,288 @@
+// "Your runs" card: every run of this visit and earlier ones, kept in the browser (store.js).
+//
+// A run is recorded when it starts; while it trains, the worker's snapshot (the model, Adam's
+// state and the batch order, every ~15 s of training) is kept with its curve, so a run cut off
+// by closing the tab can be continued from there; when it ends its final model replaces the
+// snapshot. Rows can be overlaid on the chart, opened as a link, exported, or deleted.
+
+import { openStore } from './store.js';
+import { LOCKED, page } from './page.js';
+
+const $ = (id) => document.getElementById(id);
+const CSV_FIELDS = ['id', 'started', 'preset', 'seed', 'changes', 'data', 'params', 'steps', 'stepsDone',
+  'trainLoss', 'valLoss', 'novelty', 'seconds', 'tokensPerS', 'status'];
+
+const num = (v, digits) => (v == null || !Number.isFinite(v) ? '—' : v.toFixed(digits));
+const int = (v) => (v == null || !Number.isFinite(v) ? '—' : Math.round(v).toLocaleString('en-US'));
+
+/** What differs from the preset, in words: "n_layer 2, block_size 24". */
+export function changesText(run) {
+  const p = page.presets[run.preset] || {};
+  const parts = Object.entries(run.changes || {})
+    .filter(([k, v]) => k !== 'steps' && k !== 'lr' && p[k] !== v).map(([k, v]) => `${k} ${v}`);
+  return [`lr ${run.changes?.lr ?? p.lr}`, ...parts].join(', ');
+}
+
+/** The command line that trains the same run on the desktop. */
+export function commandFor(run) {
+  const args = ['python -m zcgpt train', `--preset ${run.preset}`, `--seed ${run.seed}`];
+  for (const [k, v] of Object.entries(run.changes || {})) {
+    const flag = `--${k.replace(/_/g, '-')}`;
+    args.push(typeof v === 'boolean' ? (v ? flag : `--no-${k.replace(/_/g, '-')}`) : `${flag} ${v}`);
+  }
+  args.push(`--data ${run.data ? `${run.data}.txt` : 'your-list.txt'}`);
+  return args.join(' ');
+}
+
+function download(name, text, type) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type }));
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
+function csvCell(v) {
+  const s = v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function createRunsPanel({ getRun, currentData, chart, linkFor, continueRun, useModel }) {
+  let store = null;
+  let runs = [];                 // records, newest first
+  let current = null;            // the record of the run in progress
+  let waitingModel = null;       // a finished record whose final model is on its way
+  const shown = new Set();       // ids overlaid on the chart
+  let clearArmed = false;
+
+  const say = (text, kind = '') => {
+    $('runs-note').textContent = text;
+    $('runs-note').className = `note ${kind}`;
+  };
+  const failed = (what, err) => say(`${what}: ${err.message}. Earlier runs are safe; delete some, or clear your data, to make room.`, 'error');
+
+  const save = async (record, texts) => {
+    if (!store) return;
+    try {
+      record.id = texts ? await store.putWith(record, texts) : await store.put(record);
+    } catch (err) {
+      failed(`Run ${record.id ?? ''} was not kept`, err);
+    }
+  };
+
+  const overlay = () => chart.setOverlays(runs.filter((r) => shown.has(r.id) && r.points?.length)
+    .map((r) => ({ label: `run ${r.id}: ${r.label}`, step: r.points.map((p) => p[0]), train: r.points.map((p) => p[1]) })));
+
+  function render() {
+    const body = $('runs-body');
+    body.replaceChildren(...runs.map((r) => {
+      const tr = document.createElement('tr');
+      tr.dataset.id = r.id;
+      tr.dataset.status = r.status;
+      const cell = (text, cls) => {
+        const td = document.createElement('td');
+        td.textContent = text;
+        if (cls) td.className = cls;
+        tr.append(td);
+        return td;
+      };
+      const pick = document.createElement('input');
+      pick.type = 'checkbox';
+      pick.checked = shown.has(r.id);
+      pick.disabled = !r.points?.length;
+      pick.setAttribute('aria-label', `show run ${r.id} on the chart`);
+      pick.addEventListener('change', () => { pick.checked ? shown.add(r.id) : shown.delete(r.id); overlay(); });
+      cell('').append(pick);
+      cell(`${r.id}`);
+      cell(`${r.preset}, seed ${r.seed}, ${changesText(r)}`, 'settings');
+      cell(int(r.params), 'n');
+      cell(`${int(r.stepsDone)} / ${int(r.steps)}${r.status === 'interrupted' ? ' · cut off' : ''}`, 'n');
+      cell(num(r.trainLoss, 3), 'n');
+      cell(num(r.valLoss, 3), 'n');
+      cell(r.novelty == null ? '—' : `${Math.round(100 * r.novelty)}%`, 'n');
+      cell(r.seconds == null ? '—' : `${num(r.seconds, 1)} s`, 'n');
+      cell(int(r.tokensPerS), 'n');
+      cell(r.data ?? r.dataLabel ?? 'your list');
+      const acts = cell('', 'acts');
+      const button = (text, fn, title) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.textContent = text;
+        b.title = title;
+        b.dataset.act = text.toLowerCase();
+        b.disabled = LOCKED.has(page.state);
+        b.addEventListener('click', fn);
+        acts.append(b);
+        return b;
+      };
+      if (r.status === 'interrupted' && r.hasSnapshot) button('Continue', () => onContinue(r), `go on from step ${r.stepsDone}`);
+      if (r.hasModel) {
+        button('Use', () => onUse(r), 'load its model: generate names and look inside');
+        button('Model', () => onDownload(r), 'download its model file');
+      }
+      if (r.data && r.status !== 'loaded') {
+        const a = document.createElement('a');
+        a.href = linkFor(r);
+        a.textContent = 'Link';
+        a.target = '_blank';
+        acts.append(a);
+      }
+      if (r.status !== 'loaded') button('Command', () => onCommand(r), 'the command line that trains this run');
+      button('Delete', () => onDelete(r), 'forget this run');
+      return tr;
+    }));
+    $('runs-empty').hidden = runs.length > 0;
+    for (const id of ['runs-csv', 'runs-json', 'runs-clear']) $(id).disabled = !runs.length;
+  }
+
+  async function onContinue(r) {
+    const text = await store.text(`${r.id}:snapshot`);
+    if (!text) { say(`Run ${r.id} has no saved state to go on from.`, 'error'); return; }
+    if ((r.data ?? null) !== (currentData() ?? null)) {
+      say(`Run ${r.id} trained on ${r.data ? `the built-in list “${r.data}”` : 'your own list'}: choose it in Data first.`, 'warn');
+      return;
+    }
+    current = r;
+    continueRun(r, text);
+  }
+  async function onUse(r) {
+    const text = await store.text(`${r.id}:model`);
+    if (text) useModel(`run ${r.id}`, text);
+  }
+  async function onDownload(r) {
+    const text = await store.text(`${r.id}:model`);
+    if (text) download(`zcgpt-run${r.id}.json`, `${text}\n`, 'application/json');
+  }
+  async function onCommand(r) {
+    const cmd = commandFor(r);
+    say(cmd);
+    try { await navigator.clipboard.writeText(cmd); say(`Copied: ${cmd}`, 'ok'); } catch { /* shown */ }
+  }
+  async function onDelete(r) {
+    try {
+      await store?.remove(r.id);
+    } catch (err) {
+      failed(`Run ${r.id} could not be deleted`, err);
+      return;
+    }
+    runs = runs.filter((x) => x !== r);
+    shown.delete(r.id);
+    overlay();
+    render();
+  }
+
+  $('runs-csv').addEventListener('click', () => {
+    const rows = [CSV_FIELDS.join(','), ...runs.map((r) => CSV_FIELDS.map((k) => csvCell(r[k])).join(','))];
+    download('zcgpt-runs.csv', `${rows.join('\n')}\n`, 'text/csv');
+  });
+  $('runs-json').addEventListener('click', () => {
+    download('zcgpt-runs.json', `${JSON.stringify(runs, null, 1)}\n`, 'application/json');
+  });
+  $('runs-clear').addEventListener('click', async () => {
+    if (!clearArmed) {
+      clearArmed = true;
+      $('runs-clear').textContent = `Delete ${runs.length} run${runs.length > 1 ? 's' : ''}: click again`;
+      setTimeout(() => { clearArmed = false; $('runs-clear').textContent = 'Clear my data'; }, 5000);
+      return;
+    }
+    clearArmed = false;
+    $('runs-clear').textContent = 'Clear my data';
+    try {
+      await store?.clear();
+    } catch (err) {
+      failed('Nothing was cleared', err);
+      return;
+    }
+    runs = [];
+    shown.clear();
+    overlay();
+    render();
+    say('Your runs and models are gone from this browser.', 'ok');
+  });
+
+  (async () => {
+    store = await openStore();
+    if (!store) {
+      say('This browser keeps no data for this page (private window?): runs last until you close the tab.', 'warn');
+      return;
+    }
+    try {
+      runs = (await store.all()).reverse();
+    } catch (err) {
+      failed('Earlier runs could not be read', err);
+      return;
+    }
+    for (const r of runs) {
+      if (r.status !== 'running') continue;
+      r.status = 'interrupted';     // the tab closed while it trained
+      await save(r);
+    }
+    render();
+    document.body.dataset.runsLoaded = String(runs.length);
+  })();
+
+  return {
+    onState: render,
+    handlers: {
+      start(msg) {
+        const run = getRun();
+        if (!run) return;
+        if (current && run.resumeId === current.id) {
+          current.status = 'running';
+          save(current).then(render);
+          return;
+        }
+        current = { started: new Date().toISOString(), preset: run.preset, seed: run.seed, changes: run.changes,
+          data: run.data ?? null, dataLabel: run.dataLabel, label: run.label, params: msg.params, steps: msg.steps,
+          stepsDone: 0, status: 'running', points: [] };
+        runs.unshift(current);
+        save(current).then(render);
+      },
+      snapshot(msg) {
+        const run = getRun();
+        if (!current || !run) return;
+        Object.assign(current, { stepsDone: msg.step, points: run.points.filter((p) => p[0] <= msg.step), hasSnapshot: true });
+        save(current, { [`${current.id}:snapshot`]: msg.text }).then(render);
+      },
+      done(msg) {
+        const run = getRun();
+        if (!current || !run) return;
+        Object.assign(current, { status: msg.stopped ? 'stopped' : 'done', stepsDone: msg.step, trainLoss: msg.train_loss,
+          valLoss: msg.val, novelty: msg.novelty, seconds: msg.busy, tokensPerS: run.tokensPerS, points: run.points });
+        waitingModel = current;
+        current = null;
+        save(waitingModel).then(render);
+      },
+      checkpoint(msg) {
+        if (!msg.keep || !waitingModel) return;
+        const r = waitingModel;
+        waitingModel = null;
+        r.hasModel = true;
+        r.hasSnapshot = false;
+        save(r, { [`${r.id}:model`]: msg.text, [`${r.id}:snapshot`]: null }).then(render);
+      },
+      reset() {
+        if (current) {
+          current.status = current.hasSnapshot ? 'interrupted' : 'stopped';
+          save(current).then(render);
+          current = null;
+        }
+      },
+    },
+    /** A model file loaded on the page (one the command line trained, say) becomes a row. */
+    addLoaded(msg, text) {
+      const m = msg.metrics || {};
+      const r = { started: new Date().toISOString(), preset: m.preset ?? '(file)', seed: msg.seed, changes: {},
+        data: null, dataLabel: msg.name, label: msg.name, params: msg.params, steps: msg.step, stepsDone: msg.step,
+        trainLoss: m.train_loss, valLoss: m.val_loss, novelty: m.novelty, seconds: m.seconds, tokensPerS: m.tokens_per_s,
+        status: 'loaded', points: [], hasModel: true };
+      runs.unshift(r);
+      render();
+      save(r).then(() => r.id != null && save(r, { [`${r.id}:model`]: text })).then(render);
+    },
+    /** For tests and the curious. */
+    records: () => runs,
+  };
+}
