@@ -170,7 +170,7 @@ def test_diverging_run_is_an_error_not_a_crash(app, monkeypatch):
     ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"n_embd": 30}}, "not divisible by n_head 4"),
     ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"dtype": "float64"}}, "is not a setting the page"),
     ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"n_embd": 1024, "n_layer": 8}}, "too big for the tab"),
-    ({"type": "train", "preset": "tiny", "seed": 1, "changes": {"steps": 100000, "n_layer": 6}},
+    ({"type": "train", "preset": "small", "seed": 1, "changes": {"steps": 100000, "n_layer": 4}},
      "minutes here"),
     ({"type": "train", "preset": "tiny", "seed": 1}, "needs the field 'changes'"),
     ({"type": "train", "preset": "tiny", "seed": 1, "changes": [], "x": 1}, "unknown field(s) x"),
