@@ -81,6 +81,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
       const tr = document.createElement('tr');
       tr.dataset.id = r.id;
       tr.dataset.status = r.status;
+      tr.dataset.snapshot = r.hasSnapshot ? 'yes' : 'no';
       const cell = (text, cls) => {
         const td = document.createElement('td');
         td.textContent = text;
