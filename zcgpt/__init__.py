@@ -28,7 +28,16 @@ _keep_freed_arrays()
 
 __version__ = "0.1.0"
 
-from .config import Config, presets
-from .model import GPT
-
 __all__ = ["Config", "GPT", "presets", "__version__"]
+
+
+def __getattr__(name):
+    """Config, presets and GPT on first use, so `python -m zcgpt` answers Ctrl-C during its
+    start-up with one line (numpy is imported inside the command's own error handling)."""
+    if name in ("Config", "presets"):
+        from . import config
+        return getattr(config, name)
+    if name == "GPT":
+        from .model import GPT
+        return GPT
+    raise AttributeError(f"module 'zcgpt' has no attribute {name!r}")

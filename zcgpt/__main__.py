@@ -2,6 +2,10 @@
 
 import sys
 
-from .cli import main
+try:
+    from .cli import main
+except KeyboardInterrupt:          # Ctrl-C while Python loads the command line
+    print("python -m zcgpt: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -14,11 +14,9 @@ on stderr, never a traceback:
 
 import argparse
 import dataclasses
-import inspect
 import json
 import math
 import os
-import re
 import sys
 import tempfile
 import time
@@ -27,7 +25,7 @@ from pathlib import Path
 from . import __version__
 from . import config as config_module
 from .checkpoint import CheckpointError
-from .config import Config, presets
+from .config import Config, field_help, presets
 from .data import DataError
 from .train import TrainingDiverged
 
@@ -39,12 +37,6 @@ MAX_SEED = 2**64  # the generator takes 64 bits of the seed
 MAX_BATCH_TOKENS = 2**15  # positions a step: 32 times the presets' (64 x 16)
 TEMPERATURES = (1e-6, 1e6)  # beyond these sampling is greedy or uniform already
 
-# Help for the Config fields that carry no comment in config.py.
-EXTRA_HELP = {
-    "beta1": "Adam decay rate of the gradient mean",
-    "beta2": "Adam decay rate of the squared-gradient mean",
-    "eps": "Adam epsilon added to the root of the squared-gradient mean",
-}
 CHOICES = {"activation": getattr(config_module, "ACTIVATIONS", None),
            "dtype": getattr(config_module, "DTYPES", None)}
 
@@ -62,27 +54,6 @@ class Parser(argparse.ArgumentParser):
 
 # --- flags ---------------------------------------------------------------------------------
 
-def field_comments() -> dict:
-    """name -> the comment beside each Config field, so help text has one source."""
-    try:
-        src = inspect.getsource(Config)
-    except (OSError, TypeError):
-        return {}
-    out, last, indent = {}, None, 0
-    for line in src.splitlines():
-        m = re.match(r"(\s+)(\w+)\s*:\s*[\w.]+\s*=[^#]*?(?:#\s*(.*))?$", line)
-        if m:
-            last = m.group(2) if m.group(3) else None
-            indent = len(m.group(1))
-            if last:
-                out[last] = m.group(3).strip()
-        elif last and re.match(rf"\s{{{indent + 1},}}#", line):  # the comment goes on below
-            out[last] += " " + line.strip().lstrip("#").strip()
-        else:
-            last = None
-    return out
-
-
 def finite_float(text):
     try:
         v = float(text)
@@ -94,11 +65,11 @@ def finite_float(text):
 
 
 def add_config_flags(p):
-    comments = field_comments()
+    comments = field_help()
     g = p.add_argument_group("model and training settings (override the preset)")
     for f in dataclasses.fields(Config):
         t = f.type if isinstance(f.type, str) else f.type.__name__
-        text = comments.get(f.name) or EXTRA_HELP.get(f.name) or f"Config.{f.name}"
+        text = comments.get(f.name) or f"Config.{f.name}"
         values = {name: getattr(c, f.name) for name, c in presets.items()}
         if len(set(values.values())) == 1:
             shown = f"every preset: {next(iter(values.values()))}"

@@ -5,6 +5,7 @@ sends the same dict to the worker, so a run is described the same way everywhere
 """
 
 import inspect
+import math
 import re
 from dataclasses import asdict, dataclass, fields, replace
 
@@ -83,6 +84,10 @@ class Config:
             want = {"int": int, "float": (int, float), "bool": bool, "str": str}[t]
             bad = not isinstance(v, want) or (t != "bool" and isinstance(v, bool))
             need(not bad, f.name, f"{f.name} must be {t}, got {v!r}")
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if _type_name(f) == "float" and f.name not in out:
+                need(math.isfinite(v), f.name, f"{f.name} must be a finite number, got {v!r}")
         if out:
             return out                      # the checks below compare values of the right types
         for name in ("n_embd", "n_head", "n_layer", "block_size", "mlp_ratio", "steps", "batch_size",
