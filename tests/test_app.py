@@ -143,10 +143,10 @@ def test_diverging_run_is_an_error_not_a_crash(app, monkeypatch):
     from zcgpt.train import Trainer, TrainingDiverged
     real = Trainer.train_step
 
-    def blow_up(self):
+    def blow_up(self, watch=False):
         if self.step == 5:
             raise TrainingDiverged("training diverged at step 6 (the loss is nan); try a smaller learning rate")
-        return real(self)
+        return real(self, watch)
 
     monkeypatch.setattr(Trainer, "train_step", blow_up)
     send(app, TRAIN)
@@ -190,6 +190,12 @@ def test_diverging_run_is_an_error_not_a_crash(app, monkeypatch):
     ({"type": "reset", "all": 1}, "unknown field(s) all"),
     ({"type": "resume", "by": []}, "'by' must be str"),
     ({"type": "ping"}, "needs the field 'id'"),
+    ({"type": "watch", "gradients": 1}, "'gradients' must be bool"),
+    ({"type": "write", "id": 1, "seed": 0, "temperature": 1.0, "top_k": 0, "prefix": ""}, "needs the field 'upto'"),
+    ({"type": "write", "id": 1, "seed": 0, "temperature": 1.0, "top_k": 0, "prefix": "", "upto": 99},
+     "upto and top_k must fit"),
+    ({"type": "write", "id": 1, "seed": -5, "temperature": 1.0, "top_k": 0, "prefix": "", "upto": 2},
+     "seed must be between"),
     ({"type": "save", "keep": "yes"}, "'keep' must be bool"),
     ({"type": "launch"}, "unknown message type 'launch'"),
     ({"kind": "train"}, "unknown message type None"),
@@ -459,3 +465,49 @@ def test_done_reports_train_loss_and_novelty(trained):
     send(trained, train_msg(40))
     done = drive(trained)[-1]
     assert 0 <= done["novelty"] <= 1 and math.isfinite(done["train_loss"])
+
+
+def test_watching_gradients_adds_part_stats_to_points(app):
+    send(app, {"type": "watch", "gradients": True})
+    send(app, train_msg(20))
+    msgs = drive(app)
+    parts = [pp for m in msgs if m["type"] == "progress" for pp in m.get("parts", [])]
+    steps = [p[0] for m in msgs if m["type"] == "progress" for p in m["points"]]
+    assert [s for s, _ in parts] == steps                     # one per reported point
+    first = parts[0][1]
+    assert set(first) == {"embedding", "block 1"}
+    assert all(g > 0 and r > 0 for g, r in first.values())
+    assert parts[-1][1]["block 1"][1] == 0.0                 # the last step's learning rate is 0
+    send(app, {"type": "watch", "gradients": False})
+    send(app, train_msg(10))
+    assert not any(m.get("parts") for m in drive(app))
+
+
+def test_watching_changes_no_number_of_the_run(app):
+    send(app, train_msg(25))
+    plain = [m["points"] for m in drive(app) if m["type"] == "progress"]
+    send(app, {"type": "watch", "gradients": True})
+    send(app, train_msg(25))
+    watched = [m["points"] for m in drive(app) if m["type"] == "progress"]
+    assert plain == watched
+
+
+def test_writing_a_name_step_by_step_matches_generate(trained):
+    from zcgpt.prng import Rng
+    from zcgpt.sample import generate
+    want = generate(trained.model, trained.vocab, 1, Rng(11), 0.9, 5, "b")[0]
+    letters = []
+    for upto in range(1, 17):
+        w = send(trained, {"type": "write", "id": upto, "seed": 11, "temperature": 0.9, "top_k": 5,
+                           "prefix": "b", "upto": upto})[0]
+        assert w["id"] == upto and len(w["probs"]) == trained.vocab.size
+        assert abs(sum(w["probs"]) - 1) < 1e-3 and sum(p > 0 for p in w["probs"]) <= 5
+        assert len(w["att"]) == 1 and len(w["att"][0]) == 4 and len(w["att"][0][0]) == len(w["letters"]) + 1
+        letters = w["letters"]
+        if w["done"]:
+            break
+    assert "b" + "".join(letters) == want
+    assert letters[-1] == "" or len(want) == 16
+    note = send(trained, {"type": "write", "id": 99, "seed": 1, "temperature": 1.0, "top_k": 0,
+                          "prefix": "b9", "upto": 1})[0]
+    assert note["note"].startswith("The start uses letters")

@@ -13,8 +13,7 @@ from zcgpt.protocol import TO_PAGE, TO_WORKER, ProtocolError, check_message
 from conftest import ROOT
 
 JS = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "site" / "js").glob("*.js"))}
-PY_SENDERS = [(ROOT / "zcgpt" / "app.py").read_text(encoding="utf-8"),
-              (ROOT / "site" / "worker.py").read_text(encoding="utf-8")]
+PY_SENDERS = [p.read_text(encoding="utf-8") for p in [*sorted((ROOT / "zcgpt").glob("*.py")), ROOT / "site" / "worker.py"]]
 
 
 def handler_blocks(text):

@@ -14,55 +14,29 @@ import math
 import time
 import traceback
 
-from . import __version__, checkpoint, insight
+from . import __version__, checkpoint
 from .checkpoint import CheckpointError
-from .config import Config, field_help, presets
-from .design import GUESS_MADDS_PER_S, DesignError, design_config, estimate, field_table, parse_link
-from .data import MAX_FILE_BYTES, DataError, Dataset, Vocab, decode_text, make_dataset, parse_lines
-from .model import param_count
+from .config import field_help
+from .data import DataError, Dataset, Vocab, decode_text, make_dataset, parse_lines
+from .design import (GUESS_MADDS_PER_S, DesignError, design_config, estimate, field_table, parse_link,
+                     preset_table)
 from .prng import Rng
 from .protocol import ProtocolError, check_message
+from .reply import LIMITS, Refused, clean, in_range, out, sentence
 from .run import Run, Schedule
 from .sample import generate
 from .train import Trainer, TrainingDiverged
+from .views import Views
 
 VAL_FRAC = 0.1
-CONFIG_FIELDS = set(Config.__dataclass_fields__) | {"seed"}
 SLICE_S = 0.04         # seconds of a run's work between two looks at the page's messages
 SAMPLE_EVERY_S = 1.0   # seconds of training between live samples of names
 SNAPSHOT_S = 15.0      # seconds of training between copies of the run for the page to keep
 LIVE_SAMPLES = 8
 NOVELTY_SAMPLES = 200  # names drawn at the end of a run to measure the share of new ones
 
-# Limits the page's form uses too: it reads them from the "ready" message.
-LIMITS = {
-    "steps": [1, 100_000],
-    "seed": [0, 2 ** 32 - 1],
-    "lr": [1e-5, 1.0],
-    "generate": [1, 200],          # names per Generate
-    "temperature": [0.05, 5.0],
-    "data_bytes": MAX_FILE_BYTES,  # an uploaded list
-    "model_bytes": 64 * 2 ** 20,   # an uploaded model file
-}
-
-# What the page suggests for each preset: a run of seconds to a minute in a tab (the presets'
-# own step counts are for the desktop), and one line about it.
-PAGE_PRESETS = {
-    "tiny": (2000, "tiny learns in seconds: shuffled batches of names."),
-    "small": (500, "small is wider and deeper: about ten times slower per step, lower loss in the end."),
-    "zeroclaw": (5000, "zeroclaw is the reference's exact recipe: one name per step in file order,"
-                       " names cut to the block."),
-}
 
 
-def out(kind, **fields):
-    """A message to the page; JSON has no NaN or infinity, so those become null."""
-    return {"type": kind, **{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                             for k, v in fields.items()}}
-
-
-class Refused(Exception):
-    """A request the backend turns down, with the sentence the page shows."""
 
 
 class Job:
@@ -86,7 +60,7 @@ class Job:
         return self.run.trainer
 
 
-class App:
+class App(Views):
     def __init__(self):
         self.items = None        # the list the next run trains on (zcgpt.data.parse_lines)
         self.data_name = "names.txt"
@@ -100,6 +74,7 @@ class App:
         self.meta = None         # step, seed and metrics written into a downloaded checkpoint
         self.loaded = None       # text of an uploaded checkpoint, read afresh for each run from it
         self.madds_per_s = None  # training speed the last run measured (for a design's time)
+        self.watch = False       # the page's gradient panel is open: points carry part_stats
 
     # ---------- the adapter's entry points ----------
 
@@ -111,7 +86,7 @@ class App:
         vocab = Vocab.from_items(self.items)
         return out("ready", zcgpt=__version__, items=len(self.items), vocab_size=vocab.size,
                    chars="".join(vocab.chars), longest=max(self.items, key=len),
-                   presets=self.preset_table(vocab.size), limits=LIMITS, fields=field_table(field_help()),
+                   presets=preset_table(vocab.size), limits=LIMITS, fields=field_table(field_help()),
                    link=parse_link(link, LIMITS), **runtime)
 
     def handle(self, msg):
@@ -184,7 +159,8 @@ class App:
                    loss=points[-1].train_loss if points else None,
                    points=[[p.step, clean(p.train_loss), clean(p.val_loss)] for p in points],
                    tokens=tr.tokens_seen, slice_tokens=tr.tokens_seen - tokens0, slice_s=train_s,
-                   busy=job.busy, **extra)
+                   busy=job.busy, **extra,
+                   **({"parts": [[p.step, p.parts] for p in points if p.parts]} if self.watch else {}))
 
     def final_chunk(self, job):
         """One chunk of the final evaluation; at the end, the run's "done"."""
@@ -235,6 +211,7 @@ class App:
         self.run_id += 1
         self.paused = False
         self.job = Job(self.run_id, run, seed, preset)
+        run.watch = self.watch
         self.model, self.vocab, self.train_set = tr.model, ds.vocab, set(ds.train)
         self.meta = {"step": base_step, "seed": seed,
                      "metrics": {"preset": preset, "data": self.data_name}}
@@ -306,6 +283,14 @@ class App:
         config = model.config.replace(steps=steps, lr=lr,
                                       warmup_steps=min(model.config.warmup_steps, max(0, steps - 1)))
         return model, Dataset(vocab, ds.train, ds.val), config, meta["step"]
+
+    def on_watch(self, msg):
+        """The gradient panel opened or closed: points of this run and later ones carry (or
+        stop carrying) each part's gradient norm and update-to-weight ratio."""
+        self.watch = msg["gradients"]
+        if self.job is not None:
+            self.job.run.watch = self.watch
+        return []
 
     def on_pause(self, msg):
         self.paused = True
@@ -420,36 +405,6 @@ class App:
                     params=model.num_params(), vocab_size=vocab.size, chars="".join(vocab.chars),
                     config=model.config.to_dict(), metrics=metrics)]
 
-    def on_inspect(self, msg):
-        """One "See inside" panel's numbers, computed between two training slices."""
-        what, rid = msg["what"], msg["id"]
-        try:
-            return [out("insight", what=what, id=rid, **self.insight(what, msg.get("text") or ""))]
-        except Exception as exc:   # the panel says so; training and the rest of the page go on
-            return [out("insight", what=what, id=rid, note=f"Could not look inside: {exc}")]
-
-    def insight(self, what, text):
-        import numpy as np
-        if what == "source":
-            return {"parts": insight.forward_source()}
-        if what not in ("probs", "attention", "embedding"):
-            raise Refused(f"there is no panel called {what!r}")
-        step = self.current_step()
-        if self.model is None or not step:
-            return {"note": "Train a model (or start training) to look inside it."}
-        model, vocab = self.model, self.vocab
-        answer = {"step": step, "itos": vocab.itos}
-        if what == "embedding":
-            coords, share = insight.embedding_pca(model.params["wte"])
-            return {**answer, "coords": np.round(coords, 5).tolist(), "share": share.tolist()}
-        try:
-            tokens = insight.context_tokens(vocab, text, model.config.block_size)
-        except ValueError as exc:
-            return {"note": sentence(exc), "text": text}
-        if what == "probs":
-            return {**answer, "text": text, "probs": np.round(insight.next_token_probs(model, tokens), 4).tolist()}
-        return {**answer, "text": text, "att": np.round(insight.attention_maps(model, tokens), 3).tolist()}
-
     # ---------- helpers ----------
 
     def current_step(self):
@@ -464,38 +419,8 @@ class App:
     def label(self, names):
         return [{"name": n, "new": n not in self.train_set} for n in names]
 
-    @staticmethod
-    def preset_table(vocab_size):
-        table = {}
-        for name in sorted(presets, key=lambda n: list(PAGE_PRESETS).index(n) if n in PAGE_PRESETS else 99):
-            config = presets[name]
-            steps, note = PAGE_PRESETS.get(name, (1000, ""))
-            table[name] = {**config.to_dict(), "params": param_count(config, vocab_size),
-                           "page_steps": steps, "note": note}
-        return table
 
 
 def data_hash(items):
     """A short fingerprint of a list, to tell whether a saved run trained on it."""
     return hashlib.sha256("\n".join(items).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-
-
-def in_range(value, name):
-    lo, hi = LIMITS[name]
-    if not lo <= value <= hi:
-        shown = repr(value) if len(repr(value)) <= 20 else repr(value)[:17] + "..."
-        raise Refused(f"{name} must be between {lo} and {hi}, got {shown}")
-    return value
-
-
-def clean(x):
-    return None if isinstance(x, float) and not math.isfinite(x) else x
-
-
-def sentence(exc):
-    """An exception's message as a sentence: capital first (unless it starts with a field's
-    name), full stop last."""
-    text = str(exc).strip() or type(exc).__name__
-    if text.split()[0] not in CONFIG_FIELDS:      # a field's name keeps its spelling
-        text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."

@@ -16,6 +16,14 @@ from .model import MAX_PARAMS, param_count
 DESIGN_FIELDS = ("n_embd", "n_head", "n_layer", "block_size", "mlp_ratio", "activation",
                  "final_norm", "tied_head", "batch_size", "steps", "lr", "warmup_steps",
                  "weight_decay", "grad_clip")
+# What the page suggests for each preset: a run of seconds to a minute in a tab (the presets'
+# own step counts are for the desktop), and one line about it.
+PAGE_PRESETS = {
+    "tiny": (2000, "tiny learns in seconds: shuffled batches of names."),
+    "small": (500, "small is wider and deeper: about ten times slower per step, lower loss in the end."),
+    "zeroclaw": (5000, "zeroclaw is the reference's exact recipe: one name per step in file order,"
+                       " names cut to the block."),
+}
 CHOICES = {"activation": ACTIVATIONS}
 LINK_EXTRA = ("preset", "seed", "data")        # link keys that are not Config fields
 MAX_LINK_CHARS = 2000
@@ -186,3 +194,14 @@ def _kind(t, key):
     if t == "str":
         return f"one of {', '.join(CHOICES.get(key, ()))}"
     return "a whole number" if t == "int" else "a number"
+
+
+def preset_table(vocab_size):
+    """Each preset for the page: its config, parameters, suggested steps and note."""
+    table = {}
+    for name in sorted(presets, key=lambda n: list(PAGE_PRESETS).index(n) if n in PAGE_PRESETS else 99):
+        config = presets[name]
+        steps, note = PAGE_PRESETS.get(name, (1000, ""))
+        table[name] = {**config.to_dict(), "params": param_count(config, vocab_size),
+                       "page_steps": steps, "note": note}
+    return table

@@ -99,3 +99,21 @@ def forward_source():
         parts.append({"name": fn.__qualname__, "file": "zcgpt/" + PurePath(inspect.getfile(fn)).name,
                       "line": first, "source": textwrap.dedent("".join(lines)).rstrip()})
     return parts
+
+
+def write_steps(model, vocab, rng, upto, temperature=1.0, top_k=0, prefix=""):
+    """One name written a letter at a time, as `generate` writes it for n=1 and the same
+    generator: the first `upto` positions it samples. Returns the letters drawn (EOS as ""),
+    the probabilities each draw used ((steps, V) float64), and the attention of the last
+    drawn position's input at every layer and head ((L, H, T) float64)."""
+    from .sample import sample_steps     # sample imports nothing from here; keeps the import light
+    probs, drawn = [], []
+    for p, tok in sample_steps(model, vocab, 1, rng, temperature, top_k, prefix):
+        if len(drawn) == upto:
+            break
+        probs.append(p[0])
+        drawn.append(int(tok[0]))
+    letters = [("" if t == vocab.EOS else vocab.itos[t]) for t in drawn]
+    context = [vocab.BOS] + [vocab.stoi[ch] for ch in prefix + "".join(letters[:-1])]
+    att = attention_maps(model, context)[:, :, -1, :] if drawn else np.zeros((0, 0, 0))
+    return letters, np.array(probs), att

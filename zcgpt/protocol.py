@@ -24,7 +24,10 @@ TO_WORKER = {
     "data": {"via": "str", "name": "str", "text": "str?", "b64": "str?"},   # pasted text or a file's base64
     "builtin": {"name": "str", "url": "str"},                  # a list shipped with the page
     "save": {"keep": "bool?"},                                 # keep: a copy for the page, not a download
-    "ping": {"id": "int"},                                     # the page checks Python still answers
+    "ping": {"id": "int"},
+    "watch": {"gradients": "bool"},                            # the gradient panel opened or closed
+    "write": {"id": "int", "seed": "int", "temperature": "number", "top_k": "int", "prefix": "str",
+              "upto": "int"},                              # the first `upto` letters of one name                                     # the page checks Python still answers
     "load_model": {"name": "str", "text": "str"},
     "inspect": {"what": "str", "id": "int", "text": "str?"},   # what: probs, attention, embedding, source
 }
@@ -41,7 +44,7 @@ TO_PAGE = {
               "resumed_at": "int"},
     "progress": {"run": "int", "step": "int", "steps": "int", "loss": "number?", "points": "list",
                  "tokens": "int", "slice_tokens": "int", "slice_s": "number", "busy": "number",
-                 "val": "number?", "samples": "list?"},
+                 "val": "number?", "samples": "list?", "parts": "list?"},   # parts: [[step, {part: [grad, ratio]}]]
     "paused": {"paused": "bool", "by": "str"},
     "snapshot": {"run": "int", "step": "int", "text": "str"},   # the run so far, for the page to keep
     "halted": {"run": "int", "stopped": "bool", "step": "int", "steps": "int"},
@@ -51,6 +54,8 @@ TO_PAGE = {
     "design": {"id": "int", "problems": "dict", "measured": "bool?", "config": "dict?", "params": "int?",
                "tokens_per_step": "number?", "multiply_adds": "int?", "memory_mb": "number?",
                "est_seconds": "number?", "refused": "str?"},
+    "written": {"id": "int", "note": "str?", "prefix": "str?", "letters": "list?", "itos": "list?",
+                "probs": "list?", "att": "list?", "done": "bool?", "step": "int?"},
     "generated": {"names": "list", "note": "str?", "temperature": "number?", "prefix": "str?"},
     "reset": {},
     "data": {"source": "str", "via": "str", "items": "int", "vocab_size": "int", "chars": "str",

@@ -24,6 +24,7 @@ class Point:
     step: int
     train_loss: float
     val_loss: float | None = None
+    parts: dict | None = None    # with Run.watch: {part: [gradient norm, update/weight]} at this step
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Run:
         self.train_seconds = 0.0
         self.eval_seconds = 0.0
         self.val_loss = None             # over every held-out name, after final_eval()
+        self.watch = False               # gradient statistics on the steps that report a point
 
     @property
     def done(self):
@@ -86,7 +88,8 @@ class Run:
         last = tr.config.steps
         while tr.step < last:
             t0 = time.perf_counter()
-            loss = tr.train_step()
+            watch = self.watch and ((tr.step + 1) % sch.report_every == 0 or tr.step + 1 == last)
+            loss = tr.train_step(watch)
             self.train_seconds += time.perf_counter() - t0
             self.tail.append(loss)
             self.window.append(loss)
@@ -95,7 +98,7 @@ class Run:
             if not (s % sch.report_every == 0 or val_due or s == last):
                 yield None
                 continue
-            point = Point(s, sum(self.window) / len(self.window))
+            point = Point(s, sum(self.window) / len(self.window), parts=tr.watched if watch else None)
             self.window = []
             if val_due and sch.val_items:
                 t0 = time.perf_counter()

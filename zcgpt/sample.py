@@ -15,6 +15,18 @@ def generate(model, vocab, n, rng, temperature=1.0, top_k=0, prefix=""):
     """n names (strings, prefix included); each ends at EOS or when the block is full."""
     if n < 1:
         return []
+    start = prefix_tokens(vocab, prefix)
+    block = model.config.block_size
+    out = np.full((n, block), vocab.EOS)                            # sampled ids, EOS-padded
+    for t, (_, tok) in enumerate(sample_steps(model, vocab, n, rng, temperature, top_k, prefix)):
+        out[:, t] = tok
+    return [prefix + vocab.decode(row) for row in out[:, :block - len(start) + 1].tolist()]
+
+
+def sample_steps(model, vocab, n, rng, temperature=1.0, top_k=0, prefix=""):
+    """Draw n names side by side, one position at a time: yields (p, tok) per position, the
+    (n, V) probabilities the draw used (after temperature and top-k) and the (n,) ids drawn
+    (EOS for a name that has ended). Stops when every name has ended or the block is full."""
     if not temperature > 0:
         raise ValueError("temperature must be positive")
     block = model.config.block_size
@@ -25,9 +37,8 @@ def generate(model, vocab, n, rng, temperature=1.0, top_k=0, prefix=""):
     for tok in start[:-1]:                                          # feed the prefix
         model.decode_step(np.full(n, tok), cache)
     tok = np.full(n, start[-1])
-    out = np.full((n, block), vocab.EOS)                            # sampled ids, EOS-padded
     alive = np.ones(n, dtype=bool)
-    for t in range(len(start) - 1, block):
+    for _ in range(len(start) - 1, block):
         logits = model.decode_step(tok, cache).astype(np.float64) / temperature  # (n, V)
         logits[:, vocab.BOS] = -np.inf                              # a name never restarts
         if 0 < top_k < logits.shape[1]:
@@ -36,11 +47,10 @@ def generate(model, vocab, n, rng, temperature=1.0, top_k=0, prefix=""):
         p = np.exp(logits - logits.max(axis=1, keepdims=True))
         tok = rng.categorical_rows(p)
         tok[~alive] = vocab.EOS
-        out[:, t] = tok
+        yield p / p.sum(axis=1, keepdims=True), tok
         alive &= tok != vocab.EOS
         if not alive.any():
             break
-    return [prefix + vocab.decode(row) for row in out[:, len(start) - 1:].tolist()]
 
 
 def novelty(names, train_set):

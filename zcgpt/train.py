@@ -33,6 +33,32 @@ def encode_items(items, vocab, config):
 EXPLODED = 3.0   # a step loss this many times the start (the first loss, or ln V if higher) is divergence
 
 
+def part_of(name):
+    """The part of the model a parameter belongs to: 'embedding', 'block 1', ... or 'head'."""
+    if name in ("wte", "wpe"):
+        return "embedding"
+    if name.startswith("l"):
+        return f"block {int(name[1:].split('.')[0]) + 1}"
+    return "head"
+
+
+def part_norms(arrays):
+    """{part: L2 norm} over a dict of parameter-shaped arrays."""
+    sq = {}
+    for name, a in arrays.items():
+        sq[part_of(name)] = sq.get(part_of(name), 0.0) + float(np.vdot(a, a))
+    return {part: math.sqrt(v) for part, v in sq.items()}
+
+
+def part_stats(model, grad_norms, before):
+    """{part: [gradient norm, |update| / |weights|]} of the step that turned `before` into
+    model.flat (the same step's numbers: no second pass)."""
+    delta = model._views(model.flat - before)
+    steps, weights = part_norms(delta), part_norms(model.params)
+    return {part: [grad_norms[part], steps[part] / weights[part] if weights[part] > 0 else 0.0]
+            for part in grad_norms}
+
+
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -99,6 +125,7 @@ class Trainer:
         self.step = 0
         self.tokens_seen = 0
         self.start_loss = None     # what divergence is measured against (see EXPLODED)
+        self.watched = None        # the last watched step's part_stats
         # One name per step in file order (zeroclaw's way): each step's arrays are built once.
         self.fixed = None
         if config.batch_size == 1 and not config.shuffle:
@@ -136,7 +163,9 @@ class Trainer:
             order[lo:lo + len(win)] = np.concatenate([batches[i] for i in self.rng.permutation(len(batches))])
         return order
 
-    def train_step(self):
+    def train_step(self, watch=False):
+        """One optimizer step; returns its loss. With `watch`, self.watched holds each part's
+        gradient norm and update-to-weight ratio of this step (see part_stats)."""
         if self.fixed is not None:
             i = self.step % len(self.fixed)
             arrays, ntok = self.fixed[i], int(self.npred[i])
@@ -153,7 +182,12 @@ class Trainer:
         elif loss > EXPLODED * self.start_loss:
             raise TrainingDiverged(f"training diverged at step {self.step + 1} (the loss rose to {loss:.4g},"
                                    f" from {self.start_loss:.4g} at the start); try a smaller learning rate")
+        if watch:
+            grads = part_norms(self.model.grads)
+            before = self.model.flat.copy()
         self.opt.update(self.model.flat, self.model.grad_flat, self.step)
+        if watch:
+            self.watched = part_stats(self.model, grads, before)
         self.step += 1
         self.tokens_seen += ntok
         return loss

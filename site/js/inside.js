@@ -13,12 +13,12 @@ const RETRY_MS = 5000;       // a request with no answer after this long is give
 const VOWELS = new Set('aeiou');
 
 /** Token label: the start and end tokens get one-character names that read well on an axis. */
-const tokenLabel = (s) => (s === '<BOS>' ? '^' : s === '<EOS>' ? '.' : s === ' ' ? '␣' : s);
+export const tokenLabel = (s) => (s === '<BOS>' ? '^' : s === '<EOS>' ? '.' : s === ' ' ? '␣' : s);
 /** Token name in running text: the end token is spelled out. */
-const tokenName = (s) => (s === '<EOS>' ? 'end' : tokenLabel(s));
-const pct = (p) => `${(100 * p).toFixed(p >= 0.1 ? 0 : 1)}%`;
+export const tokenName = (s) => (s === '<EOS>' ? 'end' : tokenLabel(s));
+export const pct = (p) => `${(100 * p).toFixed(p >= 0.1 ? 0 : 1)}%`;
 
-function el(tag, attrs = {}, ...children) {
+export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (k === 'text') e.textContent = v;
@@ -29,7 +29,7 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-function svgEl(tag, attrs = {}) {
+export function svgEl(tag, attrs = {}) {
   const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   return e;
@@ -37,7 +37,7 @@ function svgEl(tag, attrs = {}) {
 
 /** Letters of the vocabulary where an uppercase letter was typed for a lowercase-only vocabulary. */
 
-function loadStyle() {
+export function loadStyle() {
   const href = new URL('../inside.css', import.meta.url).href;
   if (document.querySelector(`link[href="${href}"]`)) return Promise.resolve();
   return new Promise((resolve) => {

@@ -2,6 +2,8 @@
 // Its state and the message dispatcher live in page.js.
 
 import { startWorker, siteURL, buildInfo, nextTask } from './runtime.js';
+import { createLoading } from './loading.js';
+import { prepareCopy } from './offline.js';
 import { createControls } from './controls.js';
 import { page, plug, dispatch, setState, setChars } from './page.js';
 import * as ui from './panels.js';
@@ -288,13 +290,20 @@ function showSamples(names, step) {
 }
 
 // "See inside" panels: js/inside.js (and its data) are fetched when a panel is first opened.
-let inside = null;
+// Each panel names its module (data-module); a module is loaded and plugged in once.
+const insideModules = {
+  inside: () => import('./inside.js').then((m) => m.createInside),
+  writer: () => import('./writer.js').then((m) => m.createWriter),
+  grads: () => import('./grads.js').then((m) => m.createGrads),
+};
+const insideLoaded = {};
 for (const panel of document.querySelectorAll('details.inside-panel')) {
   panel.addEventListener('toggle', () => {
     if (!panel.open) return;
-    inside ??= import('./inside.js').then((m) => plug(m.createInside({
-      send: (msg) => app.worker.send(msg), canSend: () => app.worker != null && app.readyMs != null })));
-    inside.then((it) => it.opened(panel.id)).catch((err) => console.error(err));
+    const name = panel.dataset.module || 'inside';
+    insideLoaded[name] ??= insideModules[name]().then((create) => plug(create({
+      send: (msg) => app.worker.send(msg), canSend: () => app.worker != null && app.alive })));
+    insideLoaded[name].then((it) => it.opened(panel.id)).catch((err) => console.error(err));
   });
 }
 
@@ -303,21 +312,21 @@ for (const panel of document.querySelectorAll('details.inside-panel')) {
 
 const nextPaint = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
-// While loading, the status line says what we wait for and how long it has been.
-const loading = {
-  what: 'Python',
-  timer: null,
-  show() { ui.setStatus(`Loading ${loading.what}… ${(performance.now() / 1000).toFixed(1)} s`); },
-  start() { loading.timer = setInterval(loading.show, 250); },
-  done() { clearInterval(loading.timer); },
-};
+// While loading, the status line says what we wait for and how long it has been, and the card
+// how much of Python's download has arrived (or that it comes from the local copy).
+const loading = createLoading(ui.setStatus);
 
 async function boot() {
   ui.showStage('python');
   loading.start();
-  // Python boots in its own thread while this one builds the chart and reads build.json.
-  app.loadMs.python = Math.round(performance.now());
-  const worker = startWorker(dispatch).then((w) => {
+  // Python boots in its own thread while this one builds the chart and reads build.json. On a
+  // first visit the offline copy's service worker takes charge first, so that Python's files
+  // are fetched once, kept, and counted on the loading card.
+  const worker = prepareCopy(loading.progress).then((copy) => {
+    loading.copy(copy);
+    app.loadMs.python = Math.round(performance.now());
+    return startWorker(dispatch);
+  }).then((w) => {
     app.loadMs.pythonReady = Math.round(performance.now());
     return w;
   });

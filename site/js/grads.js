@@ -1,0 +1,75 @@
+// "Gradients while it trains": each part's gradient norm and update-to-weight ratio at every
+// reported step, from the training step itself (zcgpt.train.part_stats). Opening the panel
+// asks the worker to watch; closing it stops the watching.
+
+import uPlot from '../vendor/uplot/uPlot.esm.js';
+import { el, loadStyle } from './inside.js';
+
+const $ = (id) => document.getElementById(id);
+const COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#0891b2', '#be123c', '#854d0e', '#4b5563'];
+
+export function createGrads({ send, canSend }) {
+  let parts = [];          // part names in the order first seen
+  let rows = [];           // [step, {part: [grad, ratio]}]
+  let plots = null;
+  let pending = false;
+
+  const make = (host, label) => new uPlot({
+    width: Math.max(260, host.clientWidth), height: 180, legend: { live: false },
+    scales: { x: { time: false }, y: { distr: 3 } },
+    axes: [{ label: 'step', size: 36 }, { label, size: 60, values: (u, vals) => vals.map((v) => (v == null ? '' : v.toExponential(0))) }],
+    series: [{ label: 'step' }, ...parts.map((p, i) => ({ label: p, stroke: COLORS[i % COLORS.length], width: 1.5, points: { show: false } }))],
+  }, [[], ...parts.map(() => [])], host);
+
+  const redraw = () => {
+    pending = false;
+    if (!plots) return;
+    const xs = rows.map((r) => r[0]);
+    const col = (k) => parts.map((p) => rows.map((r) => (r[1][p]?.[k] > 0 ? r[1][p][k] : null)));   // log scale: no zeros
+    plots.grad.setData([xs, ...col(0)]);
+    plots.ratio.setData([xs, ...col(1)]);
+    $('grads-view').dataset.points = String(rows.length);
+  };
+  const rebuild = () => {
+    plots?.grad.destroy();
+    plots?.ratio.destroy();
+    $('grads-grad').replaceChildren();
+    $('grads-ratio').replaceChildren();
+    plots = { grad: make($('grads-grad'), 'gradient norm'), ratio: make($('grads-ratio'), 'update / weight') };
+    redraw();
+  };
+  const schedule = () => {
+    if (!pending) { pending = true; requestAnimationFrame(redraw); }
+  };
+
+  const panel = () => $('inside-grads');
+  const watch = (on) => { if (canSend()) send({ type: 'watch', gradients: on }); };
+
+  return {
+    async opened() {
+      if (!plots) {
+        await loadStyle();
+        panel().querySelector('.inside-body').append(
+          el('p', { class: 'note', id: 'grads-note', text: 'Train (or keep training) to see the gradients: each reported step adds a point.' }),
+          el('div', { class: 'grads', id: 'grads-view' }, el('div', { id: 'grads-grad' }), el('div', { id: 'grads-ratio' })));
+        panel().addEventListener('toggle', () => watch(panel().open));
+        rebuild();
+      }
+      watch(true);
+    },
+    handlers: {
+      start() { rows = []; schedule(); },
+      progress(msg) {
+        if (!msg.parts?.length) return;
+        for (const [step, stats] of msg.parts) {
+          for (const p of Object.keys(stats)) if (!parts.includes(p)) { parts.push(p); rebuild(); }
+          rows.push([step, stats]);
+        }
+        $('grads-note').textContent = 'Per part of the model, on a log scale: the gradient\'s size, and how much one '
+          + 'step moved the weights relative to their size (around 1e-3 is a healthy rate; far above, the run may blow up).';
+        schedule();
+      },
+      ready() { if (panel()?.open) watch(true); },   // a restarted Python starts unwatched
+    },
+  };
+}
