@@ -16,6 +16,7 @@ MAX_POINTS = 400       # the page's train points per run at most
 VAL_POINTS = 25        # the page's live validation points per run
 VAL_WORK = 2 ** 20     # parameters x names of one live validation point on the page
 TAIL = 100             # steps whose mean loss is the run's final train loss
+WATCH_POINTS = 100     # points per run that carry gradient statistics, when watched
 
 
 @dataclass
@@ -72,7 +73,9 @@ class Run:
         self.train_seconds = 0.0
         self.eval_seconds = 0.0
         self.val_loss = None             # over every held-out name, after final_eval()
-        self.watch = False               # gradient statistics on the steps that report a point
+        self.watch = False               # gradient statistics on about WATCH_POINTS reported steps
+        steps, every = trainer.config.steps, schedule.report_every
+        self.watch_every = every * max(1, round(steps / WATCH_POINTS / every))
 
     @property
     def done(self):
@@ -88,7 +91,7 @@ class Run:
         last = tr.config.steps
         while tr.step < last:
             t0 = time.perf_counter()
-            watch = self.watch and ((tr.step + 1) % sch.report_every == 0 or tr.step + 1 == last)
+            watch = self.watch and ((tr.step + 1) % self.watch_every == 0 or tr.step + 1 == last)
             loss = tr.train_step(watch)
             self.train_seconds += time.perf_counter() - t0
             self.tail.append(loss)
