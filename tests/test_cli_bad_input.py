@@ -212,11 +212,11 @@ def test_diverged_run_writes_no_checkpoint(tmp_path, monkeypatch, capsys, existi
     from zcgpt import train
     real_step = train.Trainer.train_step
 
-    def exploding_step(self):  # stands in for the Trainer's own detection of an exploding loss
+    def exploding_step(self, watch=False):  # stands in for the Trainer's own detection of an exploding loss
         if self.step == 2:
             raise train.TrainingDiverged("training diverged at step 3 (the loss went from 3.3 to"
                                          " 2.4e+05); try a smaller learning rate")
-        return real_step(self)
+        return real_step(self, watch)
 
     monkeypatch.setattr(train.Trainer, "train_step", exploding_step)
     monkeypatch.chdir(tmp_path)
