@@ -32,7 +32,7 @@ from buildtools.dist import built_with_bytecode  # noqa: E402
 from buildtools.bench import fmt_ratio, fmt_tps, seconds_at_step, throughput, time_to_val  # noqa: E402
 from buildtools.names import names_from_rows, read_babynames  # noqa: E402
 from buildtools.pins import PROVISA, PYODIDE, PYODIDE_VERSION, PYSCRIPT, UPLOT  # noqa: E402
-from buildtools.serve import make_server  # noqa: E402
+from buildtools.serve import gzip_bytes, make_server  # noqa: E402
 from buildtools.wheel import build_wheel, wheel_record_hash  # noqa: E402
 
 # The command line, loaded by path under another name: `import build` could pick up PyPA's `build`.
@@ -414,6 +414,56 @@ def test_serve_port_zero_picks_a_free_port(tmp_path):
     try:
         assert srv.server_address[1] > 0
     finally:
+        srv.server_close()
+
+
+def test_serve_gzips_text_and_wasm_for_clients_that_accept_it_and_counts_what_it_sends(served):
+    folder, start = served
+    text = b"the same line again and again\n" * 400
+    (folder / "a.js").write_bytes(text)
+    (folder / "a.wasm").write_bytes(text)
+    (folder / "a.whl").write_bytes(text)                 # compressed already: sent as it is
+    url = start()
+    for name, squeezed in (("a.js", True), ("a.wasm", True), ("a.whl", False)):
+        req = urllib.request.Request(f"{url}/{name}", headers={"Accept-Encoding": "gzip, br"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = r.read()
+            assert (r.headers.get("Content-Encoding") == "gzip") == squeezed, name
+            assert int(r.headers["Content-Length"]) == len(body)
+        assert (body == gzip_bytes(text)) if squeezed else (body == text), name
+    status, headers, body = get(f"{url}/a.js")           # no Accept-Encoding: the file itself
+    assert body == text and headers.get("Content-Encoding") is None and headers["Vary"] == "Accept-Encoding"
+
+
+def logged(srv, n):
+    """The server's log once it holds `n` responses (it logs each just after sending it)."""
+    for _ in range(100):
+        log = srv.traffic.snapshot()
+        if len(log) >= n:
+            return log
+        threading.Event().wait(0.05)
+    return srv.traffic.snapshot()
+
+
+def test_serve_traffic_log_holds_each_response_with_its_bytes(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"x" * 5000)
+    srv = make_server(tmp_path, port=0, quiet=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}"
+        get(f"{url}/a.txt")
+        get(f"{url}/missing.txt")
+        log = logged(srv, 2)
+        assert [(x.path, x.status) for x in log] == [("/a.txt", 200), ("/missing.txt", 404)]
+        assert 5000 < log[0].bytes < 5400          # the body and its headers
+        assert srv.traffic.total() == sum(x.bytes for x in log)
+        last_modified = get(f"{url}/a.txt")[1]["Last-Modified"]
+        req = urllib.request.Request(f"{url}/a.txt", headers={"If-Modified-Since": last_modified})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=10)
+        assert e.value.code == 304 and logged(srv, 4)[-1].bytes < 300
+    finally:
+        srv.shutdown()
         srv.server_close()
 
 
