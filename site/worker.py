@@ -1,22 +1,18 @@
 """The Pyodide adapter around zcgpt.app: messages in, messages out, training in time slices.
 
 js/runtime.js starts this file in a PyScript worker. Pyodide installed numpy and the zcgpt
-wheel while it booted; the "init" message brings absolute URLs (a worker runs from a blob:
-URL, where relative ones mean nothing) of the names and of numpy's compiled modules. Everything
-else is zcgpt.app.App, which pytest runs on CPython; zcgpt/protocol.py lists the messages.
+wheel while it booted; the "init" message brings the absolute URL (a worker runs from a blob:
+URL, where relative ones mean nothing) of the names. Everything else is zcgpt.app.App, which
+pytest runs on CPython; zcgpt/protocol.py lists the messages.
 
 A run goes in slices of about SLICE_S seconds; between them the worker's event loop delivers
 the page's messages (pause, stop, reset), so Stop is answered within one slice.
 """
 
 import asyncio
-import importlib.util
-import io
 import json
-import os
 import sys
 import time
-import zipfile
 
 import js
 from polyscript import xworker
@@ -35,32 +31,17 @@ def post_error(where, exc):
     post({"type": "error", "where": where, "message": f"{type(exc).__name__}: {exc}"})
 
 
-async def unpack_bytecode(url):
-    """numpy's compiled modules into site-packages, beside numpy (build.py makes the zip).
-
-    Only a speed-up: numpy compiles from source if this fails, so a failure is a warning."""
-    try:
-        resp = await pyfetch(url)
-        if not resp.ok:
-            raise OSError(f"HTTP {resp.status}")
-        data = await resp.bytes()
-        numpy_dir = importlib.util.find_spec("numpy").submodule_search_locations[0]   # no import
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            zf.extractall(os.path.dirname(numpy_dir))
-    except Exception as exc:
-        js.console.warn(f"zcgpt: numpy's bytecode not used ({url}: {type(exc).__name__}: {exc})")
-
-
 def bytecode_report():
-    """How many imported standard-library and numpy modules came from bytecode, and how many not."""
+    """How many imported standard-library and numpy modules came from bytecode (the build ships
+    .pyc files in place of sources), and how many were compiled here from a .py."""
     counts = {"stdlib_pyc": 0, "stdlib_py": 0, "numpy_pyc": 0, "numpy_py": 0}
     for name, mod in list(sys.modules.items()):
         path = getattr(mod, "__file__", None) or ""
-        if ".zip/" in path:
-            counts["stdlib_pyc" if path.endswith(".pyc") else "stdlib_py"] += 1
-        elif (name == "numpy" or name.startswith("numpy.")) and path.endswith(".py"):
-            cached = getattr(mod, "__cached__", None)
-            counts["numpy_pyc" if cached and os.path.exists(cached) else "numpy_py"] += 1
+        kind = "pyc" if path.endswith(".pyc") else "py" if path.endswith(".py") else None
+        if kind and ".zip/" in path:
+            counts["stdlib_" + kind] += 1
+        elif kind and (name == "numpy" or name.startswith("numpy.")):
+            counts["numpy_" + kind] += 1
     return counts
 
 
@@ -76,8 +57,6 @@ async def on_init(msg):
     global app
     t0 = time.perf_counter()
     post({"type": "stage", "stage": "numpy", "python": sys.version.split()[0]})
-    if msg.get("bytecode"):
-        await unpack_bytecode(msg["bytecode"])
     import numpy
     post({"type": "stage", "stage": "zcgpt", "numpy": numpy.__version__})
     import zcgpt

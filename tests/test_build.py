@@ -1,7 +1,9 @@
-"""Tests of build.py and buildtools/: names rules, checksums, lock trimming, the wheel, serving, and dist/ if built.
+"""Tests of build.py and buildtools/: names rules, checksums, lock trimming, the wheel, the trimmed
+runtime, serving, the bench's figures, and dist/ if built.
 
 No test touches the network: fetching is replaced by a function that fails the test, and the
-tests on dist/ or the download cache skip (saying why) when `python build.py` has not run.
+tests on dist/ or the download cache skip (saying why) when `python build.py` has not run; those
+that run the shipped Pyodide skip without node.
 """
 import base64
 import csv
@@ -26,13 +28,13 @@ CACHE = ROOT / ".cache"
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from buildtools import BuildError, bytecode, fetch  # noqa: E402
+from buildtools import BuildError, bytecode, fetch, imports, trim  # noqa: E402
 from buildtools import dist as assemble  # noqa: E402
 from buildtools.dist import built_with_bytecode  # noqa: E402
 from buildtools.bench import fmt_ratio, fmt_tps, seconds_at_step, throughput, time_to_val  # noqa: E402
 from buildtools.names import names_from_rows, read_babynames  # noqa: E402
-from buildtools.pins import PROVISA, PYODIDE, PYODIDE_VERSION, PYSCRIPT, UPLOT  # noqa: E402
-from buildtools.serve import gzip_bytes, make_server  # noqa: E402
+from buildtools.pins import PROVISA, PROVISA_WHEEL_DIR, PYODIDE, PYODIDE_VERSION, PYSCRIPT, UPLOT  # noqa: E402
+from buildtools.serve import GZIP_SUFFIXES, Sent, gzip_bytes, make_server  # noqa: E402
 from buildtools.wheel import build_wheel, wheel_record_hash  # noqa: E402
 
 # The command line, loaded by path under another name: `import build` could pick up PyPA's `build`.
@@ -225,11 +227,10 @@ def test_build_with_complete_cache_makes_no_network_call(tmp_path, monkeypatch):
     if not cache_complete():
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
     monkeypatch.setattr(fetch, "run_fetch", no_network)
-    compiled = (bytecode.bytecode_cache(CACHE) / "numpy-bytecode.zip").is_file()
-    without_node(monkeypatch)   # with the bytecode cached, node is not needed either
+    without_node(monkeypatch)   # without node: the official files, untrimmed
     root = fake_project(tmp_path)
     info = assemble.build(root, out=root / "dist", cache=CACHE)
-    assert (info["bytecode"] is not None) == compiled
+    assert info["runtime"] == {"bytecode": False, "trimmed": False}
     assert info["datasets"] == [{"name": "names", "path": "data/names.txt", "items": 2}]
     assert (root / "dist" / "pyodide" / "pyodide.asm.wasm").is_file()
     assert info["interpreter"] == "pyodide/pyodide.mjs"   # the self-hosted copy, relative to the page
@@ -467,6 +468,201 @@ def test_serve_traffic_log_holds_each_response_with_its_bytes(tmp_path):
         srv.server_close()
 
 
+# ----------------------------------------------------------------------------- the trimmed runtime (pure parts)
+
+MAGIC_312 = (3531).to_bytes(2, "little") + b"\r\n"   # Pyodide 0.27's Python 3.12
+
+
+def source_hash_312(source: bytes) -> bytes:
+    # The hash is keyed by the magic number, so CPython 3.11 can compute 3.12's.
+    import _imp
+    return _imp.source_hash(int.from_bytes(MAGIC_312, "little"), source)
+
+
+def pyc_matches(pyc: bytes, source: bytes) -> bool:
+    """An unchecked-hash .pyc of Python 3.12 whose embedded hash is that of `source`."""
+    return pyc[:4] == MAGIC_312 and int.from_bytes(pyc[4:8], "little") == 0b01 and \
+        source_hash_312(source) == pyc[8:16]
+
+
+def test_pyc_check_rejects_a_changed_source_another_python_and_a_checked_pyc():
+    h = source_hash_312(b"x = 1\n")
+    good = MAGIC_312 + (1).to_bytes(4, "little") + h + b"code"
+    assert pyc_matches(good, b"x = 1\n")
+    assert not pyc_matches(good, b"x = 2\n")
+    assert not pyc_matches(MAGIC_312 + (3).to_bytes(4, "little") + h, b"x = 1\n")    # checked hash
+    assert not pyc_matches((3495).to_bytes(2, "little") + good[2:], b"x = 1\n")      # Python 3.11
+
+
+def test_pyodide_script_compiles_bytecode_only_without_docstrings_on_cpython_too(tmp_path):
+    # bytecode_pyodide.py runs inside Pyodide (Python 3.12); its functions run on any Python.
+    from buildtools import bytecode_pyodide
+    import _imp
+    import marshal
+    src, out = tmp_path / "in.zip", tmp_path / "out.zip"
+    doc = b'"""Module doc."""\ndef f():\n    """f doc."""\n    return 1\n'
+    files = {"a.py": doc, "bad.py": b"def (:\n", "keep/b.py": doc, "data.txt": b"hi"}
+    with zipfile.ZipFile(src, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    assert bytecode_pyodide.compile_stdlib(src, out, ("keep/",), hook=b"HOOK = 1\n") == 2
+    with zipfile.ZipFile(out) as zf:
+        assert zf.namelist() == ["a.pyc", "keep/b.pyc", "sitecustomize.pyc"]   # bytecode only
+        magic = int.from_bytes(importlib.util.MAGIC_NUMBER, "little")
+        for name in ("a", "keep/b"):
+            pyc = zf.read(f"{name}.pyc")
+            assert pyc[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(pyc[4:8], "little") == 0b01
+            assert pyc[8:16] == _imp.source_hash(magic, doc)   # the source's hash, docstrings or not
+        stripped, kept = ({}, {})
+        exec(marshal.loads(zf.read("a.pyc")[16:]), stripped)
+        exec(marshal.loads(zf.read("keep/b.pyc")[16:]), kept)
+    assert stripped.get("__doc__") is None and stripped["f"].__doc__ is None and stripped["f"]() == 1
+    assert kept["__doc__"] == "Module doc." and kept["f"].__doc__ == "f doc."
+    assert bytecode_pyodide.pyc(doc, "x.py") == bytecode_pyodide.pyc(doc, "x.py")   # the same bytes again
+
+
+def test_node_scripts_parse():
+    node = bytecode.shutil.which("node")
+    if node is None:
+        pytest.skip("no `node` on PATH")
+    proc = subprocess.run([node, "--check", str(bytecode.NODE_SCRIPT)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_imported_names_finds_every_import_statement_even_inside_functions():
+    text = ("import os, json.decoder\nfrom a.b import c, d\nfrom . import sibling\n"
+            "def later():\n    import fractions\n    from urllib.parse import quote\n")
+    from buildtools.imports_pyodide import imported_names   # runs inside Pyodide; on any Python too
+    names = imported_names({"m.py": text})
+    assert names["modules"] == ["a.b", "fractions", "json.decoder", "os", "urllib.parse"]
+    assert names["maybe"] == ["a.b.c", "a.b.d", "urllib.parse.quote"]
+
+
+def test_page_sources_are_the_worker_and_zcgpt_without_its_command_line():
+    sources = imports.page_sources(ROOT)
+    assert "site/worker.py" in sources and "zcgpt/app.py" in sources and "zcgpt/model.py" in sources
+    assert not set(sources) & {"zcgpt/cli.py", "zcgpt/__main__.py", "zcgpt/bench.py"}
+    assert sources["zcgpt/model.py"] == (ROOT / "zcgpt" / "model.py").read_text()
+
+
+def test_pyscript_sources_are_read_from_its_bundle(tmp_path):
+    (tmp_path / "core-abc.js").write_text(
+        'const a={"pyscript":{"__init__.py":"from pyscript.display import HTML\\nimport html","util.py":"x=\\"1\\""}}')
+    assert imports.pyscript_sources(tmp_path) == {"pyscript/__init__.py": "from pyscript.display import HTML\nimport html",
+                                                  "pyscript/util.py": 'x="1"'}
+    (tmp_path / "core-abc.js").write_text("export const nothing = 1;")
+    with pytest.raises(BuildError, match="pyscript/__init__.py"):
+        imports.pyscript_sources(tmp_path)
+    if (DIST / "pyscript").is_dir():     # the pinned PyScript's own
+        sources = imports.pyscript_sources(DIST / "pyscript")
+        assert "import base64,html,io,re" in sources["pyscript/display.py"]
+
+
+def zip_of(entries: dict) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+FAKE_STDLIB = {"json/__init__.py": b"j", "json/decoder.py": b"d", "os.py": b"o", "imaplib.py": b"i",
+               "encodings/__init__.py": b"e", "encodings/utf_8.py": b"u", "encodings/cp1252.py": b"c",
+               "asyncio/windows_events.py": b"w", "site-packages/README.txt": b"r"}
+FAKE_PYC = {n[:-3] + ".pyc": b"PYC:" + d for n, d in FAKE_STDLIB.items() if n.endswith(".py")}
+FAKE_PYC["sitecustomize.pyc"] = b"HOOK"
+
+
+def test_trim_stdlib_ships_bytecode_of_what_loads_plus_the_margin_and_names_the_rest():
+    loaded = ["json/__init__.py", "json/decoder.py", "encodings/__init__.py", "asyncio/windows_events.py"]
+    data, left_out = trim.trim_stdlib(zip_of(FAKE_STDLIB), zip_of(FAKE_PYC), loaded, ["numpy.random"],
+                                      margin=("encodings.*",))
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = zf.namelist()
+        files = [n for n in names if not n.endswith("/")]
+        assert files == sorted(files) and all(i.date_time == trim.DATE for i in zf.infolist())
+        assert set(files) == {"json/__init__.pyc", "json/decoder.pyc", "encodings/__init__.pyc", "encodings/utf_8.pyc",
+                              "encodings/cp1252.pyc", "sitecustomize.pyc", trim.LEFT_OUT_FILE}
+        assert {"json/", "encodings/"} <= set(names)
+        assert zf.read("json/decoder.pyc") == b"PYC:d" and zf.read("sitecustomize.pyc") == b"HOOK"
+        assert zf.read(trim.LEFT_OUT_FILE).decode().split() == left_out
+    # Windows-only asyncio is never shipped; os.py is left out (the page's os is frozen in)
+    assert left_out == ["asyncio.windows_events", "imaplib", "numpy.random", "os"]
+    again, _ = trim.trim_stdlib(zip_of(FAKE_STDLIB), zip_of(FAKE_PYC), list(reversed(loaded)), ["numpy.random"],
+                                margin=("encodings.*",))
+    assert again == data, "the same bytes on every build"
+
+
+def test_trim_stdlib_refuses_a_margin_or_a_recording_it_cannot_honour():
+    with pytest.raises(BuildError, match="'smtplib'"):
+        trim.trim_stdlib(zip_of(FAKE_STDLIB), zip_of(FAKE_PYC), [], margin=("smtplib",))
+    with pytest.raises(BuildError, match="does not have"):
+        trim.trim_stdlib(zip_of(FAKE_STDLIB), zip_of(FAKE_PYC), ["nowhere.py"], margin=())
+    no_pyc = {k: v for k, v in FAKE_PYC.items() if k != "json/decoder.pyc"}
+    with pytest.raises(BuildError, match="no bytecode for json/decoder.py"):
+        trim.trim_stdlib(zip_of(FAKE_STDLIB), zip_of(no_pyc), ["json/decoder.py"], margin=())
+
+
+FAKE_NUMPY = {
+    "numpy/__init__.py": b"init", "numpy/core.cpython-312-wasm32-emscripten.so": b"\0asm core",
+    "numpy/linalg/__init__.py": b"la", "numpy/linalg/_umath.cpython-312-wasm32-emscripten.so": b"\0asm la",
+    "numpy/random/__init__.py": b"rnd", "numpy/random/_gen.cpython-312-wasm32-emscripten.so": b"\0asm gen",
+    "numpy/f2py/__init__.py": b"f2py", "numpy/linalg/tests/test_la.py": b"t", "numpy/__init__.pyi": b"stub",
+    "numpy/py.typed": b"", "numpy/_core/include/numpy/ndarrayobject.h": b"h",
+    "numpy-2.0.2.dist-info/METADATA": b"Name: numpy\nVersion: 2.0.2\n", "numpy-2.0.2.dist-info/WHEEL": b"w",
+    "numpy-2.0.2.dist-info/LICENSE.txt": b"BSD", "numpy-2.0.2.dist-info/entry_points.txt": b"f2py",
+    "numpy-2.0.2.dist-info/RECORD": b"old",
+}
+FAKE_NUMPY_PYC = {n[:-3] + ".pyc": b"PYC:" + d for n, d in FAKE_NUMPY.items() if n.endswith(".py")}
+NUMPY_LOADED = ["numpy/__init__.py", "numpy/core.cpython-312-wasm32-emscripten.so", "numpy/linalg/__init__.py",
+                "numpy/linalg/_umath.cpython-312-wasm32-emscripten.so"]
+
+
+def test_trim_numpy_keeps_loaded_extensions_byte_for_byte_and_modules_as_bytecode_only():
+    data, left_out = trim.trim_numpy(zip_of(FAKE_NUMPY), zip_of(FAKE_NUMPY_PYC), NUMPY_LOADED)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = zf.namelist()
+        assert names == sorted(names)
+        assert set(names) == {"numpy/__init__.pyc", "numpy/core.cpython-312-wasm32-emscripten.so",
+                              "numpy/linalg/__init__.pyc", "numpy/linalg/_umath.cpython-312-wasm32-emscripten.so",
+                              "numpy-2.0.2.dist-info/METADATA", "numpy-2.0.2.dist-info/WHEEL",
+                              "numpy-2.0.2.dist-info/LICENSE.txt", "numpy-2.0.2.dist-info/RECORD"}
+        for so in ("numpy/core.cpython-312-wasm32-emscripten.so", "numpy/linalg/_umath.cpython-312-wasm32-emscripten.so"):
+            assert zf.read(so) == FAKE_NUMPY[so]
+        assert zf.read("numpy-2.0.2.dist-info/METADATA") == FAKE_NUMPY["numpy-2.0.2.dist-info/METADATA"]
+        record = list(csv.reader(io.StringIO(zf.read("numpy-2.0.2.dist-info/RECORD").decode())))
+        assert {r[0] for r in record} == set(names)
+        for path, digest, size in record:
+            if not path.endswith("RECORD"):
+                assert digest == wheel_record_hash(zf.read(path)) and int(size) == len(zf.read(path))
+    assert left_out == ["numpy.f2py", "numpy.random", "numpy.random._gen"]
+    assert trim.trim_numpy(zip_of(FAKE_NUMPY), zip_of(FAKE_NUMPY_PYC), list(reversed(NUMPY_LOADED)))[0] == data
+    with pytest.raises(BuildError, match="does not have"):
+        trim.trim_numpy(zip_of(FAKE_NUMPY), zip_of(FAKE_NUMPY_PYC), NUMPY_LOADED + ["numpy/gone.py"])
+
+
+def test_trimmed_wheel_name_is_a_local_version_pyodide_can_parse():
+    name = trim.trimmed_wheel_name("numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl")
+    assert name == "numpy-2.0.2+zcgpt-cp312-cp312-pyodide_2024_0_wasm32.whl"
+    assert len(name.split("-")) == 5 and name.split("-")[0] == "numpy"   # what Pyodide's loader reads
+
+
+def test_module_names_of_files():
+    assert trim.module_name("json/__init__.py") == "json"
+    assert trim.module_name("json/decoder.py") == "json.decoder"
+    assert trim.module_name("numpy/_core/_multiarray_umath.cpython-312-wasm32-emscripten.so") == \
+        "numpy._core._multiarray_umath"
+    assert trim.module_name("numpy/py.typed") is None
+
+
+def test_the_margin_names_modules_npms_standard_library_has():
+    if not cache_complete():
+        pytest.skip("download cache .cache/ not filled: run `python build.py` once")
+    with zipfile.ZipFile(io.BytesIO(npm_stdlib_zip())) as zf:
+        sources = [n for n in zf.namelist() if n.endswith(".py")]
+    assert {"traceback.py", "linecache.py", "encodings/latin_1.py"} <= trim.margin_entries(sources, trim.STDLIB_MARGIN)
+
+
 # ----------------------------------------------------------------------------- dist/ (after a build)
 
 @pytest.fixture(scope="module")
@@ -485,46 +681,139 @@ def test_dist_layout_and_build_json(dist):
     names = (dist / "data" / "names.txt").read_text().splitlines()
     assert info["datasets"][0]["items"] == len(names) > 1000
     assert info["built"] == "dev" or len(info["built"]) == 40
-    for rel in ["index.html", "pyscript/core.js", "pyscript/core.css",
+    for rel in ["index.html", "sw.js", "pyscript/core.js", "pyscript/core.css",
                 "pyodide/pyodide.mjs", "pyodide/pyodide.asm.js", "pyodide/pyodide.asm.wasm",
                 "pyodide/python_stdlib.zip", "pyodide/pyodide-lock.json",
                 "vendor/uplot/uPlot.esm.js", "vendor/uplot/uPlot.min.css"]:
         assert (dist / rel).is_file(), rel
 
 
-def test_dist_lock_holds_exactly_the_loaded_packages_with_verified_wheels(dist):
+def official_numpy_wheel() -> tuple[str, bytes]:
+    """The official numpy wheel from the download cache, checked against npm's pyodide-lock.json."""
+    import tarfile
+    with tarfile.open(fetch.cache_path(PYODIDE, CACHE)) as tar:
+        entry = json.loads(tar.extractfile("package/pyodide-lock.json").read())["packages"]["numpy"]
+    with zipfile.ZipFile(fetch.cache_path(PROVISA, CACHE)) as zf:
+        data = zf.read(PROVISA_WHEEL_DIR + entry["file_name"])
+    assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    return entry["file_name"], data
+
+
+def test_dist_lock_holds_numpy_only_and_its_shipped_wheel(dist):
     lock = json.loads((dist / "pyodide" / "pyodide-lock.json").read_text())
     assert lock["info"]["version"] == "0.27.7"
-    assert set(lock["packages"]) == {"numpy", "micropip", "packaging"}
-    assert lock["packages"]["numpy"]["sha256"] == \
-        "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08"
-    for pkg in lock["packages"].values():
-        data = (dist / "pyodide" / pkg["file_name"]).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == pkg["sha256"], pkg["file_name"]
-    wheels = sorted(p.name for p in (dist / "pyodide").glob("*.whl"))
-    assert wheels == sorted(p["file_name"] for p in lock["packages"].values())
+    assert set(lock["packages"]) == {"numpy"}          # micropip and packaging are never loaded
+    pkg = lock["packages"]["numpy"]
+    data = (dist / "pyodide" / pkg["file_name"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == pkg["sha256"], "Pyodide checks the wheel against the lock"
+    assert sorted(p.name for p in (dist / "pyodide").glob("*.whl")) == [pkg["file_name"]]
+    runtime = json.loads((dist / "build.json").read_text())["runtime"]
+    if runtime["trimmed"]:
+        assert pkg["file_name"] == trim.trimmed_wheel_name(runtime["numpy_official"]["file_name"])
+        assert runtime["numpy_official"]["sha256"] == \
+            "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08"
+    else:
+        assert pkg["sha256"] == "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08"
 
 
-# ----------------------------------------------------------------------------- bytecode
+def test_dist_manifest_lists_every_file_with_its_size_and_sha256(dist):
+    manifest = json.loads((dist / "manifest.json").read_text())
+    files = manifest["files"]
+    on_disk = {p.relative_to(dist).as_posix() for p in dist.rglob("*")
+               if p.is_file() and p.suffix != ".map" and p.name not in ("manifest.json", "sw.js")}
+    assert set(files) == on_disk
+    for rel, entry in files.items():
+        data = (dist / rel).read_bytes()
+        assert entry["bytes"] == len(data), rel
+        assert entry["sha256"] == "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode(), rel
+        assert entry["gzip"] == (len(gzip_bytes(data)) if Path(rel).suffix in GZIP_SUFFIXES else None), rel
+    assert set(manifest["runtime"]) == {rel for rel in files if rel.startswith(("pyodide/", "wheels/", "data/"))}
+    assert "pyodide/pyodide.asm.wasm" in manifest["runtime"] and "index.html" not in manifest["runtime"]
 
-MAGIC_312 = (3531).to_bytes(2, "little") + b"\r\n"   # Pyodide 0.27's Python 3.12
+
+def trimmed(dist):
+    if not cache_complete():
+        pytest.skip("download cache .cache/ not filled: run `python build.py` once")
+    if not built_with_bytecode(dist):
+        pytest.skip("dist/ was built without bytecode (no node on PATH, or --no-bytecode)")
+    return json.loads((dist / "build.json").read_text())["runtime"]
 
 
-def source_hash_312(source: bytes) -> bytes:
-    # The hash is keyed by the magic number, so CPython 3.11 can compute 3.12's.
-    import _imp
-    return _imp.source_hash(int.from_bytes(MAGIC_312, "little"), source)
+def shipped_numpy(dist) -> bytes:
+    lock = json.loads((dist / "pyodide" / "pyodide-lock.json").read_text())
+    return (dist / "pyodide" / lock["packages"]["numpy"]["file_name"]).read_bytes()
 
 
-def pyc_matches(pyc: bytes, source: bytes) -> bool:
-    """An unchecked-hash .pyc of Python 3.12 whose embedded hash is that of `source`."""
-    return pyc[:4] == MAGIC_312 and int.from_bytes(pyc[4:8], "little") == 0b01 and \
-        source_hash_312(source) == pyc[8:16]
+def test_dist_numpy_extensions_are_byte_identical_to_the_official_wheels(dist):
+    trimmed(dist)
+    _, official = official_numpy_wheel()
+    with zipfile.ZipFile(io.BytesIO(official)) as ow, zipfile.ZipFile(io.BytesIO(shipped_numpy(dist))) as sw:
+        extensions = [n for n in sw.namelist() if n.endswith(".so")]
+        assert "numpy/_core/_multiarray_umath.cpython-312-wasm32-emscripten.so" in extensions
+        for name in extensions:
+            assert sw.read(name) == ow.read(name), name
+
+
+def test_dist_numpy_is_bytecode_of_the_official_sources_without_tests_tools_or_stubs(dist):
+    trimmed(dist)
+    _, official = official_numpy_wheel()
+    with zipfile.ZipFile(io.BytesIO(official)) as ow, zipfile.ZipFile(io.BytesIO(shipped_numpy(dist))) as sw:
+        names = sw.namelist()
+        modules = [n for n in names if n.endswith(".pyc")]
+        assert "numpy/__init__.pyc" in modules and len(modules) > 50
+        for name in modules:
+            assert pyc_matches(sw.read(name), ow.read(name[:-4] + ".py")), name
+        assert not any(n.endswith((".py", ".pyi", ".h", "py.typed")) for n in names)
+        assert not any(part in n for n in names for part in ("/tests/", "numpy/f2py/", "numpy/distutils/",
+                                                              "numpy/random/", "numpy/testing/"))
+        info = [n for n in names if ".dist-info/" in n]
+        assert sorted(n.rsplit("/", 1)[1] for n in info) == ["LICENSE.txt", "METADATA", "RECORD", "WHEEL"]
+
+
+def test_dist_stdlib_zip_is_bytecode_of_npms_sources_with_the_margin_and_the_hook(dist):
+    trimmed(dist)
+    with zipfile.ZipFile(io.BytesIO(npm_stdlib_zip())) as orig, \
+            zipfile.ZipFile(dist / "pyodide" / "python_stdlib.zip") as built:
+        names = set(built.namelist())
+        files = {n for n in names if not n.endswith("/")}
+        assert not any(n.endswith(".py") for n in files), "bytecode only"
+        modules = {n for n in files if n.endswith(".pyc")} - {trim.HOOK_PYC}
+        for name in modules:
+            assert pyc_matches(built.read(name), orig.read(name[:-1])), name
+        assert files == modules | {trim.HOOK_PYC, trim.LEFT_OUT_FILE}
+        shipped = {n[:-1] for n in modules}
+        sources = [n for n in orig.namelist() if n.endswith(".py")]
+        assert trim.margin_entries(sources, trim.STDLIB_MARGIN) <= shipped
+        assert {"asyncio/__init__.py", "json/__init__.py", "traceback.py", "inspect.py", "_pyodide/_base.py"} <= shipped
+        assert not {"unittest/__init__.py", "tkinter/__init__.py", "imaplib.py", "argparse.py"} & shipped
+        left_out = built.read(trim.LEFT_OUT_FILE).decode().split()
+        assert set(left_out) >= {trim.module_name(n) for n in sources if n not in shipped}
+        assert "imaplib" in left_out and "numpy.random" in left_out and "json" not in left_out
+
+
+def test_dist_trimmed_files_are_rebuilt_byte_for_byte_from_the_cache(dist, tmp_path, monkeypatch):
+    """The same bytes on every build: trim again from the cached compile step and recording."""
+    runtime = trimmed(dist)
+    wheel = build_wheel(ROOT, tmp_path)
+    if wheel.read_bytes() != (dist / json.loads((dist / "build.json").read_text())["wheel"]).read_bytes():
+        pytest.skip("dist/ is not a build of this tree's zcgpt")
+    without_node(monkeypatch)          # only what is cached
+    pyc = bytecode.compiled(tmp_path, CACHE)
+    record = imports.record_imports(tmp_path, CACHE, wheel, imports.page_sources(ROOT))
+    if pyc is None or record is None:
+        pytest.skip("the compile step's or the recording's cache is not this build's")
+    numpy_whl, numpy_out = trim.trim_numpy(official_numpy_wheel()[1], (pyc / "numpy-pyc.zip").read_bytes(),
+                                           record["numpy"])
+    stdlib, _ = trim.trim_stdlib(npm_stdlib_zip(), (pyc / "stdlib-pyc.zip").read_bytes(), record["stdlib"], numpy_out)
+    assert numpy_whl == shipped_numpy(dist)
+    assert stdlib == (dist / "pyodide" / "python_stdlib.zip").read_bytes()
+    assert runtime["numpy"] == json.loads((dist / "pyodide" / "pyodide-lock.json").read_text())["packages"]["numpy"]["file_name"]
 
 
 def without_node(monkeypatch):
     real_which = bytecode.shutil.which
     monkeypatch.setattr(bytecode.shutil, "which", lambda cmd: None if cmd == "node" else real_which(cmd))
+    monkeypatch.setattr(imports.shutil, "which", lambda cmd: None if cmd == "node" else real_which(cmd))
 
 
 def npm_stdlib_zip() -> bytes:
@@ -533,43 +822,8 @@ def npm_stdlib_zip() -> bytes:
         return tar.extractfile("package/python_stdlib.zip").read()
 
 
-def test_pyc_check_rejects_a_changed_source_another_python_and_a_checked_pyc():
-    h = source_hash_312(b"x = 1\n")
-    good = MAGIC_312 + (1).to_bytes(4, "little") + h + b"code"
-    assert pyc_matches(good, b"x = 1\n")
-    assert not pyc_matches(good, b"x = 2\n")
-    assert not pyc_matches(MAGIC_312 + (3).to_bytes(4, "little") + h, b"x = 1\n")    # checked hash
-    assert not pyc_matches((3495).to_bytes(2, "little") + good[2:], b"x = 1\n")      # Python 3.11
-
-
-def test_pyodide_script_compiles_a_stdlib_zip_on_cpython_too(tmp_path):
-    # bytecode_pyodide.py runs inside Pyodide (Python 3.12); its functions run on any Python.
-    from buildtools import bytecode_pyodide
-    import _imp
-    src, out = tmp_path / "in.zip", tmp_path / "out.zip"
-    files = {"a.py": b"x = 1\n", "bad.py": b"def (:\n", "unittest/case.py": b"y = 2\n", "data.txt": b"hi"}
-    with zipfile.ZipFile(src, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    assert bytecode_pyodide.compile_stdlib(src, out, ("unittest",), str(tmp_path)) == 1
-    with zipfile.ZipFile(out) as zf:
-        assert zf.namelist() == ["a.py", "a.pyc", "bad.py", "unittest/case.py", "data.txt"]   # .pyc beside its .py
-        assert all(zf.read(name) == data for name, data in files.items())
-        pyc = zf.read("a.pyc")
-    assert pyc[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(pyc[4:8], "little") == 0b01
-    assert pyc[8:16] == _imp.source_hash(int.from_bytes(importlib.util.MAGIC_NUMBER, "little"), b"x = 1\n")
-
-
-def test_node_script_parses():
-    node = bytecode.shutil.which("node")
-    if node is None:
-        pytest.skip("no `node` on PATH")
-    proc = subprocess.run([node, "--check", str(bytecode.NODE_SCRIPT)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-
-
 def cache_without_bytecode(tmp_path):
-    """A download cache with the pinned downloads but no compiled bytecode."""
+    """A download cache with the pinned downloads but no compiled bytecode or recording."""
     cache = tmp_path / "cache"
     cache.mkdir()
     for sub in ("npm", "pypi"):
@@ -577,52 +831,65 @@ def cache_without_bytecode(tmp_path):
     return cache
 
 
-def test_dist_stdlib_zip_is_npms_plus_bytecode_of_its_own_sources(dist):
-    if not cache_complete():
-        pytest.skip("download cache .cache/ not filled: run `python build.py` once")
-    if not built_with_bytecode(dist):
-        pytest.skip("dist/ was built without bytecode (no node on PATH, or --no-bytecode)")
-    with zipfile.ZipFile(io.BytesIO(npm_stdlib_zip())) as orig, \
-            zipfile.ZipFile(dist / "pyodide" / "python_stdlib.zip") as built:
-        names = set(built.namelist())
-        for name in orig.namelist():               # every original entry, unchanged
-            assert built.read(name) == orig.read(name), name
-        sources = [n for n in orig.namelist() if n.endswith(".py")]
-        skipped = [n for n in sources if n.split("/")[0] in bytecode.STDLIB_SOURCE_ONLY]
-        compiled = [n for n in sources if n + "c" in names]
-        assert set(compiled) | set(skipped) >= set(sources) - {n for n in sources if "/test" in n}
-        assert len(compiled) > 400 and not any(n + "c" in names for n in skipped)
-        for name in compiled:
-            assert pyc_matches(built.read(name + "c"), orig.read(name)), name
-        assert names == set(orig.namelist()) | {n + "c" for n in compiled}
-
-
-def test_dist_numpy_bytecode_matches_the_verified_wheel(dist):
-    if not built_with_bytecode(dist):
-        pytest.skip("dist/ was built without bytecode (no node on PATH, or --no-bytecode)")
-    lock = json.loads((dist / "pyodide" / "pyodide-lock.json").read_text())
-    numpy_pyc = json.loads((dist / "build.json").read_text())["bytecode"]
-    with zipfile.ZipFile(dist / "pyodide" / lock["packages"]["numpy"]["file_name"]) as wheel, \
-            zipfile.ZipFile(dist / numpy_pyc) as zf:
-        entries = zf.namelist()
-        assert len(entries) > 100
-        for name in entries:
-            folder, _, file = name.rpartition("/__pycache__/")
-            assert file.endswith(".cpython-312.pyc") and folder.startswith("numpy"), name
-            source = f"{folder}/{file.split('.')[0]}.py"
-            assert pyc_matches(zf.read(name), wheel.read(source)), name
-        assert "numpy/__pycache__/__init__.cpython-312.pyc" in entries
-        assert not any("/tests/" in n for n in entries)
-
-
-def test_build_without_node_ships_sources_and_says_so(tmp_path, monkeypatch, capsys):
+def test_build_without_node_ships_the_official_files_and_says_so(tmp_path, monkeypatch, capsys):
     if not cache_complete():
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
     monkeypatch.setattr(fetch, "run_fetch", no_network)
     without_node(monkeypatch)
     root = fake_project(tmp_path)
     info = assemble.build(root, out=root / "dist", cache=cache_without_bytecode(tmp_path))
-    assert info["bytecode"] is None
-    assert "no `node` on PATH" in capsys.readouterr().out
+    assert info["runtime"] == {"bytecode": False, "trimmed": False}
+    out = capsys.readouterr().out
+    assert "no `node` on PATH" in out and "1 s slower" in out
     assert (root / "dist" / "pyodide" / "python_stdlib.zip").read_bytes() == npm_stdlib_zip()
-    assert not (root / "dist" / "pyodide" / bytecode.NUMPY_BYTECODE).exists()
+    name, official = official_numpy_wheel()
+    assert (root / "dist" / "pyodide" / name).read_bytes() == official
+
+
+def test_no_bytecode_flag_ships_the_official_files_and_says_what_it_costs(tmp_path, monkeypatch, capsys):
+    if not cache_complete():
+        pytest.skip("download cache .cache/ not filled: run `python build.py` once")
+    monkeypatch.setattr(fetch, "run_fetch", no_network)
+    monkeypatch.setattr(assemble, "compiled", lambda *a: pytest.fail("--no-bytecode runs no node"))
+    root = fake_project(tmp_path)
+    info = assemble.build(root, out=root / "dist", cache=CACHE, bytecode=False)
+    assert info["runtime"] == {"bytecode": False, "trimmed": False}
+    out = capsys.readouterr().out
+    assert "--no-bytecode" in out and "1 s slower" in out and "downloads more" in out
+    assert (root / "dist" / "pyodide" / "python_stdlib.zip").read_bytes() == npm_stdlib_zip()
+    assert "a first visit downloads" in out
+
+
+# ----------------------------------------------------------------------------- the shipped runtime under node
+
+def run_shipped(pyodide_dir: Path, wheel: Path, tmp_path: Path) -> dict:
+    """Run tests/shipped_runtime_pyodide.py in the Pyodide of `pyodide_dir` under node, with numpy
+    from its lock and the zcgpt `wheel`, as the page installs them; its findings."""
+    node = bytecode.shutil.which("node")
+    if node is None:
+        pytest.skip("no `node` on PATH")
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.run([node, str(bytecode.NODE_SCRIPT), str(pyodide_dir), str(work),
+                           str(ROOT / "tests" / "shipped_runtime_pyodide.py"), "numpy", str(wheel)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    return json.loads((work / "found.json").read_text())
+
+
+def test_dist_runtime_runs_zcgpt_from_bytecode_with_source_lines_and_names_a_left_out_module(dist, tmp_path):
+    trimmed(dist)
+    info = json.loads((dist / "build.json").read_text())
+    found = run_shipped(dist / "pyodide", dist / info["wheel"], tmp_path)
+    assert found["numpy_file"].endswith("numpy/__init__.pyc") and found["json_file"].endswith(".zip/json/__init__.pyc")
+    assert found["zcgpt_file"].endswith("zcgpt/model.py"), "zcgpt keeps its sources"
+    assert found["loss_finite"]
+    # a traceback from zcgpt shows zcgpt's source lines
+    assert 'zcgpt/data.py", line' in found["traceback"]
+    assert found["source_line_shown"], found["traceback"]
+    assert "def forward" in found["source"]
+    for name in ("imaplib", "numpy.random"):
+        message = found["left_out"][name]
+        assert message.startswith("ModuleNotFoundError: No module named") and name in message
+        assert "zcgpt's build left it out" in message and "buildtools/trim.py" in message
+    assert "zcgpt's build" not in found["left_out"]["no_such_module_anywhere"]

@@ -125,11 +125,11 @@ class App(Views):
 
     def snapshot(self, job):
         """The run so far as a checkpoint with the state to go on from (see on_train's resume)."""
-        tr = job.trainer
+        t0, tr = time.perf_counter(), job.trainer
         resume = {"trainer": tr.state(), "run": job.run.state(), "data": data_hash(self.items)}
         text = checkpoint.dumps(tr.model, tr.dataset.vocab, step=tr.step, seed=job.seed,
                                 metrics={"preset": job.preset, "data": self.data_name}, resume=resume)
-        return out("snapshot", run=job.id, step=tr.step, text=text)
+        return out("snapshot", run=job.id, step=tr.step, text=text, ms=1000 * (time.perf_counter() - t0))
 
     def train_slice(self, job, seconds):
         tr, run = job.trainer, job.run

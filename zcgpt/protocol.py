@@ -46,7 +46,8 @@ TO_PAGE = {
                  "tokens": "int", "slice_tokens": "int", "slice_s": "number", "busy": "number",
                  "val": "number?", "samples": "list?", "parts": "list?"},   # parts: [[step, {part: [grad, ratio]}]]
     "paused": {"paused": "bool", "by": "str"},
-    "snapshot": {"run": "int", "step": "int", "text": "str"},   # the run so far, for the page to keep
+    "snapshot": {"run": "int", "step": "int", "text": "str", "ms": "number"},   # the run so far, for the page
+                                                                              # to keep; ms: what it cost
     "halted": {"run": "int", "stopped": "bool", "step": "int", "steps": "int"},
     "done": {"run": "int", "stopped": "bool", "step": "int", "steps": "int", "val": "number?",
              "tokens": "int", "busy": "number", "samples": "list", "train_loss": "number?",

@@ -244,7 +244,9 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
       snapshot(msg) {
         const run = getRun();
         if (!current || !run) return;
-        Object.assign(current, { stepsDone: msg.step, points: run.points.filter((p) => p[0] <= msg.step), hasSnapshot: true });
+        (run.snapshotMs ??= []).push(Math.round(msg.ms));    // what each snapshot cost the worker
+        Object.assign(current, { stepsDone: msg.step, points: run.points.filter((p) => p[0] <= msg.step), hasSnapshot: true,
+          snapshotMs: msg.ms });
         save(current, { [`${current.id}:snapshot`]: msg.text }).then(render);
       },
       done(msg) {
