@@ -1,8 +1,12 @@
 """Training speed in a headless Chromium tab next to CPython's: the same Trainer, preset, seed,
-steps and learning rate on both sides, timed the same way (slices of training seconds).
+steps and learning rate on both sides, timed the same way (slices of training seconds); and
+what the page's first visit costs.
 
-The tab is driven through the page's own controls and reports what it measured
-(window.zcgpt.run); CPython runs the same training with zcgpt.run.Run in this process.
+The page is served gzipped under a sub-path, as a project's GitHub Pages site is, by the build's
+server, which counts every byte it sends: until the page is ready, and for the whole first visit
+with the offline copy. The tab is then reloaded (a repeat visit, from the local copy) and
+driven through the page's own controls; it reports what it measured (window.zcgpt.run). CPython
+runs the same training with zcgpt.run.Run in this process.
 """
 from __future__ import annotations
 
@@ -10,12 +14,18 @@ import os
 import re
 import sys
 import threading
+import time
+from collections import defaultdict
 from pathlib import Path
 
 from . import BuildError
 from .chromium import launch, off_origin, unavailable
 from .pins import NUMPY_VERSION, PYODIDE_VERSION
-from .serve import make_server
+from .serve import Traffic, make_server
+
+BASE = "/zcgpt/"              # served under a sub-path, as a project's GitHub Pages site is
+LINE_MBIT_S = 20              # the modeled visitor's line
+QUIET_S = 2.0                 # the first visit is over when the server has sent nothing for this long
 
 def median(xs):
     xs = sorted(xs)
@@ -85,8 +95,52 @@ def fmt_tps(x) -> str:
     return "-" if x is None else f"{x:,.0f}"
 
 
-def bench_tab(url: str, preset: str, steps: int | None, seed: int, timeout_s: float, say) -> dict:
-    """Load the page, train `preset` through its controls, return what the page measured."""
+def mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB"
+
+
+def sent_by_path(log) -> dict[str, int]:
+    """Bytes sent per URL path, largest first."""
+    by = defaultdict(int)
+    for s in log:
+        by[s.path] += s.bytes
+    return dict(sorted(by.items(), key=lambda kv: -kv[1]))
+
+
+def wait_quiet(traffic: Traffic, quiet_s: float, timeout_s: float) -> None:
+    """Until the server has sent nothing for `quiet_s` seconds (or `timeout_s` have passed)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        log = traffic.snapshot()
+        last = log[-1].t if log else 0.0
+        if time.monotonic() - last >= quiet_s:
+            return
+        time.sleep(0.2)
+
+
+def first_visit(ready_s: float, until_ready: list, visit: list) -> dict:
+    """The first visit's figures from the server's log until the page was ready and in all."""
+    ready_bytes = sum(s.bytes for s in until_ready)
+    return {"bytes_until_ready": ready_bytes, "bytes_first_visit": sum(s.bytes for s in visit),
+            "requests_until_ready": len(until_ready), "requests_first_visit": len(visit),
+            "line_mbit_s": LINE_MBIT_S, "modeled_ready_s": modeled_ready(ready_s, ready_bytes),
+            "sent_by_path": sent_by_path(visit)}
+
+
+def modeled_ready(ready_s: float, sent: int, mbit_s: float = LINE_MBIT_S) -> float:
+    """Ready time on a line of `mbit_s`: the ready time measured here plus the bytes' transfer time."""
+    return ready_s + sent * 8 / (mbit_s * 1e6)
+
+
+def wait_ready(page, errors, what: str) -> None:
+    page.wait_for_function("(s) => s.includes(document.body.dataset.state)", arg=["ready", "error"], timeout=120_000)
+    if page.evaluate("document.body.dataset.state") == "error":
+        raise BuildError(f"the page failed to start ({what}): {page.inner_text('#status')} {errors}")
+
+
+def bench_tab(url: str, traffic: Traffic, preset: str, steps: int | None, seed: int, timeout_s: float, say) -> dict:
+    """Load the page as a first visitor, wait for its offline copy, load it again from that copy,
+    train `preset` through its controls; what the page measured and what the server sent."""
     reason = unavailable()
     if reason:
         raise BuildError(reason)
@@ -101,25 +155,35 @@ def bench_tab(url: str, preset: str, steps: int | None, seed: int, timeout_s: fl
             context.on("request", lambda r: requests.append(r.url))
             page = context.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))
-            say(f"tab: loading {url} (headless Chromium {version}, cold cache)")
-            page.goto(url)
-            wait_state = "(s) => s.includes(document.body.dataset.state)"
+            say(f"tab: loading {url} (headless Chromium {version}, cold cache, served gzipped)")
             try:
-                page.wait_for_function(wait_state, arg=["ready", "error"], timeout=120_000)
-                if page.evaluate("document.body.dataset.state") == "error":
-                    raise BuildError(f"the page failed to start: {page.inner_text('#status')} {errors}")
+                page.goto(url)
+                wait_ready(page, errors, "first visit")
+                until_ready = traffic.snapshot()
                 ready_ms = page.evaluate("window.zcgpt.readyMs")
                 load_ms = page.evaluate("window.zcgpt.loadMs")
                 bytecode = page.evaluate("window.zcgpt.bytecode")
+                copy = page.evaluate("document.body.dataset.copy || null")
+                say(f"tab: ready in {ready_ms / 1000:.2f} s; waiting for the offline copy")
+                page.wait_for_selector("body[data-offline=ready]", timeout=120_000)
+                wait_quiet(traffic, QUIET_S, 30)
+                visit = traffic.snapshot()
+                page.reload()
+                wait_ready(page, errors, "repeat visit")
+                repeat = {"ready_s": page.evaluate("window.zcgpt.readyMs") / 1000,
+                          "copy": page.evaluate("document.body.dataset.copy || null"),
+                          "bytes": sum(s.bytes for s in traffic.snapshot()[len(visit):])}
                 page.select_option("#preset", preset)
                 if steps is not None:
                     page.fill("#steps", str(steps))
                 page.fill("#seed", str(seed))
                 steps = int(page.input_value("#steps"))
                 lr = float(page.input_value("#lr"))
-                say(f"tab: ready in {ready_ms / 1000:.2f} s; training {preset}, {steps} steps, seed {seed}, lr {lr}")
+                say(f"tab: again from the local copy, ready in {repeat['ready_s']:.2f} s; "
+                    f"training {preset}, {steps} steps, seed {seed}, lr {lr}")
                 page.click("#train")
-                page.wait_for_function(wait_state, arg=["done", "error"], timeout=timeout_s * 1000, polling=250)
+                page.wait_for_function("(s) => s.includes(document.body.dataset.state)", arg=["done", "error"],
+                                       timeout=timeout_s * 1000, polling=250)
                 if page.evaluate("document.body.dataset.state") == "error":
                     raise BuildError(f"training failed in the tab: {page.inner_text('#status')} {errors}")
                 run = page.evaluate("""() => { const r = window.zcgpt.run;
@@ -132,6 +196,7 @@ def bench_tab(url: str, preset: str, steps: int | None, seed: int, timeout_s: fl
         finally:
             browser.close()
     return {"chromium": version, "ready_s": ready_ms / 1000, "load_ms": load_ms, "bytecode": bytecode,
+            "copy": copy, "first_visit": first_visit(ready_ms / 1000, until_ready, visit), "repeat_visit": repeat,
             "steps": steps, "lr": lr, "run": run, "off_origin_requests": off_origin(requests, origin)}
 
 
@@ -175,11 +240,11 @@ def run_bench(root: Path, dist: Path, preset: str, steps: int | None, seed: int,
               timeout_s: float, say) -> dict:
     """Serve `dist`, train in the tab, then on CPython; every figure the bench reports."""
     load_before = os.getloadavg()
-    server = make_server(dist, port=0, quiet=True)
+    server = make_server(dist, port=0, base=BASE, quiet=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/"
-        tab = bench_tab(url, preset, steps, seed, timeout_s, say)
+        url = f"http://127.0.0.1:{server.server_address[1]}{BASE}"
+        tab = bench_tab(url, server.traffic, preset, steps, seed, timeout_s, say)
     finally:
         server.shutdown()
         server.server_close()
@@ -197,6 +262,7 @@ def run_bench(root: Path, dist: Path, preset: str, steps: int | None, seed: int,
                 "train_seconds": t_tab["seconds"], "tokens": t_tab["tokens"], "slices": len(tab_slices),
                 "time_to_target": v_tab, "final_val": tab["run"]["finalVal"],
                 "ready_s": tab["ready_s"], "load_ms": tab["load_ms"], "bytecode": tab["bytecode"],
+                "copy": tab["copy"], "first_visit": tab["first_visit"], "repeat_visit": tab["repeat_visit"],
                 "chromium": tab["chromium"],
                 "pyodide": PYODIDE_VERSION, "numpy": NUMPY_VERSION,
                 "off_origin_requests": tab["off_origin_requests"]},
@@ -254,6 +320,14 @@ def print_bench(r: dict) -> None:
                 else "modules compiled in the tab: a build without bytecode")
     print(f"  page ready {tab['ready_s']:.2f} s after navigation (cold cache; Chromium {tab['chromium']}; "
           f"{compiled}); not part of any number above")
+    fv, rv = tab["first_visit"], tab["repeat_visit"]
+    print(f"  first visit, served gzipped under {BASE}: {mb(fv['bytes_until_ready'])} sent until ready "
+          f"({fv['requests_until_ready']} responses), {mb(fv['bytes_first_visit'])} in all with the offline copy "
+          f"({fv['requests_first_visit']}); ready on a {fv['line_mbit_s']} Mbit/s line in about "
+          f"{fv['modeled_ready_s']:.1f} s ({tab['ready_s']:.2f} s + {mb(fv['bytes_until_ready'])} at "
+          f"{fv['line_mbit_s'] / 8:.1f} MB/s)")
+    print(f"  repeat visit ({'from the local copy' if rv['copy'] == 'local' else rv['copy']}): ready "
+          f"{rv['ready_s']:.2f} s after navigation, {mb(rv['bytes'])} sent")
     print(f"  {r['cpus']} CPUs, load average {r['loadavg_before'][0]:.2f} before, {r['loadavg_after'][0]:.2f} after")
     print("  tokens = predicted tokens (letters and end-of-name); training s exclude page load, validation and "
           "samples; the tab's validation points are its live estimates (a subset of the held-out names, "

@@ -31,7 +31,8 @@ if str(ROOT) not in sys.path:
 from buildtools import BuildError, bytecode, fetch, imports, trim  # noqa: E402
 from buildtools import dist as assemble  # noqa: E402
 from buildtools.dist import built_with_bytecode  # noqa: E402
-from buildtools.bench import fmt_ratio, fmt_tps, seconds_at_step, throughput, time_to_val  # noqa: E402
+from buildtools.bench import (first_visit, fmt_ratio, fmt_tps, modeled_ready, seconds_at_step,  # noqa: E402
+                              throughput, time_to_val)
 from buildtools.names import names_from_rows, read_babynames  # noqa: E402
 from buildtools.pins import PROVISA, PROVISA_WHEEL_DIR, PYODIDE, PYODIDE_VERSION, PYSCRIPT, UPLOT  # noqa: E402
 from buildtools.serve import GZIP_SUFFIXES, Sent, gzip_bytes, make_server  # noqa: E402
@@ -466,6 +467,18 @@ def test_serve_traffic_log_holds_each_response_with_its_bytes(tmp_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_bench_first_visit_figures_from_the_servers_log():
+    until_ready = [Sent(1.0, "GET", "/zcgpt/", 200, 1_000), Sent(2.0, "GET", "/zcgpt/pyodide/pyodide.asm.wasm", 200, 3_000_000)]
+    visit = until_ready + [Sent(5.0, "GET", "/zcgpt/js/inside.js", 200, 2_000), Sent(5.1, "GET", "/zcgpt/", 304, 200)]
+    fv = first_visit(2.0, until_ready, visit)
+    assert fv["bytes_until_ready"] == 3_001_000 and fv["bytes_first_visit"] == 3_003_200
+    assert fv["requests_until_ready"] == 2 and fv["requests_first_visit"] == 4
+    assert fv["modeled_ready_s"] == pytest.approx(2.0 + 3_001_000 * 8 / 20e6)   # 20 Mbit/s: 2.5 MB/s
+    assert list(fv["sent_by_path"]) == ["/zcgpt/pyodide/pyodide.asm.wasm", "/zcgpt/js/inside.js", "/zcgpt/"]
+    assert fv["sent_by_path"]["/zcgpt/"] == 1_200
+    assert modeled_ready(1.0, 5_000_000, mbit_s=10) == pytest.approx(5.0)
 
 
 # ----------------------------------------------------------------------------- the trimmed runtime (pure parts)
