@@ -12,6 +12,7 @@ const expected = (entry) => entry.gzip ?? entry.bytes;
 export function createLoading(setStatus) {
   const files = new Map();   // runtime path -> {wire: bytes on the wire, got: of them received}
   let timer = null;
+  let mode = null;           // offline.js prepareCopy's: 'download', 'local' or 'direct'
 
   const loading = {
     what: 'Python',
@@ -19,20 +20,25 @@ export function createLoading(setStatus) {
     start() { timer = setInterval(loading.show, 250); },
     done() {
       clearInterval(timer);
-      if (files.size) draw(true);
+      if (mode === 'download' && files.size) draw(true);
+      else if (mode === 'direct') $('download').hidden = true;   // no count of what arrived
     },
 
     /** Where Python's files come from (offline.js prepareCopy): say so on the card. */
-    copy({ mode, manifest }) {
+    copy(copy) {
+      mode = copy.mode;
+      const { manifest } = copy;
       document.body.dataset.copy = mode;
       for (const path of manifest?.runtime || []) files.set(path, { wire: expected(manifest.files[path]), got: 0 });
       if (mode === 'local') note('Starting from the local copy: nothing to download.');
+      else if (!files.size) return;    // Python comes from elsewhere (a --pyodide-cdn build)
       else if (mode === 'download') draw(false);
-      else if (files.size) note(`Downloading about ${MB(total('wire'))}: Python, numpy and the names`);
+      else note(`Downloading about ${MB(total('wire'))}: Python, numpy and the names`);
     },
 
     /** A runtime file's progress from the service worker: {path, received, bytes, wire, done}. */
     progress(msg) {
+      if (!files.has(msg.path) && !files.size) return;   // before copy(), or not a file of the bar
       const f = files.get(msg.path) ?? { wire: msg.wire ?? msg.bytes, got: 0 };
       if (msg.wire) f.wire = msg.wire;   // the host's real figure, once its answer has begun
       f.got = msg.done ? f.wire : Math.min(f.wire, Math.round((msg.received / msg.bytes) * f.wire));

@@ -32,14 +32,23 @@ async function packages() {
   return ['numpy', siteURL(wheel)];
 }
 
+let pyscriptPromise = null;
+/** PyScript's module, imported once; preload() starts it while the offline copy gets ready. */
+const pyscript = () => (pyscriptPromise ??= import('../pyscript/core.js'));
+
+/** Fetch what starting Python needs besides its runtime files (PyScript, build.json) now. */
+export function preload() {
+  pyscript().catch(() => {});   // a failure shows when startWorker awaits it
+  buildInfo();
+}
+
 /**
  * Start Python in a worker. Resolves once the interpreter has run worker.py.
  * @param {(msg: object) => void} onMessage called with every message from Python
  * @returns {Promise<{send: (msg: object) => void}>}
  */
 export async function startWorker(onMessage) {
-  const [{ PyWorker }, interpreter, wanted] = await Promise.all([
-    import('../pyscript/core.js'), interpreterURL(), packages()]);
+  const [{ PyWorker }, interpreter, wanted] = await Promise.all([pyscript(), interpreterURL(), packages()]);
   // `version` is what PyScript actually loads the interpreter from; without it a worker
   // created from JS falls back to the CDN build, which a default build must never contact.
   // Pyodide's indexURL is the interpreter's folder, so numpy comes from beside it too.
