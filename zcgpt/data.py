@@ -180,6 +180,28 @@ def decode_text(data: bytes, source: str) -> str:
                         f" 0x{data[e.start]:02x}.") from None
 
 
+# Where `--data NAME` finds a built-in list that is not a file: `python build.py data` writes
+# them to data/, the build keeps them in .cache/lists/ (fetched data is never committed).
+LIST_DIRS = ("data", ".cache/lists")
+
+
+def find_list(arg) -> Path:
+    """A data argument as a path: the file itself if there is one, else the built-in list of that
+    name in LIST_DIRS (of the current directory, then of the checkout); DataError if neither."""
+    p = Path(arg)
+    if p.exists() or p.suffix or len(p.parts) != 1:
+        return p
+    checkout = Path(__file__).resolve().parents[1]
+    for base in dict.fromkeys((Path.cwd(), checkout)):
+        if arg == "names" and (base / "names.txt").is_file():
+            return base / "names.txt"
+        for d in LIST_DIRS:
+            if (base / d / f"{arg}.txt").is_file():
+                return base / d / f"{arg}.txt"
+    raise DataError(f"{arg}: no such file, and no built-in list of that name in {' or '.join(d + '/' for d in LIST_DIRS)}"
+                    f" (`python build.py data` in the checkout writes the built-in lists).")
+
+
 def load_lines(path) -> list[str]:
     """Items of a UTF-8 text file with one item per line (see parse_lines)."""
     return parse_lines(read_text(path), str(path))
