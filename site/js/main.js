@@ -1,7 +1,7 @@
 // The page: wires the worker's messages to the chart, panels and controls.
 // Its state and the message dispatcher live in page.js.
 
-import { startWorker, siteURL, buildInfo, nextTask } from './runtime.js';
+import { startWorker, siteURL, buildInfo, nextTask, preload } from './runtime.js';
 import { createLoading } from './loading.js';
 import { prepareCopy } from './offline.js';
 import { createControls } from './controls.js';
@@ -321,7 +321,8 @@ async function boot() {
   loading.start();
   // Python boots in its own thread while this one builds the chart and reads build.json. On a
   // first visit the offline copy's service worker takes charge first, so that Python's files
-  // are fetched once, kept, and counted on the loading card.
+  // are fetched once, kept, and counted on the loading card. PyScript loads meanwhile.
+  preload();
   const worker = prepareCopy(loading.progress).then((copy) => {
     loading.copy(copy);
     app.loadMs.python = Math.round(performance.now());
