@@ -26,6 +26,7 @@ from pathlib import Path
 from . import ROOT, BuildError, log
 from .bytecode import compiled
 from .fetch import check_digest, fetch_npm, fetch_pypi
+from .pretrained import ship_extras
 from .imports import page_sources, pyscript_sources, record_imports
 from .pins import (LOCAL_INTERPRETER, NUMPY_VERSION, PROVISA, PROVISA_WHEEL_DIR, PYODIDE, PYODIDE_CDN_INTERPRETER,
                    PYODIDE_CORE_FILES, PYODIDE_ROOT_PACKAGES, PYODIDE_VERSION, PYSCRIPT, PYSCRIPT_VERSION, UPLOT,
@@ -38,6 +39,9 @@ STEPS = 8
 # The files Python needs before the page is ready, besides the page's own: the loading card's
 # download bar counts these (manifest.json's "runtime").
 RUNTIME_DIRS = ("pyodide/", "wheels/", "data/")
+# The other built-in lists and the pre-trained models (pretrained.py): fetched when the page asks
+# for one, never by the offline copy on a first visit (manifest.json's "on_demand").
+ON_DEMAND_DIRS = ("lists/", "pretrained/")
 # Modules the page's Python imports that JavaScript provides (or PyScript writes at start-up).
 JS_MODULES = {"js", "pyodide_js", "polyscript", "_pyscript", "pyscript", "jsffi", "uio"}
 
@@ -160,7 +164,8 @@ def write_manifest(out: Path) -> dict:
         squeezed = len(gzip_bytes(data)) if Path(rel).suffix in GZIP_SUFFIXES else None
         files[rel] = {"bytes": len(data), "gzip": squeezed, "sha256": sha256_integrity(data)}
     manifest = {"build": h.hexdigest()[:16], "files": files,
-                "runtime": [rel for rel in paths if rel.startswith(RUNTIME_DIRS)]}
+                "runtime": [rel for rel in paths if rel.startswith(RUNTIME_DIRS)],
+                "on_demand": [rel for rel in paths if rel.startswith(ON_DEMAND_DIRS)]}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
 
@@ -271,6 +276,7 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
     log(f"[8/{STEPS}] data + build.json + manifest.json")
     (out / "data").mkdir(exist_ok=True)
     shutil.copyfile(names, out / "data" / "names.txt")
+    datasets, pretrained = ship_extras(root, out, cache)
     info = {
         "version": read_project(root)["version"],
         "wheel": f"wheels/{wheel.name}",
@@ -280,7 +286,8 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
         "interpreter": PYODIDE_CDN_INTERPRETER if pyodide_cdn else LOCAL_INTERPRETER,
         # how the standard library and numpy ship: trimmed bytecode, or the official sources
         "runtime": runtime,
-        "datasets": [{"name": "names", "path": "data/names.txt", "items": count_items(names)}],
+        "datasets": datasets,
+        "pretrained": pretrained,
         "built": git_head(root),
     }
     (out / "build.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
@@ -312,6 +319,8 @@ def dist_stale(root: Path, dist: Path) -> str | None:
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except ValueError:
         return f"{info_path} is not JSON"
+    if "pretrained" not in info:
+        return f"{dist} has no pre-trained models"
     if info.get("interpreter") != LOCAL_INTERPRETER:
         return f"{dist} loads Pyodide from {info.get('interpreter')!r}, not {LOCAL_INTERPRETER}"
     for name in PYODIDE_CORE_FILES:

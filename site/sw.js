@@ -132,11 +132,13 @@ async function complete() {
   const cache = await caches.open(CACHE);
   const have = new Set((await cache.keys()).map((r) => r.url));
   const todo = Object.entries(m.files).filter(([path]) => !have.has(SCOPE + path));
+  const onDemand = new Set(m.on_demand || []);   // extra lists, pre-trained models: kept once the page asks
   let fetched = 0;
   const failed = [];
   const one = async ([path, entry]) => {
     const old = await fromOlderCopy(path, entry);
     if (old && await keep(cache, path, entry, old.body, old.headers)) return;
+    if (onDemand.has(path)) return;
     const url = path === 'index.html' ? SCOPE : SCOPE + path;   // the address the page was opened at
     let res;
     try {

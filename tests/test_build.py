@@ -212,6 +212,13 @@ def test_build_refuses_to_wipe_the_repository(tmp_path):
         assemble.build(tmp_path, out=tmp_path, cache=tmp_path / "cache")
 
 
+def no_extras(monkeypatch):
+    """The miniature package cannot train: ship names.txt alone (the other lists and the
+    pre-trained models are tested in test_datasets.py and e2e/test_lists.py)."""
+    from buildtools.pretrained import names_entry
+    monkeypatch.setattr(assemble, "ship_extras", lambda root, out, cache: ([names_entry(root / "names.txt")], []))
+
+
 def fake_project(tmp_path):
     """A repo in miniature: a one-line page, an empty package, two names, our pyproject."""
     root = tmp_path / "proj"
@@ -229,10 +236,11 @@ def test_build_with_complete_cache_makes_no_network_call(tmp_path, monkeypatch):
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
     monkeypatch.setattr(fetch, "run_fetch", no_network)
     without_node(monkeypatch)   # without node: the official files, untrimmed
+    no_extras(monkeypatch)
     root = fake_project(tmp_path)
     info = assemble.build(root, out=root / "dist", cache=CACHE)
     assert info["runtime"] == {"bytecode": False, "trimmed": False}
-    assert info["datasets"] == [{"name": "names", "path": "data/names.txt", "items": 2}]
+    assert [(d["name"], d["path"], d["items"]) for d in info["datasets"]] == [("names", "data/names.txt", 2)]
     assert (root / "dist" / "pyodide" / "pyodide.asm.wasm").is_file()
     assert info["interpreter"] == "pyodide/pyodide.mjs"   # the self-hosted copy, relative to the page
     assert json.loads((root / "dist" / "build.json").read_text())["interpreter"] == "pyodide/pyodide.mjs"
@@ -246,6 +254,7 @@ def test_pyodide_cdn_build_writes_the_cdn_interpreter_and_no_pyodide_folder(tmp_
     if not cache_complete():
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
     monkeypatch.setattr(fetch, "run_fetch", no_network)
+    no_extras(monkeypatch)
     root = fake_project(tmp_path)
     calls = []
     real_fetch_npm = fetch.fetch_npm
@@ -849,6 +858,7 @@ def test_build_without_node_ships_the_official_files_and_says_so(tmp_path, monke
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
     monkeypatch.setattr(fetch, "run_fetch", no_network)
     without_node(monkeypatch)
+    no_extras(monkeypatch)
     root = fake_project(tmp_path)
     info = assemble.build(root, out=root / "dist", cache=cache_without_bytecode(tmp_path))
     assert info["runtime"] == {"bytecode": False, "trimmed": False}
@@ -864,6 +874,7 @@ def test_no_bytecode_flag_ships_the_official_files_and_says_what_it_costs(tmp_pa
         pytest.skip("download cache .cache/ not filled: run `python build.py` once")
     monkeypatch.setattr(fetch, "run_fetch", no_network)
     monkeypatch.setattr(assemble, "compiled", lambda *a: pytest.fail("--no-bytecode runs no node"))
+    no_extras(monkeypatch)
     root = fake_project(tmp_path)
     info = assemble.build(root, out=root / "dist", cache=CACHE, bytecode=False)
     assert info["runtime"] == {"bytecode": False, "trimmed": False}

@@ -50,6 +50,16 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
     page.dataName = msg.source;
     setChars(msg.chars);
   };
+  /** Where a built-in list comes from, its licence and alphabet (build.json); nothing for your own list. */
+  const showSource = (name) => {
+    const ds = datasets.find((d) => d.name === name);
+    const el = $('data-source');
+    el.hidden = !ds?.source;
+    if (!ds?.source) return;
+    const chars = [...(ds.chars || '')];
+    el.textContent = `${ds.title || ds.name}: ${fmtInt(ds.items)} items, alphabet of ${chars.length} `
+      + `(${chars.join('').replace(/ /g, '␣')}). Source: ${ds.source}. Licence: ${ds.licence}.`;
+  };
   const pending = (text) => {
     busy = true;
     showError('');
@@ -111,6 +121,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
         return o;
       }));
       sel.value = current;
+      showSource(current);
     },
     /** The built-in list a shared link asks for; false if there is no such list. */
     chooseBuiltin(name) {
@@ -137,6 +148,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
     handlers: {
       ready(msg) {
         summary({ ...msg, source: datasets[0]?.name || 'names' });
+        showSource(current);
       },
       data(msg) {
         busy = false;
@@ -150,6 +162,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
           current = 'yours';
           setYours(msg.source);
         }
+        showSource(current);
         summary(msg);
       },
       data_error(msg) {

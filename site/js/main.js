@@ -358,7 +358,12 @@ async function boot() {
   await nextTask();
   runsPanel = addPanel(createRunsPanel({ getRun: () => app.run, currentData: () => dataPanel.builtin(), chart,
     linkFor, continueRun, useModel: sharePanel.loadText }));
+  const { createPretrained } = await import('./pretrained.js');
+  await nextTask();
+  const pretrained = addPanel(createPretrained({ data: dataPanel, loadText: sharePanel.loadText, siteURL,
+    setStatus: ui.setStatus }));
   build.then((info) => dataPanel.setDatasets(info?.datasets));
+  build.then((info) => pretrained.setModels(info?.pretrained));
   app.info = await build;
   app.worker = await worker;
   sendInit(window.location.hash);
