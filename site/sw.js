@@ -105,12 +105,12 @@ async function respond(event, path) {
   const m = await known;
   const entry = m?.files[path];
   if (!entry || res.status !== 200 || !res.body || req.headers.has('range')) return res;
-  // Tee the body: one branch to the page as it arrives, the other into the copy once checked.
-  const [toPage, toCopy] = res.body.tee();
+  // The response goes to the page as it is; a clone of its body is counted and, once checked, kept.
+  const copy = res.clone();
   const counted = m.runtime.includes(path);
-  event.waitUntil(readCounting(toCopy, path, entry, res, counted)
+  event.waitUntil(readCounting(copy.body, path, entry, res, counted)
     .then((body) => keep(cache, path, entry, body, res.headers)).catch(() => {}));
-  return new Response(toPage, { status: res.status, statusText: res.statusText, headers: storedHeaders(res.headers) });
+  return res;
 }
 
 /** Copies of this build's files in an older copy, when their bytes are unchanged. */
