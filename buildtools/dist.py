@@ -163,8 +163,9 @@ def write_manifest(out: Path) -> dict:
         h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
         squeezed = len(gzip_bytes(data)) if Path(rel).suffix in GZIP_SUFFIXES else None
         files[rel] = {"bytes": len(data), "gzip": squeezed, "sha256": sha256_integrity(data)}
-    manifest = {"build": h.hexdigest()[:16], "files": files,
-                "runtime": [rel for rel in paths if rel.startswith(RUNTIME_DIRS)],
+    # Without pyodide/ (--pyodide-cdn) Python comes from elsewhere: no download bar to show.
+    runtime = [rel for rel in paths if rel.startswith(RUNTIME_DIRS)] if (out / "pyodide").is_dir() else []
+    manifest = {"build": h.hexdigest()[:16], "files": files, "runtime": runtime,
                 "on_demand": [rel for rel in paths if rel.startswith(ON_DEMAND_DIRS)]}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
@@ -296,12 +297,15 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
     n_files, size = dir_size(out)
     log(f"done in {time.monotonic() - t0:.1f} s: {out} holds {n_files} files, {human(size)}")
     files = manifest["files"]
-    python = sum(sent_bytes(files[rel]) for rel in manifest["runtime"])
-    offline = sum(sent_bytes(e) for e in files.values())
-    what = ("zcgpt and the names (Pyodide and numpy come from the Pyodide CDN)" if pyodide_cdn
-            else "Python, numpy, zcgpt and the names")
-    log(f"a first visit downloads {human(python)} of {what}, {human(offline)} with the rest of the "
-        f"offline copy (as a gzipping host sends them)")
+    on_demand = set(manifest["on_demand"])
+    offline = sum(sent_bytes(e) for rel, e in files.items() if rel not in on_demand)
+    if pyodide_cdn:
+        log(f"a first visit downloads Pyodide and numpy, untrimmed, from the Pyodide CDN, and {human(offline)} "
+            f"from this site with the offline copy, which leaves Python out (as a gzipping host sends them)")
+    else:
+        python = sum(sent_bytes(files[rel]) for rel in manifest["runtime"])
+        log(f"a first visit downloads {human(python)} of Python, numpy, zcgpt and the names, {human(offline)} "
+            f"with the rest of the offline copy (as a gzipping host sends them)")
     return info
 
 
