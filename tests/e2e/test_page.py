@@ -59,7 +59,7 @@ def trained(tab, metrics):
 
 def test_page_becomes_ready(tab):
     page = tab.page
-    assert page.is_enabled("#train")
+    page.wait_for_function("!document.getElementById('train').disabled", timeout=10000)   # once Python accepts the design
     for stage in ("python", "numpy", "zcgpt", "data"):
         assert "done" in page.get_attribute(f'#stages li[data-stage="{stage}"]', "class")
     assert "Ready in" in page.inner_text("#status")
