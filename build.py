@@ -111,11 +111,11 @@ def main(argv=None) -> int:
                        help="opt-in: the page loads Pyodide and numpy from the official Pyodide CDN "
                             f"({PYODIDE_CDN_INTERPRETER.rsplit('/', 1)[0]}/) instead of dist/pyodide/; "
                             "visitors' browsers then contact that host, download its untrimmed files "
-                            "(about 2.4 MB more on a first visit) and compile them at every start "
+                            "(about 2.5 MB more on a first visit) and compile them at every start "
                             "(about 1 s slower), and the offline copy leaves Python out")
         p.add_argument("--no-bytecode", action="store_true", default=d(False),
                        help="ship Pyodide's official standard library and numpy unchanged: all of "
-                            "them, as sources (a first visit downloads about 2.4 MB more, and the page "
+                            "them, as sources (a first visit downloads about 2.5 MB more, and the page "
                             "compiles them at every start, about 1 s slower); by default the build "
                             "ships only what the page loads, as bytecode, found and compiled with "
                             "Pyodide under node and cached")
