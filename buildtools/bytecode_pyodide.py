@@ -7,10 +7,9 @@ Reads /work/bytecode.json ({"keep_docstrings": path prefixes}), /work/python_std
 /work/out/numpy-pyc.zip (`numpy/.../name.pyc` for every module of the installed numpy). trim.py
 picks from these what the page ships, in place of the sources.
 
-Modules are compiled without their docstrings, as `python -OO` would (asserts stay): they are a
-sixth of the standard library's bytecode and a third of numpy's, and the page never reads them.
-Files that read docstrings while importing keep theirs (bytecode.py's KEEP_DOCSTRINGS). The
-.pyc files are unchecked-hash ones:
+Modules are compiled without their docstrings, as `python -OO` would (asserts stay): the page
+never reads them, and they are much of the bytecode's size. Files that read docstrings while
+importing keep theirs (bytecode.py's KEEP_DOCSTRINGS). The .pyc files are unchecked-hash ones:
 no file times in them (the same bytes on every build), and each carries the hash of its source,
 which the tests check. Tracebacks name the source's path, where it would be.
 """
