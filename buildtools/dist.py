@@ -176,14 +176,19 @@ def sent_bytes(entry: dict) -> int:
     return entry["gzip"] if entry["gzip"] is not None else entry["bytes"]
 
 
+def python_sources(root: Path, out: Path) -> dict[str, str]:
+    """The Python the page may run, by path, whose imports the recording follows: the worker,
+    zcgpt, and PyScript's own package from its bundle in `out`/pyscript."""
+    return {**page_sources(root), **pyscript_sources(out / "pyscript")}
+
+
 def trim_runtime(root: Path, out: Path, cache: Path, wheel: Path) -> dict | None:
     """Replace the official python_stdlib.zip and numpy wheel in `out`/pyodide by trimmed
     bytecode-only ones (trim.py) and point the lock at the new wheel; what build.json says of
     it, or None (the official files stay) when there is no node to find what the page loads."""
     pyo = out / "pyodide"
     pyc = compiled(pyo, cache)
-    sources = {**page_sources(root), **pyscript_sources(out / "pyscript")}
-    record = record_imports(pyo, cache, wheel, sources) if pyc else None
+    record = record_imports(pyo, cache, wheel, python_sources(root, out)) if pyc else None
     if record is None:
         return None
     # The page's JavaScript modules (js, polyscript, pyscript's own) are not there under node.

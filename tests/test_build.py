@@ -821,7 +821,7 @@ def test_dist_trimmed_files_are_rebuilt_byte_for_byte_from_the_cache(dist, tmp_p
         pytest.skip("dist/ is not a build of this tree's zcgpt")
     without_node(monkeypatch)          # only what is cached
     pyc = bytecode.compiled(tmp_path, CACHE)
-    record = imports.record_imports(tmp_path, CACHE, wheel, imports.page_sources(ROOT))
+    record = imports.record_imports(tmp_path, CACHE, wheel, assemble.python_sources(ROOT, dist))
     if pyc is None or record is None:
         pytest.skip("the compile step's or the recording's cache is not this build's")
     numpy_whl, numpy_out = trim.trim_numpy(official_numpy_wheel()[1], (pyc / "numpy-pyc.zip").read_bytes(),
