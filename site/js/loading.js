@@ -20,7 +20,10 @@ export function createLoading(setStatus) {
     start() { timer = setInterval(loading.show, 250); },
     done() {
       clearInterval(timer);
-      if (mode === 'download' && files.size) draw(true);
+      if (mode === 'download' && files.size) {
+        draw(true);
+        $('download-bar').hidden = true;   // the note says what arrived
+      }
       else if (mode === 'direct') $('download').hidden = true;   // no count of what arrived
     },
 

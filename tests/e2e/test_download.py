@@ -103,7 +103,7 @@ def test_loading_card_showed_the_download_and_says_it_is_kept(visit):
     assert page.get_attribute("body", "data-copy") == "download"
     note = page.inner_text("#download-note")
     assert note.startswith("Downloaded ") and "kept in this browser" in note, note
-    assert page.get_attribute("#download-bar", "aria-valuenow") == "100"
+    assert page.get_attribute("#download-bar", "aria-valuenow") == "100" and page.is_hidden("#download-bar")
     manifest = json.loads((DIST / "manifest.json").read_text())
     total = sum(manifest["files"][p]["gzip"] or manifest["files"][p]["bytes"] for p in manifest["runtime"])
     assert f"{total / 1e6:.1f} MB" in note     # the gzipped bytes, as the host sent them
