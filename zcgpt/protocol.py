@@ -11,8 +11,7 @@ import math
 
 # page -> worker
 TO_WORKER = {
-    "init": {"data": "str", "bytecode": "str?", "hash": "str?"},   # start-up: URLs of the names and numpy's
-                                                                   # bytecode, and the address's hash
+    "init": {"data": "str", "hash": "str?"},                   # start-up: the names' URL, the address's hash
     "train": {"preset": "str", "seed": "int", "changes": "dict", "data": "str?", "from_model": "bool?",
               "resume": "str?"},                           # resume: a "snapshot" text to go on from
     "design": {"preset": "str", "changes": "dict", "id": "int"},   # changes: Config fields by name

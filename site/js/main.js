@@ -369,11 +369,10 @@ async function boot() {
   sendInit(window.location.hash);
 }
 
-/** Tell a started Python where the names and numpy's bytecode are (hash: the address's settings). */
+/** Tell a started Python where the names are (hash: the address's settings). */
 function sendInit(hash) {
-  const info = app.info;
-  const data = info?.datasets?.[0]?.path || 'data/names.txt';
-  app.worker.send({ type: 'init', data: siteURL(data), bytecode: info?.bytecode ? siteURL(info.bytecode) : null, hash });
+  const data = app.info?.datasets?.[0]?.path || 'data/names.txt';
+  app.worker.send({ type: 'init', data: siteURL(data), hash });
 }
 
 function restartPython(reason) {
