@@ -74,7 +74,7 @@ def test_the_parsers_find_what_they_should():
     ({"type": "generate", "n": 1, "temperature": float("inf"), "prefix": "", "seed": 0}, "finite"),
     ({"type": "stop", "extra": 1}, "unknown field(s) extra"),
     ({"type": "builtin", "name": "x"}, "needs the field 'url'"),
-    ({"type": "init", "data": "u", "bytecode": "x" * 100}, None),
+    ({"type": "init", "data": "u", "hash": "#x" * 100}, None),
     ({}, "unknown message type None"),
     ("train", "must be a JSON object, got str"),
 ])
