@@ -36,9 +36,6 @@ LIVE_SAMPLES = 8
 NOVELTY_SAMPLES = 200  # names drawn at the end of a run to measure the share of new ones
 
 
-
-
-
 class Job:
     """The run in progress: its Run, the step generator, and what the page's counters need."""
 
@@ -193,16 +190,14 @@ class App(Views):
         config = self.checked_design(preset, msg["changes"])
         try:
             ds = make_dataset(self.items, VAL_FRAC, seed)
+            model, base_step, state = None, 0, None
             if msg.get("from_model"):
                 model, ds, config, base_step = self.continue_from_loaded(ds, config.steps, config.lr)
             elif msg.get("resume") is not None:
-                model, base_step = self.saved_run(msg["resume"], config, ds), 0
-            else:
-                model, base_step = None, 0
+                model, state = self.saved_run(msg["resume"], config, ds)
             tr = Trainer(config, ds, seed, model=model)
             run = Run(tr, Schedule.for_page(tr))
-            if msg.get("resume") is not None:
-                state = checkpoint.loads(msg["resume"])[2]["resume"]
+            if state is not None:
                 tr.restore(state["trainer"])
                 run.restore(state["run"])
         except (DataError, CheckpointError, ValueError) as exc:
@@ -224,7 +219,8 @@ class App(Views):
                     from_model=bool(msg.get("from_model")), base_step=base_step, resumed_at=tr.step)]
 
     def saved_run(self, text, config, ds):
-        """The model of a snapshot the page kept, checked against this run's design and data."""
+        """The model and state of a snapshot the page kept, checked against this run's design
+        and data."""
         if len(text) > LIMITS["model_bytes"]:
             raise Refused("the saved run is too big to go on from")
         model, vocab, meta = checkpoint.loads(text)
@@ -235,7 +231,7 @@ class App(Views):
             raise Refused("the saved run is of another design than the one asked for")
         if state["data"] != data_hash(self.items) or vocab != ds.vocab:
             raise Refused("the saved run trained on another list: choose that list first")
-        return model
+        return model, state
 
     def checked_design(self, preset, changes):
         """The Config of a design the tab can train, or Refused with the first reason."""
