@@ -43,7 +43,10 @@ const addPanel = (panel) => { plugins.push(panel); return plug(panel); };
 /** The legend's words for a run, so two runs side by side can be told apart. */
 function runLabel(run) {
   const data = run.data == null ? ', your list' : run.data === 'names' ? '' : `, ${run.data}`;
-  return `${run.from_model ? 'loaded model' : run.preset}, seed ${run.seed}, lr ${run.lr}, ${ui.fmtInt(run.steps)} steps${data}`;
+  const preset = page.presets[run.preset] || {};
+  const design = Object.entries(run.changes || {}).filter(([k, v]) => k !== 'steps' && k !== 'lr' && preset[k] !== v)
+    .map(([k, v]) => `, ${k} ${v}`).join('');
+  return `${run.from_model ? 'loaded model' : run.preset}${design}, seed ${run.seed}, lr ${run.lr}, ${ui.fmtInt(run.steps)} steps${data}`;
 }
 
 function readyStatus() {
