@@ -37,7 +37,8 @@ def tab(server, open_tab, metrics):
     tab.wait_state("ready")
     metrics["inside_tab_ready_ms"] = round(tab.page.evaluate("window.zcgpt.readyMs"))
     tab.panels_from_ms = tab.page.evaluate("performance.now()")   # before any panel is opened
-    return tab
+    yield tab
+    tab.close()        # an idle tab still makes its offline copy: not while later modules measure
 
 
 def test_panels_load_nothing_until_opened(tab):

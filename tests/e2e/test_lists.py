@@ -17,7 +17,8 @@ LISTS = [d["name"] for d in BUILD.get("datasets", [])]
 def tab(server, open_tab):
     tab = open_tab(server.url)
     tab.wait_state("ready")
-    return tab
+    yield tab
+    tab.close()        # an idle tab still makes its offline copy: not while later modules measure
 
 
 def test_first_visit_fetches_no_list_or_model(tab):
@@ -81,3 +82,4 @@ def test_a_pre_trained_model_loads_in_one_click_and_generates_before_training(se
     run = tab.train(20)
     assert run["from_model"] and run["points"]
     assert not tab.errors, tab.errors
+    tab.close()

@@ -31,7 +31,8 @@ def run_cli(*args, timeout=120):
 def tab(server, open_tab):
     tab = open_tab(server.url)
     tab.wait_state("ready")
-    return tab
+    yield tab
+    tab.close()        # an idle tab still makes its offline copy: not while later modules measure
 
 
 def generate(page, n):
