@@ -164,6 +164,16 @@ def open_tab(browser):
         t.close()
 
 
+@pytest.fixture(scope="module")
+def tab(server, open_tab):
+    """One ready tab shared by a module's tests (a module may define its own); it closes when
+    the module ends, so its offline copy is not made while a later module measures."""
+    tab = open_tab(server.url)
+    tab.wait_state("ready")
+    yield tab
+    tab.close()
+
+
 @pytest.fixture(scope="session")
 def metrics():
     """Numbers measured by the tests, written to artifacts/e2e-metrics.json at the end."""

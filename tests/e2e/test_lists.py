@@ -13,14 +13,6 @@ BUILD = json.loads((ROOT / "dist" / "build.json").read_text()) if (ROOT / "dist"
 LISTS = [d["name"] for d in BUILD.get("datasets", [])]
 
 
-@pytest.fixture(scope="module")
-def tab(server, open_tab):
-    tab = open_tab(server.url)
-    tab.wait_state("ready")
-    yield tab
-    tab.close()        # an idle tab still makes its offline copy: not while later modules measure
-
-
 def test_first_visit_fetches_no_list_or_model(tab):
     page = tab.page
     # the offline copy is complete (it fetches the rest of the build once the page is idle) ...

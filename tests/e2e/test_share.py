@@ -27,14 +27,6 @@ def run_cli(*args, timeout=120):
                           text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def tab(server, open_tab):
-    tab = open_tab(server.url)
-    tab.wait_state("ready")
-    yield tab
-    tab.close()        # an idle tab still makes its offline copy: not while later modules measure
-
-
 def generate(page, n):
     page.fill("#gen-n", str(n))
     page.click("#generate")
