@@ -110,6 +110,13 @@ def browser():
         b.close()
 
 
+def press_train_now(page, steps):
+    """Fill in the steps and press Train once Python has accepted the design."""
+    page.fill("#steps", str(steps))
+    page.wait_for_function("!document.getElementById('train').disabled")
+    page.click("#train")
+
+
 class Tab:
     """A page plus what it did: requests, console errors, page errors."""
 
@@ -128,18 +135,21 @@ class Tab:
     def wait_state(self, state, timeout_s=90):
         self.page.wait_for_selector(f"body[data-state={state}]", timeout=timeout_s * 1000)
 
-    def train(self, steps, preset="tiny", seed=None, lr=None, timeout_s=120):
-        """Set the form, press Train, wait until done; the page's record of the run."""
+    def start(self, steps, preset="tiny", seed=None, lr=None):
+        """Set the form and press Train once Python has accepted the design."""
         page = self.page
         page.select_option("#preset", preset)
-        page.fill("#steps", str(steps))
         if seed is not None:
             page.fill("#seed", str(seed))
         if lr is not None:
             page.fill("#lr", str(lr))
-        page.click("#train")
+        press_train_now(page, steps)
+
+    def train(self, steps, preset="tiny", seed=None, lr=None, timeout_s=120):
+        """start(), then wait until done; the page's record of the run."""
+        self.start(steps, preset, seed, lr)
         self.wait_state("done", timeout_s=timeout_s)
-        return page.evaluate("window.zcgpt.run")
+        return self.page.evaluate("window.zcgpt.run")
 
     def longest_task_ms(self):
         tasks = self.page.evaluate("window.__longtasks")
@@ -162,6 +172,12 @@ def open_tab(browser):
     yield open_
     for t in tabs:
         t.close()
+
+
+@pytest.fixture(scope="session")
+def press_train():
+    """press_train_now for a test driving a page of its own (not a Tab)."""
+    return press_train_now
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ might, and checks the sentence the page shows, the state it is left in, and that
 tab still answers (a short training run works afterwards).
 """
 
-import base64
 import json
 
 import pytest

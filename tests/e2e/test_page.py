@@ -4,7 +4,6 @@ One tab is loaded once and shared by the tests of this module, in file order (lo
 takes seconds); the sub-path test opens a second, phone-sized tab.
 """
 
-import json
 import math
 import time
 

@@ -13,9 +13,7 @@ def test_gradient_panel_draws_while_training(server, open_tab):
     tab.wait_state("ready")
     page.click("#inside-grads summary")
     page.wait_for_selector("#grads-view")
-    page.fill("#steps", "3000")
-    page.wait_for_function("!document.getElementById('train').disabled")
-    page.click("#train")
+    tab.start(3000)
     page.wait_for_function("Number(document.getElementById('grads-view').dataset.points || 0) > 3", timeout=60000)
     assert page.get_attribute("body", "data-state") == "training"
     legend = page.locator("#grads-grad .u-legend .u-label").all_inner_texts()
