@@ -224,12 +224,14 @@ def block_backward(dx, cache, w, dw, activation):
 
 # --- batches ---------------------------------------------------------------------------
 
-def batch_arrays(rows, npred, dtype):
+def batch_arrays(rows, npred, dtype, total=None):
     """Token rows (B, >= T+1), padded after each name, and predicted positions per row (B,)
-    -> inputs (B, T), targets (B, T), loss weights (B*T,) summing to 1 (0 on padding)."""
+    -> inputs (B, T), targets (B, T), loss weights (B*T,): 1/total on each predicted position,
+    0 on padding. total is npred.sum() (the weights sum to 1), or the token count of the whole
+    batch these rows are a slice of (the slices' losses and gradients then add up to the batch's)."""
     T = int(npred.max())
     mask = (np.arange(T) < npred[:, None]).astype(dtype)     # (B, T)
-    mask *= 1.0 / float(npred.sum())
+    mask *= 1.0 / float(npred.sum() if total is None else total)
     return rows[:, :T], rows[:, 1:T + 1], mask.reshape(-1)
 
 
