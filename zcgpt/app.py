@@ -25,6 +25,7 @@ from .protocol import ProtocolError, check_message
 from .reply import LIMITS, Refused, clean, in_range, out, sentence
 from .run import Run, Schedule
 from .sample import generate
+from .shards import WAIT
 from .train import Trainer, TrainingDiverged
 from .views import Views
 
@@ -51,10 +52,19 @@ class Job:
         self.last_sample = 0.0
         self.last_snapshot = 0.0
         self.pending_snapshot = False
+        self.open = None         # the OpenSlice of a step waiting for helpers
 
     @property
     def trainer(self):
         return self.run.trainer
+
+
+class OpenSlice:
+    """A slice of work that a step waiting for helpers interrupted: where it started."""
+
+    def __init__(self, t0, tokens0, train0):
+        self.t0, self.tokens0, self.train0 = t0, tokens0, train0
+        self.points = []
 
 
 class App(Views):
@@ -72,6 +82,7 @@ class App(Views):
         self.loaded = None       # text of an uploaded checkpoint, read afresh for each run from it
         self.madds_per_s = None  # training speed the last run measured (for a design's time)
         self.watch = False       # the page's gradient panel is open: points carry part_stats
+        self.pool = None         # zcgpt.shards.Pool of the tab's helper workers (None: train alone)
 
     # ---------- the adapter's entry points ----------
 
@@ -99,7 +110,12 @@ class App(Views):
                         trace=traceback.format_exc())]
 
     def has_work(self):
-        return self.job is not None and not self.paused
+        """A run to step (unpaused), or a step in flight: a pause waits for its end."""
+        return self.job is not None and (not self.paused or self.job.open is not None)
+
+    def waiting(self):
+        """The step in flight waits for helpers: the adapter should let their answers in."""
+        return self.pool is not None and self.pool.waiting and self.job is not None
 
     def work(self, seconds):
         """About `seconds` of the run's work -> messages (progress; halted; done at the end)."""
@@ -107,17 +123,21 @@ class App(Views):
         try:
             if job.final is not None:
                 return self.final_chunk(job)
-            if job.stop or job.run.done:
+            if job.open is None and (job.stop or job.run.done):
+                if self.pool is not None:
+                    self.pool.cancel()
                 job.final = job.run.final_eval() if job.trainer.step > 0 else iter(())
                 return [out("halted", run=job.id, stopped=job.stop, step=job.trainer.step,
                             steps=job.trainer.config.steps)]
-            msgs = [self.train_slice(job, seconds)]
-            if job.pending_snapshot:
+            msgs = self.train_slice(job, seconds)
+            if msgs and job.pending_snapshot:
                 job.pending_snapshot = False
                 msgs.append(self.snapshot(job))
             return msgs
         except TrainingDiverged as exc:
             self.job = None
+            if self.pool is not None:
+                self.pool.cancel()
             return [out("error", where="train", message=sentence(exc))]
 
     def snapshot(self, job):
@@ -129,35 +149,41 @@ class App(Views):
         return out("snapshot", run=job.id, step=tr.step, text=text, ms=1000 * (time.perf_counter() - t0))
 
     def train_slice(self, job, seconds):
+        """Steps for about `seconds` -> [progress]; [] when a step waits for helpers (the slice
+        goes on at the next call, once they have answered)."""
         tr, run = job.trainer, job.run
-        t0, tokens0, train0 = time.perf_counter(), tr.tokens_seen, run.train_seconds
-        points = []
+        if job.open is None:
+            job.open = OpenSlice(time.perf_counter(), tr.tokens_seen, run.train_seconds)
+        sl = job.open
         for point in job.steps:
+            if point is WAIT:
+                return []
             if point is not None:
-                points.append(point)
+                sl.points.append(point)
                 if point.val_loss is not None:
                     break          # send the validation now: it took part of this slice
-            if time.perf_counter() - t0 >= seconds:
+            if time.perf_counter() - sl.t0 >= seconds or self.paused or job.stop:
                 break
-        train_s = run.train_seconds - train0
-        job.busy += train_s
+        job.open = None
+        points, train_s = sl.points, run.train_seconds - sl.train0
         extra = {}
         if points and points[-1].val_loss is not None:
             extra["val"] = points[-1].val_loss
-        if job.busy - job.last_sample >= SAMPLE_EVERY_S:
-            job.last_sample = job.busy
+        if job.busy + train_s - job.last_sample >= SAMPLE_EVERY_S:
+            job.last_sample = job.busy + train_s
             extra["samples"] = self.label(self.sample(LIVE_SAMPLES, job.seed + tr.step))
-        job.busy += time.perf_counter() - t0 - train_s
+        job.busy += time.perf_counter() - sl.t0
         self.meta["metrics"]["train_loss"] = run.train_loss
         if job.busy - job.last_snapshot >= SNAPSHOT_S and not run.done:
             job.last_snapshot = job.busy
             job.pending_snapshot = True
-        return out("progress", run=job.id, step=tr.step, steps=tr.config.steps,
+        workers = self.pool.workers(tr.config.shards) if self.pool is not None else 1
+        return [out("progress", run=job.id, step=tr.step, steps=tr.config.steps,
                    loss=points[-1].train_loss if points else None,
                    points=[[p.step, clean(p.train_loss), clean(p.val_loss)] for p in points],
-                   tokens=tr.tokens_seen, slice_tokens=tr.tokens_seen - tokens0, slice_s=train_s,
-                   busy=job.busy, **extra,
-                   **({"parts": [[p.step, p.parts] for p in points if p.parts]} if self.watch else {}))
+                   tokens=tr.tokens_seen, slice_tokens=tr.tokens_seen - sl.tokens0, slice_s=train_s,
+                   busy=job.busy, workers=workers, **extra,
+                   **({"parts": [[p.step, p.parts] for p in points if p.parts]} if self.watch else {}))]
 
     def final_chunk(self, job):
         """One chunk of the final evaluation; at the end, the run's "done"."""
@@ -196,7 +222,7 @@ class App(Views):
             elif msg.get("resume") is not None:
                 model, state = self.saved_run(msg["resume"], config, ds)
             tr = Trainer(config, ds, seed, model=model)
-            run = Run(tr, Schedule.for_page(tr))
+            run = Run(tr, Schedule.for_page(tr), pool=self.pool)
             if state is not None:
                 tr.restore(state["trainer"])
                 run.restore(state["run"])
@@ -206,6 +232,8 @@ class App(Views):
         self.run_id += 1
         self.paused = False
         self.job = Job(self.run_id, run, seed, preset)
+        if self.pool is not None:
+            self.pool.begin(self.run_id, config, ds.vocab.size)
         run.watch = self.watch
         self.model, self.vocab, self.train_set = tr.model, ds.vocab, set(ds.train)
         self.meta = {"step": base_step, "seed": seed,
@@ -305,6 +333,8 @@ class App(Views):
     def on_reset(self, msg):
         self.run_id += 1       # a late message of the old run is then no news to the page
         self.job = None
+        if self.pool is not None:
+            self.pool.cancel()
         self.paused = False
         self.model = self.vocab = self.loaded = self.meta = None
         self.train_set = set()
@@ -375,6 +405,36 @@ class App(Views):
                                 metrics=meta["metrics"])
         keep = {"keep": True} if msg.get("keep") else {}
         return [out("checkpoint", text=text, step=meta["step"], bytes=len(text), **keep)]
+
+    def on_helper(self, msg):
+        """A helper worker is ready (the adapter holds its port): it shares the next steps."""
+        if self.pool is None:
+            raise Refused("this worker cannot share steps with helpers")
+        self.pool.add(msg["id"])
+        return [self.workers_note()]
+
+    def on_helper_gone(self, msg):
+        """A helper died, failed to boot or was let go: its slices go to the others."""
+        if self.pool is None or not self.pool.drop(msg["id"]):
+            return []
+        return [self.workers_note(dropped=msg["id"], reason=msg.get("reason") or "it stopped")]
+
+    def from_helper(self, hid, header, arrays):
+        """A helper's answer (through the adapter) -> messages for the page (a dropped helper)."""
+        reason = self.pool.arrive(hid, header, arrays) if self.pool is not None else None
+        return self.on_helper_gone({"id": hid, "reason": reason}) if reason else []
+
+    def overdue(self, limit):
+        """Drop the helpers that owe the step in flight an answer for over `limit` seconds."""
+        msgs = []
+        for hid in self.pool.overdue(limit) if self.pool is not None else []:
+            msgs += self.on_helper_gone({"id": hid, "reason": f"it did not answer for {limit:g} s"})
+        return msgs
+
+    def workers_note(self, **dropped):
+        shards = self.job.trainer.config.shards if self.job is not None else None
+        return out("workers", helpers=len(self.pool.helpers),
+                   working=self.pool.workers(shards) if shards else None, **dropped)
 
     def on_ping(self, msg):
         return [out("pong", id=msg["id"])]

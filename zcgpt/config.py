@@ -45,6 +45,10 @@ class Config:
     # --- training ---
     steps: int = 5000           # optimizer steps; the learning rate decays linearly to 0 over them
     batch_size: int = 32        # names per step
+    shards: int = 1             # slices each step's batch is cut into (at most batch_size), each
+                                # computed on its own and summed in slice order: the tab's workers
+                                # share a step by slices, so a run depends on shards, never on how
+                                # many workers computed it
     lr: float = 1e-2            # peak learning rate
     warmup_steps: int = 0       # linear warmup before the decay
     beta1: float = 0.9
@@ -91,7 +95,7 @@ class Config:
         if out:
             return out                      # the checks below compare values of the right types
         for name in ("n_embd", "n_head", "n_layer", "block_size", "mlp_ratio", "steps", "batch_size",
-                     "sort_window"):
+                     "shards", "sort_window"):
             need(getattr(self, name) >= 1, name, f"{name} must be at least 1")
         if self.n_head >= 1:
             need(self.n_embd % self.n_head == 0, "n_embd",
@@ -133,14 +137,16 @@ presets = {
     # zeroclaw, exactly: one name per step in file order, names cut to the 8-position block.
     "zeroclaw": Config(n_embd=16, n_head=4, n_layer=1, block_size=8, steps=5000, batch_size=1,
                        lr=1e-2, shuffle=False, zeroclaw_truncation=True),
+    # tiny and small cut each batch into 6 slices: 1, 2, 3 or 6 workers in a tab share a step
+    # evenly, and one worker pays little for the cut (see `shards`).
     # zeroclaw's size class (under 5,000 parameters), but every name fits the block, and
     # batched, shuffled, with a norm before lm_head; tuned for validation loss in a minute.
     "tiny": Config(n_embd=20, n_head=4, n_layer=1, block_size=16, mlp_ratio=3, final_norm=True,
-                   steps=60000, batch_size=64, lr=1e-2),
+                   steps=60000, batch_size=64, shards=6, lr=1e-2),
     # Tuned for validation loss in a few minutes of CPU: three layers rather than more width,
     # and weight decay to hold off overfitting (the step count stops before it sets in).
     "small": Config(n_embd=32, n_head=4, n_layer=3, block_size=16, final_norm=True,
-                    steps=20000, batch_size=64, lr=5e-3, weight_decay=0.1),
+                    steps=20000, batch_size=64, shards=6, lr=5e-3, weight_decay=0.1),
 }
 for _c in presets.values():
     _c.validate()

@@ -24,6 +24,8 @@ TO_WORKER = {
     "builtin": {"name": "str", "url": "str"},                  # a list shipped with the page
     "save": {"keep": "bool?"},                                 # keep: a copy for the page, not a download
     "ping": {"id": "int"},
+    "helper": {"id": "int"},                                   # a helper worker's port comes with it
+    "helper_gone": {"id": "int", "reason": "str?"},            # it died, failed or was let go
     "watch": {"gradients": "bool"},                            # the gradient panel opened or closed
     "write": {"id": "int", "seed": "int", "temperature": "number", "top_k": "int", "prefix": "str",
               "upto": "int"},                              # the first `upto` letters of one name                                     # the page checks Python still answers
@@ -43,7 +45,8 @@ TO_PAGE = {
               "resumed_at": "int"},
     "progress": {"run": "int", "step": "int", "steps": "int", "loss": "number?", "points": "list",
                  "tokens": "int", "slice_tokens": "int", "slice_s": "number", "busy": "number",
-                 "val": "number?", "samples": "list?", "parts": "list?"},   # parts: [[step, {part: [grad, ratio]}]]
+                 "val": "number?", "samples": "list?", "parts": "list?",   # parts: [[step, {part: [grad, ratio]}]]
+                 "workers": "int?"},                           # workers sharing the steps
     "paused": {"paused": "bool", "by": "str"},
     "snapshot": {"run": "int", "step": "int", "text": "str", "ms": "number"},   # the run so far, for the page
                                                                               # to keep; ms: what it cost
@@ -63,6 +66,8 @@ TO_PAGE = {
     "data_error": {"source": "str", "via": "str", "message": "str"},
     "checkpoint": {"text": "str", "step": "int", "bytes": "int", "keep": "bool?"},
     "pong": {"id": "int"},
+    "workers": {"helpers": "int", "working": "int?", "dropped": "int?", "reason": "str?"},   # helper
+                                                      # count; working: sharing this run's steps
     "model_loaded": {"name": "str", "step": "int", "seed": "int", "params": "int", "vocab_size": "int",
                      "chars": "str", "config": "dict", "metrics": "dict"},
     "model_error": {"action": "str", "name": "str?", "message": "str"},

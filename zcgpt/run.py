@@ -61,13 +61,15 @@ def live_val_size(params, n_val):
 class Run:
     """Steps `trainer` to trainer.config.steps, yielding after every step.
 
-    `steps()` yields None, or the Point that step closes. Time is measured (train_seconds
+    `steps()` yields None, or the Point that step closes; with a pool, also shards.WAIT while
+    a step waits for helpers (the caller lets their answers in, then goes on). Time is measured (train_seconds
     excludes the live validations, for honest tokens per second) but never decides anything.
     """
 
-    def __init__(self, trainer, schedule):
+    def __init__(self, trainer, schedule, pool=None):
         self.trainer = trainer
         self.schedule = schedule
+        self.pool = pool                 # zcgpt.shards.Pool sharing steps with helper workers
         self.tail = deque(maxlen=TAIL)   # the last step losses
         self.window = []                 # step losses since the last point
         self.train_seconds = 0.0
@@ -92,7 +94,11 @@ class Run:
         while tr.step < last:
             t0 = time.perf_counter()
             watch = self.watch and ((tr.step + 1) % self.watch_every == 0 or tr.step + 1 == last)
-            loss = tr.train_step(watch)
+            if self.pool is None:
+                loss = tr.train_step(watch)
+            else:                        # yields WAIT while helpers compute their slices
+                work = tr.next_work()
+                loss = tr.apply(work, (yield from self.pool.gather(tr, work)), watch)
             self.train_seconds += time.perf_counter() - t0
             self.tail.append(loss)
             self.window.append(loss)

@@ -59,6 +59,32 @@ def part_stats(model, grad_norms, before):
             for part in grad_norms}
 
 
+def shard_bounds(n, shards):
+    """(lo, hi) rows of each slice of an n-row batch cut into `shards` (n at most), in order, as
+    even as can be."""
+    shards = min(shards, n)
+    return [(s * n // shards, (s + 1) * n // shards) for s in range(shards)]
+
+
+def slice_loss(model, rows, npred, total):
+    """Loss of one slice of a batch whose predicted tokens number `total`; fills model.grad_flat
+    with the slice's gradient. The slices' losses (and gradients) add up to the batch's."""
+    with np.errstate(over="ignore", invalid="ignore"):    # divergence is reported by the caller
+        return model.loss_arrays(*batch_arrays(rows, npred, model.dtype, total))
+
+
+class StepWork:
+    """One step's batch as its slices: `slices[i]` is (rows, npred) of slice i, `total` the
+    batch's predicted tokens. Whoever computes a slice (this process or a worker in the tab)
+    gets the same numbers from slice_loss; Trainer.apply adds them in slice order."""
+
+    def __init__(self, step, slices, total, arrays=None):
+        self.step = step
+        self.slices = slices
+        self.total = total
+        self.arrays = arrays     # a one-slice step's ready-made arrays (zeroclaw's fixed order)
+
+
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -166,14 +192,39 @@ class Trainer:
     def train_step(self, watch=False):
         """One optimizer step; returns its loss. With `watch`, self.watched holds each part's
         gradient norm and update-to-weight ratio of this step (see part_stats)."""
+        work = self.next_work()
+        return self.apply(work, self.compute(work), watch)
+
+    def next_work(self):
+        """The next step's batch, cut into config.shards slices."""
         if self.fixed is not None:
             i = self.step % len(self.fixed)
-            arrays, ntok = self.fixed[i], int(self.npred[i])
-        else:
-            rows, npred = self.next_batch()
-            arrays, ntok = batch_arrays(rows, npred, self.model.dtype), int(npred.sum())
-        with np.errstate(over="ignore", invalid="ignore"):    # divergence is reported below
-            loss = self.model.loss_arrays(*arrays)
+            return StepWork(self.step, [(self.rows[i:i + 1], self.npred[i:i + 1])], int(self.npred[i]),
+                            arrays=self.fixed[i])
+        rows, npred = self.next_batch()
+        slices = [(rows[lo:hi], npred[lo:hi]) for lo, hi in shard_bounds(len(rows), self.config.shards)]
+        return StepWork(self.step, slices, int(npred.sum()))
+
+    def compute(self, work):
+        """[(loss, gradient)] of each slice of `work`, in order, computed here."""
+        model = self.model
+        if work.arrays is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return [(model.loss_arrays(*work.arrays), model.grad_flat)]
+        if len(work.slices) == 1:
+            rows, npred = work.slices[0]
+            return [(slice_loss(model, rows, npred, work.total), model.grad_flat)]
+        return [(slice_loss(model, rows, npred, work.total), model.grad_flat.copy())
+                for rows, npred in work.slices]
+
+    def apply(self, work, results, watch=False):
+        """Add the slices' losses and gradients in slice order, check for divergence, take the
+        Adam step; returns the step's loss. `results` may come from other workers: the sum is
+        the same bits whoever computed which slice."""
+        loss, grad = results[0]
+        for slice_loss_, slice_grad in results[1:]:
+            loss += slice_loss_
+            grad += slice_grad
         if not math.isfinite(loss):
             raise TrainingDiverged(f"training diverged at step {self.step + 1} (the loss is {loss});"
                                    " try a smaller learning rate")
@@ -183,13 +234,13 @@ class Trainer:
             raise TrainingDiverged(f"training diverged at step {self.step + 1} (the loss rose to {loss:.4g},"
                                    f" from {self.start_loss:.4g} at the start); try a smaller learning rate")
         if watch:
-            grads = part_norms(self.model.grads)
+            grads = part_norms(self.model._views(grad))
             before = self.model.flat.copy()
-        self.opt.update(self.model.flat, self.model.grad_flat, self.step)
+        self.opt.update(self.model.flat, grad, self.step)
         if watch:
             self.watched = part_stats(self.model, grads, before)
         self.step += 1
-        self.tokens_seen += ntok
+        self.tokens_seen += work.total
         return loss
 
     def state(self):

@@ -1,0 +1,208 @@
+"""Sharing a step between workers: the leader deals a step's slices, helpers compute some.
+
+A step's batch is cut into `config.shards` slices (Trainer.next_work). In the tab, the worker
+that runs the App is the leader; helper workers hold a copy of the model's shape and nothing
+else. Each step the leader sends every helper the weights and the rows of its slices, computes
+its own slices, and waits for the helpers' losses and gradients; Trainer.apply adds them all in
+slice order. So the bits of a run depend on `shards` only: which worker computed a slice, or how
+many there were, changes nothing.
+
+Nothing here touches JavaScript. A message is a header (a dict that goes as JSON) and a list of
+numpy arrays (that go as bytes, described in the header by pack/unpack); site/worker.py and
+site/helper.py carry them over MessageChannel ports.
+
+Leader -> helper: "join" {run, config, vocab_size} before a run's first step, then one "work"
+{run, step, total, slices} per step with [weights, rows and npred of each slice].
+Helper -> leader: "grads" {run, step, slices, losses} with [gradient of each slice], or
+"failed" {run, step, message} (out of memory, say), after which the leader drops it.
+"""
+
+import numpy as np
+
+from .config import Config
+from .model import GPT
+from .train import slice_loss
+
+WAIT = "wait"          # what Pool.gather (and so Run.steps) yields while helpers are computing
+OVERDUE_S = 10.0       # a helper that has not answered a step in this long is dropped
+
+
+def pack(header, arrays):
+    """(header naming each array's dtype and shape, the arrays' bytes)."""
+    header = dict(header, arrays=[[a.dtype.str, list(a.shape)] for a in arrays])
+    return header, [np.ascontiguousarray(a).tobytes() for a in arrays]
+
+
+def unpack(header, buffers):
+    """The arrays pack described, from their bytes; ValueError when they do not fit."""
+    specs = header.get("arrays", [])
+    if len(specs) != len(buffers):
+        raise ValueError(f"{len(buffers)} buffers for {len(specs)} arrays")
+    return [np.frombuffer(b, dtype=np.dtype(dt)).reshape(shape) for (dt, shape), b in zip(specs, buffers)]
+
+
+class Helper:
+    """A helper worker's side: a model of the run's shape, and the slices it is asked for."""
+
+    def __init__(self):
+        self.model = None
+        self.run = None
+
+    def handle(self, header, arrays):
+        """One message from the leader -> the reply (header, arrays), or None."""
+        kind = header.get("type")
+        if kind == "join":
+            self.run, self.model = None, None
+            self.model = GPT(Config.from_dict(header["config"]), header["vocab_size"], seed=0)
+            self.run = header["run"]
+            return None
+        if kind != "work":
+            return None
+        reply = {"run": header["run"], "step": header["step"]}
+        try:
+            if header["run"] != self.run or self.model is None:
+                raise ValueError(f"asked for run {header['run']} before joining it")
+            weights, rest = arrays[0], arrays[1:]
+            model = self.model
+            if weights.shape != model.flat.shape:
+                raise ValueError(f"{weights.size} weights for a model of {model.flat.size}")
+            model.flat[...] = weights
+            losses, grads = [], []
+            for k in range(len(header["slices"])):
+                losses.append(slice_loss(model, rest[2 * k], rest[2 * k + 1], header["total"]))
+                grads.append(model.grad_flat.copy())
+        except (MemoryError, ValueError, KeyError, IndexError) as exc:
+            return dict(reply, type="failed", message=f"{type(exc).__name__}: {exc}"), []
+        return dict(reply, type="grads", slices=header["slices"], losses=losses), grads
+
+
+class Pending:
+    """The step in flight: each slice's (loss, gradient) once known, and who owes which."""
+
+    def __init__(self, run, step, n, sent_at):
+        self.run = run
+        self.step = step
+        self.results = [None] * n
+        self.owed = {}           # helper id -> slice indices it has not answered yet
+        self.orphans = []        # slices of dropped helpers, for the leader to compute
+        self.sent_at = sent_at
+
+    @property
+    def complete(self):
+        return all(r is not None for r in self.results)
+
+
+class Pool:
+    """The leader's side: its helpers, and one step's slices dealt between them and itself.
+
+    `send(helper_id, header, arrays)` delivers a message to a helper (copying what it needs
+    before it returns); `wake()` is called when the step in flight can go on.
+    """
+
+    def __init__(self, send, clock=None):
+        import time
+        self.send = send
+        self.clock = clock or time.perf_counter
+        self.helpers = []        # ids, in the order they joined
+        self.joining = None      # the join header of the current run
+        self.pending = None
+        self.wake = lambda: None
+
+    @property
+    def waiting(self):
+        """A step is in flight and the leader has nothing to do until a helper answers."""
+        p = self.pending
+        return p is not None and not p.complete and not p.orphans
+
+    def workers(self, shards):
+        """How many workers share a step of `shards` slices (the leader and helpers)."""
+        return min(len(self.helpers) + 1, max(1, shards))
+
+    def add(self, hid):
+        if hid not in self.helpers:
+            self.helpers.append(hid)
+            if self.joining is not None:
+                self.send(hid, self.joining, [])
+
+    def drop(self, hid):
+        """Forget a helper; its unanswered slices go to the leader. True if it was known."""
+        if hid not in self.helpers:
+            return False
+        self.helpers.remove(hid)
+        p = self.pending
+        if p is not None and hid in p.owed:
+            p.orphans.extend(p.owed.pop(hid))
+            p.orphans.sort()
+            self.wake()
+        return True
+
+    def begin(self, run, config, vocab_size):
+        """A new run: every helper (and any that come later) builds a model of its shape."""
+        self.pending = None
+        self.joining = {"type": "join", "run": run, "config": config.to_dict(), "vocab_size": vocab_size}
+        for hid in self.helpers:
+            self.send(hid, self.joining, [])
+
+    def cancel(self):
+        """The run ended or was reset: answers still on their way are no news."""
+        self.pending = None
+        self.joining = None
+
+    def overdue(self, limit=OVERDUE_S):
+        """Helpers that owe the step in flight an answer for longer than `limit` seconds."""
+        p = self.pending
+        if p is None or self.clock() - p.sent_at < limit:
+            return []
+        return [hid for hid, owed in p.owed.items() if owed]
+
+    def gather(self, trainer, work):
+        """Generator: deal `work`'s slices, compute the leader's, yield WAIT until every helper
+        has answered (or been dropped); returns [(loss, gradient)] in slice order."""
+        n = len(work.slices)
+        helpers = self.helpers[:n - 1]
+        if not helpers or self.joining is None:
+            return trainer.compute(work)
+        dealt = helpers + [None]                     # None: the leader
+        p = self.pending = Pending(self.joining["run"], work.step, n, self.clock())
+        mine = [i for i in range(n) if dealt[i % len(dealt)] is None]
+        weights = trainer.model.flat
+        for hid in helpers:
+            idx = [i for i in range(n) if dealt[i % len(dealt)] == hid]
+            arrays = [weights] + [a for i in idx for a in work.slices[i]]
+            p.owed[hid] = idx
+            self.send(hid, {"type": "work", "run": p.run, "step": work.step, "total": work.total,
+                            "slices": idx}, arrays)
+        while True:
+            if mine:
+                i = mine.pop(0)
+            elif p.orphans:
+                i = p.orphans.pop(0)
+            elif p.complete:
+                break
+            else:
+                yield WAIT
+                continue
+            if p.results[i] is None:
+                rows, npred = work.slices[i]
+                p.results[i] = (slice_loss(trainer.model, rows, npred, work.total), trainer.model.grad_flat.copy())
+        self.pending = None
+        return p.results
+
+    def arrive(self, hid, header, arrays):
+        """A helper's answer. Returns None, or the reason to drop that helper (it failed)."""
+        p = self.pending
+        if header.get("type") == "failed":
+            return header.get("message") or "it failed"
+        if header.get("type") != "grads" or p is None or header.get("run") != p.run \
+                or header.get("step") != p.step or hid not in p.owed:
+            return None                              # a late answer to a step that is over
+        if header.get("slices") != p.owed[hid] or len(arrays) != len(p.owed[hid]):
+            return "it answered other slices than it was asked for"
+        for i, loss, grad in zip(header["slices"], header["losses"], arrays):
+            if p.results[i] is None:
+                p.results[i] = (float(loss), np.array(grad))   # a writable copy
+        del p.owed[hid]
+        if p.complete:
+            self.wake()
+        return None
+
