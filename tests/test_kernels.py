@@ -25,11 +25,22 @@ def test_constants():
 
 
 @pytest.mark.parametrize("no_blas", [False, True])
-def test_transposed_product(monkeypatch, no_blas):
+@pytest.mark.parametrize("N", [9, kernels.LONG_DOT + 1])                # matmul's route, einsum's
+def test_transposed_product(monkeypatch, no_blas, N):
     monkeypatch.setattr(kernels, "NO_BLAS", no_blas)
     rng = np.random.default_rng(1)
-    a, b = rng.normal(size=(9, 4)), rng.normal(size=(9, 6))
+    a, b = rng.normal(size=(N, 4)), rng.normal(size=(N, 6))
     np.testing.assert_allclose(kernels.transposed_product(a, b), a.T @ b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("no_blas", [False, True])
+@pytest.mark.parametrize("K", [kernels.LONG_DOT, kernels.LONG_DOT + 1])   # matmul's route, einsum's
+def test_dot_rows(monkeypatch, no_blas, K):
+    monkeypatch.setattr(kernels, "NO_BLAS", no_blas)
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(7, K)), rng.normal(size=(5, K))
+    np.testing.assert_allclose(kernels.dot_rows(a, b), a @ b.T, rtol=1e-12)
+    np.testing.assert_allclose(kernels.dot_rows(a.T.copy().T, b[:, ::-1]), a @ b[:, ::-1].T, rtol=1e-12)
 
 
 def test_softmax_last_is_the_softmax():

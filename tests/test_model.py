@@ -83,20 +83,45 @@ def test_gradients_two_layers_padded_batch(activation, seed):
     assert max(worst.values()) < 1e-5, worst
 
 
-def test_the_no_blas_weight_gradients_equal_the_blas_ones(monkeypatch):
-    # The tab (Pyodide, no BLAS) multiplies a contiguous copy of the transpose: same numbers.
+# Wide enough (F = 40) and long enough (N = 42 rows) that the tab's products take both routes:
+# einsum where the dot products are longer than kernels.LONG_DOT, matmul where they are shorter.
+NO_BLAS_CFG = Config(n_embd=8, n_head=2, n_layer=2, block_size=8, mlp_ratio=5, dtype="float64")
+NO_BLAS_BATCH = [[0, 3, 4, 5, 1], [0, 2, 1], [0, 9, 8, 7, 6, 5, 4, 1], [0, 4, 4, 1],
+                 [0, 7, 6, 5, 4, 1], [0, 10, 2, 3, 1]]
+
+
+def test_the_batch_takes_both_routes_of_the_no_blas_products():
     from zcgpt import kernels
-    cfg = Config(n_embd=8, n_head=2, n_layer=2, block_size=8, dtype="float64")
-    model = random_weights(GPT(cfg, V, seed=5), seed=1)
-    batch = [[0, 3, 4, 5, 1], [0, 2, 1], [0, 9, 8, 7, 6, 5, 4, 1]]
+    F = NO_BLAS_CFG.mlp_ratio * NO_BLAS_CFG.n_embd
+    N = len(NO_BLAS_BATCH) * max(len(s) - 1 for s in NO_BLAS_BATCH)
+    assert NO_BLAS_CFG.n_embd <= kernels.LONG_DOT < min(F, N)
+
+
+def test_the_no_blas_gradients_equal_the_blas_ones(monkeypatch):
+    # The tab (Pyodide, no BLAS) computes some products with einsum: the same numbers up to
+    # rounding, in float64 and in float32 at the small preset's shape.
+    from zcgpt import kernels
     assert kernels.NO_BLAS is False                       # CPython here
-    loss, grads = model.loss_and_grads(batch)
+    small = presets["small"].replace(n_layer=2)
+    for cfg, tol in ((NO_BLAS_CFG, 1e-12), (small, 1e-5)):
+        model = random_weights(GPT(cfg, V, seed=5), seed=1, scale=0.3 if cfg is NO_BLAS_CFG else 0.1)
+        monkeypatch.setattr(kernels, "NO_BLAS", False)
+        loss, grads = model.loss_and_grads(NO_BLAS_BATCH)
+        monkeypatch.setattr(kernels, "NO_BLAS", True)
+        loss2, grads2 = model.loss_and_grads(NO_BLAS_BATCH)
+        assert loss2 == pytest.approx(loss, rel=tol)
+        for name in grads:
+            assert np.abs(grads[name]).max() > 0, name
+            scale = np.abs(grads[name]).max()
+            np.testing.assert_allclose(grads2[name], grads[name], rtol=tol, atol=tol * scale, err_msg=name)
+
+
+def test_gradients_on_the_no_blas_route(monkeypatch):
+    from zcgpt import kernels
     monkeypatch.setattr(kernels, "NO_BLAS", True)
-    loss2, grads2 = model.loss_and_grads(batch)
-    assert loss2 == loss
-    for name in grads:
-        assert np.abs(grads[name]).max() > 0, name
-        np.testing.assert_allclose(grads2[name], grads[name], rtol=1e-12, atol=1e-15, err_msg=name)
+    model = random_weights(GPT(NO_BLAS_CFG.replace(n_layer=1), V, seed=5), seed=3)
+    worst = numeric_check(model, NO_BLAS_BATCH)
+    assert max(worst.values()) < 1e-5, worst
 
 
 def test_padding_changes_nothing():

@@ -13,6 +13,12 @@ import numpy as np
 # Pyodide's numpy (the browser tab) has no BLAS: there a few products take another route.
 NO_BLAS = sys.platform == "emscripten"
 
+# Without BLAS, matmul's innermost loop runs along a row of the output, one multiply-add at a
+# time with strided pointers, while einsum over rows with the summed axis contiguous runs an
+# unrolled dot product, at a fixed cost per output element: einsum is the faster of the two once
+# the dot products are longer than this (the crossover measured in Pyodide, whatever the width).
+LONG_DOT = 32
+
 _CONSTS = {}   # (kind, size, ..., dtype) -> a constant array, built on first use
 
 
@@ -77,10 +83,15 @@ def softmax_last(z):
     return e, shift + np.log(sums)
 
 
+def dot_rows(a, b):
+    # (N, K), (M, K) -> a @ b.T (N, M): every row of a dotted with every row of b
+    if NO_BLAS and a.shape[1] > LONG_DOT:
+        return np.einsum("nk,mk->nm", np.ascontiguousarray(a), np.ascontiguousarray(b))
+    return a @ b.T
+
+
 def transposed_product(a, b):
     # (N, I), (N, J) -> a.T @ b (I, J): a weight gradient, summed over the N rows
-    if NO_BLAS:
-        # without BLAS, matmul walks the rows with a stride; einsum over contiguous copies
-        # with the rows last runs an unrolled dot product instead
+    if NO_BLAS and a.shape[0] > LONG_DOT:
         return np.einsum("in,jn->ij", np.ascontiguousarray(a.T), np.ascontiguousarray(b.T))
     return np.dot(a.T, b)   # BLAS takes the transposes as they are; copies would only cost

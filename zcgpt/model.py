@@ -25,7 +25,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .kernels import causal_bias, eye, mean_last, ones, softmax_last, sum_last, transposed_product
+from .kernels import (causal_bias, dot_rows, eye, mean_last, ones, softmax_last, sum_last,
+                      transposed_product)
 from .prng import Rng
 
 RMS_EPS = 1e-5
@@ -68,13 +69,13 @@ def rmsnorm_backward(dy, cache):
 
 def linear_forward(x, w):
     # (N, in), (out, in) -> (N, out)
-    return x @ w.T, x
+    return dot_rows(x, w), x
 
 
 def linear_backward(dy, x, w, dw):
     # (N, out) -> dx (N, in); accumulates dw (out, in)
     dw += transposed_product(dy, x)
-    return dy @ w
+    return dot_rows(dy, w.T)                                   # dy @ w
 
 
 class AttentionCache(NamedTuple):
@@ -201,11 +202,11 @@ def block_forward(x, w, attend, activation):
     xn, c_n1 = rmsnorm_forward(x)
     qkv, _ = linear_forward(xn, w.qkv)                                 # (N, 3C)
     y, c_att = attend(qkv)                                             # (N, C)
-    x = x + y @ w.wo.T
+    x = x + dot_rows(y, w.wo)
     xn2, c_n2 = rmsnorm_forward(x)
     h, _ = linear_forward(xn2, w.fc1)                                  # (N, F)
     a, c_act = act_forward(h, activation)
-    x = x + a @ w.fc2.T
+    x = x + dot_rows(a, w.fc2)
     return x, BlockCache(xn, c_n1, c_att, y, xn2, c_n2, c_act, a)
 
 
@@ -346,7 +347,7 @@ class GPT:
         if cfg.final_norm:
             x, c_f = rmsnorm_forward(x)
         head = P["wte"] if cfg.tied_head else P["lm_head"]
-        logits = x @ head.T                                                 # (N, V)
+        logits = dot_rows(x, head)                                          # (N, V)
         return logits, ForwardCache(idx, x, c_f, caches)
 
     def backward(self, dlogits, cache):
