@@ -1,6 +1,6 @@
 """Which files of the standard library and of numpy the page loads, found under the shipped Pyodide.
 
-The page's Python is collected here: site/worker.py, the zcgpt package, and PyScript's own
+The page's Python is collected here: site/worker.py and site/helper.py, the zcgpt package, and PyScript's own
 `pyscript` package, which its worker may import before the page's code runs (its files are
 string literals in PyScript's bundle). imports_pyodide.py then finds every import statement in
 them (at the top of a file or inside a function, with the shipped Python's own `ast`), imports
@@ -29,10 +29,11 @@ PYSCRIPT_FILE = re.compile(r'"([A-Za-z_0-9]+\.py)":"((?:[^"\\]|\\.)*)"')
 
 
 def page_sources(root: Path) -> dict[str, str]:
-    """The page's own Python, by path: site/worker.py and the zcgpt package without its command line."""
+    """The page's own Python, by path: site/worker.py, site/helper.py and the zcgpt package without
+    its command line."""
     package = sorted(p for p in (root / "zcgpt").rglob("*.py") if "__pycache__" not in p.parts)
     desktop = {f"{name.replace('.', '/')}.py" for name in DESKTOP_ONLY}
-    worker = [root / "site" / "worker.py"] if (root / "site" / "worker.py").is_file() else []
+    worker = [p for p in (root / "site" / "worker.py", root / "site" / "helper.py") if p.is_file()]
     return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
             for p in worker + package if p.relative_to(root).as_posix() not in desktop}
 

@@ -7,6 +7,11 @@ pytest runs on CPython; zcgpt/protocol.py lists the messages.
 
 A run goes in slices of about SLICE_S seconds; between them the worker's event loop delivers
 the page's messages (pause, stop, reset), so Stop is answered within one slice.
+
+This worker is the leader of the tab's workers: helper workers (site/helper.py) that the page
+starts join by a MessageChannel port each ("helper" brings it). zcgpt.shards.Pool deals each
+step's slices; while a step waits for the helpers' gradients this loop awaits their answer, and
+a helper silent for OVERDUE_S is dropped (its slices come back here: the bits stay the same).
 """
 
 import asyncio
@@ -21,6 +26,9 @@ from pyodide.http import pyfetch
 
 app = None          # zcgpt.app.App, once zcgpt is imported
 worker_task = None  # the task running app.work() while there is work
+ports = {}          # helper id -> its MessageChannel port
+answered = None     # a future the work loop awaits while a step waits for helpers
+watchdog = None     # the timer of the next look for silent helpers, while there is work
 
 
 def post(msg):
@@ -68,6 +76,9 @@ async def on_init(msg):
     except Exception as exc:
         raise RuntimeError(f"could not load {name} ({exc})") from None
     app = App()
+    from zcgpt.shards import Pool
+    app.pool = Pool(send_to_helper)
+    app.pool.wake = wake
     post(app.start(text, name, link=msg.get("hash") or "", seconds=time.perf_counter() - t0,
                    numpy=numpy.__version__, bytecode=bytecode_report()))
 
@@ -86,16 +97,66 @@ async def on_builtin(msg):
         post(reply)
 
 
+def send_to_helper(hid, header, arrays):
+    from zcgpt import ports as wire
+    wire.post(ports[hid], header, arrays)
+
+
+def on_helper_message(hid, event):
+    from zcgpt import ports as wire
+    try:
+        header, arrays = wire.read(event)
+    except ValueError as exc:
+        header, arrays = {"type": "failed", "message": str(exc)}, []
+    for reply in app.from_helper(hid, header, arrays):
+        post(reply)
+
+
+def attach_helper(hid, port):
+    ports[hid] = port
+    port.onmessage = create_proxy(lambda event: on_helper_message(hid, event))
+
+
+def wake():
+    if answered is not None and not answered.done():
+        answered.set_result(None)
+
+
+async def helpers_answer():
+    """Wait until the step in flight can go on (a helper answered or was dropped)."""
+    global answered
+    answered = asyncio.get_event_loop().create_future()
+    try:
+        await answered
+    finally:
+        answered = None
+
+
+def watch_helpers():
+    """Every second while a run goes on: drop helpers that owe an answer for over OVERDUE_S (one
+    that was ended without a word, say); their slices come back to this worker."""
+    global watchdog
+    from zcgpt.shards import OVERDUE_S
+    for reply in app.overdue(OVERDUE_S):
+        post(reply)
+    watchdog = asyncio.get_event_loop().call_later(1.0, watch_helpers)
+
+
 async def work():
     """Run the app's work in slices while it has any, letting messages in between."""
     global worker_task
     from zcgpt.app import SLICE_S
+    watch_helpers()
     try:
         while app.has_work():
             for reply in app.work(SLICE_S):
                 post(reply)
-            await asyncio.sleep(0)
+            if app.waiting():
+                await helpers_answer()
+            else:
+                await asyncio.sleep(0)
     finally:
+        watchdog.cancel()
         worker_task = None
 
 
@@ -115,8 +176,17 @@ def on_message(event):
     if app is None:
         post({"type": "error", "where": str(kind), "message": "Python is still starting."})
         return
+    if kind == "helper" and isinstance(msg.get("id"), int):
+        if not event.ports.length:
+            post({"type": "error", "where": "helper", "message": "A helper came without its port."})
+            return
+        attach_helper(msg["id"], event.ports[0])
+    elif kind == "helper_gone" and msg.get("id") in ports:
+        ports.pop(msg["id"]).close()
     for reply in app.handle(msg):
         post(reply)
+    if not app.waiting():
+        wake()            # reset, say: the step the loop waited for is no more
     if app.has_work() and worker_task is None:
         worker_task = asyncio.ensure_future(guard(work(), "train"))
 

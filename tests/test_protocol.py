@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from zcgpt.protocol import TO_PAGE, TO_WORKER, ProtocolError, check_message
+from zcgpt.protocol import FROM_HELPER, TO_HELPER, TO_PAGE, TO_WORKER, ProtocolError, check_message
 
 from conftest import ROOT
 
@@ -47,7 +47,14 @@ def js_handled():
 
 
 def test_the_page_sends_only_and_all_of_the_table():
-    assert js_sent() == set(TO_WORKER)
+    assert js_sent() == set(TO_WORKER) | set(TO_HELPER)
+
+
+def test_the_helper_says_only_what_the_page_reads():
+    helper = (ROOT / "site" / "helper.py").read_text(encoding="utf-8")
+    said = set(re.findall(r'"type": "(\w+)"', helper)) - {"failed"}     # "failed" goes to the leader
+    assert said == set(FROM_HELPER)
+    assert all(f"msg.type === '{k}'" in JS["workers.js"] for k in FROM_HELPER)
 
 
 def test_the_page_handles_only_kinds_of_the_table_and_every_one_python_sends():

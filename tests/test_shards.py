@@ -38,29 +38,29 @@ class Transport:
             self.pool.add(hid)
 
     def send(self, hid, header, arrays):
-        header, buffers = pack(header, arrays)
-        self.queue.append((hid, json.dumps(header), [bytes(b) for b in buffers]))
+        header, blob = pack(header, arrays)
+        self.queue.append((hid, json.dumps(header), bytes(blob)))
 
     def deliver(self):
         """Every queued message reaches its helper; the answers reach the pool, shuffled.
         Returns the reasons the pool gave to drop helpers."""
         answers, dropped = [], []
-        for hid, text, buffers in self.queue:
+        for hid, text, blob in self.queue:
             header = json.loads(text)
             if hid in self.silent:
                 continue
             if hid in self.failing and header["type"] == "work":
                 answers.append((hid, {"type": "failed", "run": header["run"], "step": header["step"],
-                                      "message": "MemoryError: out of memory"}, []))
+                                      "message": "MemoryError: out of memory"}, b""))
                 continue
-            reply = self.helpers[hid].handle(header, unpack(header, buffers))
+            reply = self.helpers[hid].handle(header, unpack(header, blob))
             if reply is not None:
                 h, grads = pack(*reply)
-                answers.append((hid, json.loads(json.dumps(h)), [bytes(g) for g in grads]))
+                answers.append((hid, json.loads(json.dumps(h)), bytes(grads)))
         self.queue = []
         self.rng.shuffle(answers)
-        for hid, header, buffers in answers:
-            reason = self.pool.arrive(hid, header, unpack(header, buffers))
+        for hid, header, blob in answers:
+            reason = self.pool.arrive(hid, header, unpack(header, blob))
             if reason:
                 dropped.append(reason)
                 self.pool.drop(hid)
@@ -179,6 +179,15 @@ def test_late_and_foreign_answers_are_ignored():
     assert t.pool.arrive(1, {"type": "grads", "run": 1, "step": 0, "slices": [1], "losses": [0.0]},
                          grads[:1]).startswith("it answered other slices")
     assert t.pool.waiting
+
+
+def test_pack_and_unpack_keep_every_array_and_refuse_short_messages():
+    arrays = [np.arange(5, dtype=np.float32), np.array([[1, 2], [3, 4]], dtype=np.int64), np.zeros(0)]
+    header, blob = pack({"type": "x"}, arrays)
+    back = unpack(json.loads(json.dumps(header)), bytes(blob))
+    assert all(a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes() for a, b in zip(arrays, back))
+    with pytest.raises(ValueError, match="past the end"):
+        unpack(header, bytes(blob)[:-1])
 
 
 def test_helper_refuses_work_that_does_not_fit():

@@ -203,7 +203,8 @@ class App(Views):
             self.madds_per_s = tr.step * madds / run.train_seconds
         return [out("done", run=job.id, stopped=job.stop, step=tr.step, steps=tr.config.steps,
                     val=run.val_loss, tokens=tr.tokens_seen, busy=job.busy, samples=samples,
-                    train_loss=run.train_loss, novelty=novelty)]
+                    train_loss=run.train_loss, novelty=novelty,
+                    shared=self.pool.per_step_ms() if self.pool is not None else None)]
 
     # ---------- one method per message ----------
 

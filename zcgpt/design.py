@@ -14,7 +14,7 @@ from .model import MAX_PARAMS, param_count
 
 # The fields the page's designer shows, in its order (steps and lr sit in the main form).
 DESIGN_FIELDS = ("n_embd", "n_head", "n_layer", "block_size", "mlp_ratio", "activation",
-                 "final_norm", "tied_head", "batch_size", "steps", "lr", "warmup_steps",
+                 "final_norm", "tied_head", "batch_size", "shards", "steps", "lr", "warmup_steps",
                  "weight_decay", "grad_clip")
 # What the page suggests for each preset: a run of seconds to a minute in a tab (the presets'
 # own step counts are for the desktop), and one line about it.
@@ -25,7 +25,7 @@ PAGE_PRESETS = {
                        " names cut to the block."),
 }
 CHOICES = {"activation": ACTIVATIONS}
-LINK_EXTRA = ("preset", "seed", "data")        # link keys that are not Config fields
+LINK_EXTRA = ("preset", "seed", "data", "workers")   # link keys that are not Config fields
 MAX_LINK_CHARS = 2000
 TAB_MEMORY_MB = 1024      # a design needing more (weights, Adam, one step's activations) is refused
 TAB_MAX_SECONDS = 30 * 60
@@ -121,7 +121,8 @@ def estimate(config, vocab_size, items, madds_per_s):
 
 def parse_link(text, limits):
     """A page address's hash -> {"settings": checked values, "notes": a sentence per value left
-    out}. Settings are the preset, seed and data, and any designer field by its Config name."""
+    out}. Settings are the preset, seed and data, any designer field by its Config name, and
+    the number of workers (the page's, not the run's: any number gives the same run)."""
     if len(text) > MAX_LINK_CHARS:
         return {"settings": {}, "notes": [f"the link is over {MAX_LINK_CHARS} characters, so it was ignored"]}
     types, settings, notes, seen = field_types(), {}, [], set()
@@ -141,11 +142,11 @@ def parse_link(text, limits):
                 notes.append(f"there is no model “{shown}” (there are {', '.join(presets)})")
         elif key == "data":
             settings[key] = value      # the page knows its built-in lists
-        elif key == "seed":
-            lo, hi = limits["seed"]
+        elif key in ("seed", "workers"):
+            lo, hi = limits[key]
             number = _number(value, "int")
             if number is None or not lo <= number <= hi:
-                notes.append(f"seed “{shown}” is not a whole number from {lo} to {hi}")
+                notes.append(f"{key} “{shown}” is not a whole number from {lo} to {hi}")
             else:
                 settings[key] = number
         else:

@@ -53,7 +53,7 @@ TO_PAGE = {
     "halted": {"run": "int", "stopped": "bool", "step": "int", "steps": "int"},
     "done": {"run": "int", "stopped": "bool", "step": "int", "steps": "int", "val": "number?",
              "tokens": "int", "busy": "number", "samples": "list", "train_loss": "number?",
-             "novelty": "number?"},
+             "novelty": "number?", "shared": "dict?"},   # shared: ms per step of sharing it (shards.Pool)
     "design": {"id": "int", "problems": "dict", "measured": "bool?", "config": "dict?", "params": "int?",
                "tokens_per_step": "number?", "multiply_adds": "int?", "memory_mb": "number?",
                "est_seconds": "number?", "refused": "str?"},
@@ -76,6 +76,11 @@ TO_PAGE = {
                 "parts": "list?"},
     "error": {"where": "str", "message": "str", "trace": "str?"},
 }
+
+# page -> helper worker (site/helper.py), and back; the rest goes between the leader and its
+# helpers over their own port (zcgpt/shards.py)
+TO_HELPER = {"attach": {}}                                     # a MessageChannel port comes with it
+FROM_HELPER = {"attached": {"heap_mb": "number?"}}             # heap_mb: its Python's memory
 
 _TYPES = {"str": str, "int": int, "number": (int, float), "bool": bool, "list": list, "dict": dict,
           "any": object}

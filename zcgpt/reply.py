@@ -17,6 +17,7 @@ LIMITS = {
     "temperature": [0.05, 5.0],
     "data_bytes": MAX_FILE_BYTES,  # an uploaded list
     "model_bytes": 64 * 2 ** 20,   # an uploaded model file
+    "workers": [1, 16],            # Pythons in the tab sharing a run's steps (#workers=N)
 }
 
 

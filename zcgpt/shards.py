@@ -17,6 +17,8 @@ Helper -> leader: "grads" {run, step, slices, losses} with [gradient of each sli
 "failed" {run, step, message} (out of memory, say), after which the leader drops it.
 """
 
+import time
+
 import numpy as np
 
 from .config import Config
@@ -24,21 +26,32 @@ from .model import GPT
 from .train import slice_loss
 
 WAIT = "wait"          # what Pool.gather (and so Run.steps) yields while helpers are computing
-OVERDUE_S = 10.0       # a helper that has not answered a step in this long is dropped
+OVERDUE_S = 5.0        # a helper that has not answered a step in this long is dropped
 
 
 def pack(header, arrays):
-    """(header naming each array's dtype and shape, the arrays' bytes)."""
-    header = dict(header, arrays=[[a.dtype.str, list(a.shape)] for a in arrays])
-    return header, [np.ascontiguousarray(a).tobytes() for a in arrays]
+    """(header naming each array's dtype, shape and offset, every array's bytes in one flat
+    uint8 array): one buffer per message, so one copy and one transfer between workers."""
+    specs, offset = [], 0
+    for a in arrays:
+        specs.append([a.dtype.str, list(a.shape), offset])
+        offset += a.nbytes
+    blob = np.empty(offset, dtype=np.uint8)
+    for a, (_, _, at) in zip(arrays, specs):
+        blob[at:at + a.nbytes] = np.ascontiguousarray(a).reshape(-1).view(np.uint8)
+    return dict(header, arrays=specs), blob
 
 
-def unpack(header, buffers):
-    """The arrays pack described, from their bytes; ValueError when they do not fit."""
-    specs = header.get("arrays", [])
-    if len(specs) != len(buffers):
-        raise ValueError(f"{len(buffers)} buffers for {len(specs)} arrays")
-    return [np.frombuffer(b, dtype=np.dtype(dt)).reshape(shape) for (dt, shape), b in zip(specs, buffers)]
+def unpack(header, blob):
+    """The arrays pack described, from its bytes (read-only views); ValueError when they do not fit."""
+    out = []
+    for dtype, shape, offset in header.get("arrays", []):
+        dt = np.dtype(dtype)
+        count = int(np.prod(shape, dtype=np.int64))
+        if offset < 0 or offset + count * dt.itemsize > len(blob):
+            raise ValueError("an array runs past the end of the message")
+        out.append(np.frombuffer(blob, dtype=dt, count=count, offset=offset).reshape(shape))
+    return out
 
 
 class Helper:
@@ -66,6 +79,7 @@ class Helper:
             model = self.model
             if weights.shape != model.flat.shape:
                 raise ValueError(f"{weights.size} weights for a model of {model.flat.size}")
+            t0 = time.perf_counter()
             model.flat[...] = weights
             losses, grads = [], []
             for k in range(len(header["slices"])):
@@ -73,7 +87,8 @@ class Helper:
                 grads.append(model.grad_flat.copy())
         except (MemoryError, ValueError, KeyError, IndexError) as exc:
             return dict(reply, type="failed", message=f"{type(exc).__name__}: {exc}"), []
-        return dict(reply, type="grads", slices=header["slices"], losses=losses), grads
+        return dict(reply, type="grads", slices=header["slices"], losses=losses,
+                    seconds=time.perf_counter() - t0), grads
 
 
 class Pending:
@@ -100,13 +115,15 @@ class Pool:
     """
 
     def __init__(self, send, clock=None):
-        import time
         self.send = send
         self.clock = clock or time.perf_counter
         self.helpers = []        # ids, in the order they joined
         self.joining = None      # the join header of the current run
         self.pending = None
         self.wake = lambda: None
+        # seconds of the shared steps: dealing (weights and rows out), the leader's own slices,
+        # waiting for helpers, adding their answers in; and the helpers' own compute time
+        self.stats = dict.fromkeys(("steps", "deal_s", "own_s", "wait_s", "arrive_s", "helper_s"), 0.0)
 
     @property
     def waiting(self):
@@ -139,9 +156,16 @@ class Pool:
     def begin(self, run, config, vocab_size):
         """A new run: every helper (and any that come later) builds a model of its shape."""
         self.pending = None
+        self.stats = dict.fromkeys(self.stats, 0.0)
         self.joining = {"type": "join", "run": run, "config": config.to_dict(), "vocab_size": vocab_size}
         for hid in self.helpers:
             self.send(hid, self.joining, [])
+
+    def per_step_ms(self):
+        """The stats of the shared steps so far, in milliseconds per step (None before one)."""
+        n = self.stats["steps"]
+        return {k.replace("_s", "_ms"): round(1000 * v / n, 3) for k, v in self.stats.items() if k != "steps"} \
+            | {"steps": int(n)} if n else None
 
     def cancel(self):
         """The run ended or was reset: answers still on their way are no news."""
@@ -163,7 +187,8 @@ class Pool:
         if not helpers or self.joining is None:
             return trainer.compute(work)
         dealt = helpers + [None]                     # None: the leader
-        p = self.pending = Pending(self.joining["run"], work.step, n, self.clock())
+        t0 = self.clock()
+        p = self.pending = Pending(self.joining["run"], work.step, n, t0)
         mine = [i for i in range(n) if dealt[i % len(dealt)] is None]
         weights = trainer.model.flat
         for hid in helpers:
@@ -172,6 +197,9 @@ class Pool:
             p.owed[hid] = idx
             self.send(hid, {"type": "work", "run": p.run, "step": work.step, "total": work.total,
                             "slices": idx}, arrays)
+        st = self.stats
+        t1 = self.clock()
+        st["deal_s"] += t1 - t0
         while True:
             if mine:
                 i = mine.pop(0)
@@ -180,11 +208,16 @@ class Pool:
             elif p.complete:
                 break
             else:
+                t2 = self.clock()
                 yield WAIT
+                t1 += self.clock() - t2
+                st["wait_s"] += self.clock() - t2
                 continue
             if p.results[i] is None:
                 rows, npred = work.slices[i]
                 p.results[i] = (slice_loss(trainer.model, rows, npred, work.total), trainer.model.grad_flat.copy())
+        st["own_s"] += self.clock() - t1
+        st["steps"] += 1
         self.pending = None
         return p.results
 
@@ -198,10 +231,13 @@ class Pool:
             return None                              # a late answer to a step that is over
         if header.get("slices") != p.owed[hid] or len(arrays) != len(p.owed[hid]):
             return "it answered other slices than it was asked for"
+        t0 = self.clock()
         for i, loss, grad in zip(header["slices"], header["losses"], arrays):
             if p.results[i] is None:
                 p.results[i] = (float(loss), np.array(grad))   # a writable copy
         del p.owed[hid]
+        self.stats["arrive_s"] += self.clock() - t0
+        self.stats["helper_s"] += float(header.get("seconds") or 0.0)
         if p.complete:
             self.wake()
         return None

@@ -7,6 +7,7 @@ import { prepareCopy } from './offline.js';
 import { createControls } from './controls.js';
 import { page, plug, dispatch, setState, setChars } from './page.js';
 import * as ui from './panels.js';
+import { createWorkers } from './workers.js';
 
 const app = {
   worker: null,
@@ -29,11 +30,15 @@ const DEAD_MS = 10000;   // a ping unanswered this long means Python is gone
 window.zcgpt = { get state() { return page.state; }, get run() { return app.run; }, get readyMs() { return app.readyMs; },
   get loadMs() { return app.loadMs; }, get bytecode() { return app.bytecode; }, get presets() { return page.presets; },
   /** Kill Python without a word, as a crash would (the tests check the page recovers). */
-  terminateWorker: () => app.worker?.terminate() };
+  terminateWorker: () => app.worker?.terminate(),
+  /** The same for a helper worker (the i-th): the run goes on, with the same numbers. */
+  terminateHelper: (i) => workers.terminate(i),
+  get workers() { return workers.count; } };
 
 let chart = null;  // created in boot(), after the first paint, to keep start-up tasks short
 const controls = plug(createControls({ onTrain, onPause, onStop, onReset, onGenerate,
   send: (msg) => app.worker?.send(msg) }));
+const workers = plug(createWorkers({ leader: () => app.worker, setStatus: ui.setStatus }));
 
 // Panels loaded after the first paint (data.js, share.js) plug in too: their message handlers
 // run after the page's own, onState follows the page's state, train(run) adds to a run.
@@ -231,7 +236,7 @@ const handlers = {
     page.paused = false;
     page.pausedBy = null;
     if (msg.val != null) chart.setLastVal(msg.val);
-    Object.assign(run, { finalVal: msg.val, finalStep: msg.step, stopped: msg.stopped,
+    Object.assign(run, { finalVal: msg.val, finalStep: msg.step, stopped: msg.stopped, shared: msg.shared,
       tokensPerS: run.trainSeconds > 0 ? run.trainTokens / run.trainSeconds : null });
     ui.setProgress(msg.step, msg.steps);
     ui.setStats({ step: msg.step, steps: msg.steps, val: msg.val, eta: 0, elapsed: msg.busy });

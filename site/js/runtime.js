@@ -43,11 +43,12 @@ export function preload() {
 }
 
 /**
- * Start Python in a worker. Resolves once the interpreter has run worker.py.
+ * Start Python in a worker. Resolves once the interpreter has run `file` (worker.py, the
+ * leader; helper.py for a helper, see workers.js).
  * @param {(msg: object) => void} onMessage called with every message from Python
- * @returns {Promise<{send: (msg: object) => void}>}
+ * @returns {Promise<{send: (msg: object, transfer?: Transferable[]) => void}>}
  */
-export async function startWorker(onMessage) {
+export async function startWorker(onMessage, file = 'worker.py') {
   const [{ PyWorker }, interpreter, wanted] = await Promise.all([pyscript(), interpreterURL(), packages()]);
   // `version` is what PyScript actually loads the interpreter from; without it a worker
   // created from JS falls back to the CDN build, which a default build must never contact.
@@ -57,7 +58,7 @@ export async function startWorker(onMessage) {
   const config = { interpreter, packages: wanted, packages_cache: 'passthrough' };
   // PyScript's module takes a long task of its own to evaluate; start the worker in the next.
   await nextTask();
-  const worker = await PyWorker(here('../worker.py'), { config, version: interpreter });
+  const worker = await PyWorker(here(`../${file}`), { config, version: interpreter });
   let ping = null;   // {id, sentAt} of a ping not yet answered
   let seq = 0;
   worker.addEventListener('message', (event) => {
@@ -71,7 +72,7 @@ export async function startWorker(onMessage) {
   worker.addEventListener('error', (event) => {
     onMessage({ type: 'error', where: 'worker', message: String(event.error || event.message || event) });
   });
-  const send = (msg) => worker.postMessage(JSON.stringify(msg));
+  const send = (msg, transfer = []) => worker.postMessage(JSON.stringify(msg), transfer);
   return {
     send,
     terminate: () => worker.terminate(),
