@@ -25,7 +25,7 @@ def test_constants():
 
 
 @pytest.mark.parametrize("no_blas", [False, True])
-@pytest.mark.parametrize("N", [9, kernels.LONG_DOT + 1])                # matmul's route, einsum's
+@pytest.mark.parametrize("N", [9, kernels.LONG_LOOP + 1])                # matmul's route, einsum's
 def test_transposed_product(monkeypatch, no_blas, N):
     monkeypatch.setattr(kernels, "NO_BLAS", no_blas)
     rng = np.random.default_rng(1)
@@ -34,13 +34,14 @@ def test_transposed_product(monkeypatch, no_blas, N):
 
 
 @pytest.mark.parametrize("no_blas", [False, True])
-@pytest.mark.parametrize("K", [kernels.LONG_DOT, kernels.LONG_DOT + 1])   # matmul's route, einsum's
-def test_dot_rows(monkeypatch, no_blas, K):
+@pytest.mark.parametrize("K,M", [(32, 32), (33, 5), (50, 40), (5, 33), (40, 50)])  # matmul, K, K, M, M
+def test_dot_rows(monkeypatch, no_blas, K, M):
     monkeypatch.setattr(kernels, "NO_BLAS", no_blas)
     rng = np.random.default_rng(3)
-    a, b = rng.normal(size=(7, K)), rng.normal(size=(5, K))
-    np.testing.assert_allclose(kernels.dot_rows(a, b), a @ b.T, rtol=1e-12)
-    np.testing.assert_allclose(kernels.dot_rows(a.T.copy().T, b[:, ::-1]), a @ b[:, ::-1].T, rtol=1e-12)
+    a, b = rng.normal(size=(7, K)), rng.normal(size=(M, K))
+    np.testing.assert_allclose(kernels.dot_rows(a, b), a @ b.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(kernels.dot_rows(a.T.copy().T, b[:, ::-1]), a @ b[:, ::-1].T, rtol=1e-12,
+                               atol=1e-12)
 
 
 def test_softmax_last_is_the_softmax():

@@ -83,18 +83,19 @@ def test_gradients_two_layers_padded_batch(activation, seed):
     assert max(worst.values()) < 1e-5, worst
 
 
-# Wide enough (F = 40) and long enough (N = 42 rows) that the tab's products take both routes:
-# einsum where the dot products are longer than kernels.LONG_DOT, matmul where they are shorter.
+# Wide enough (F = 40) and long enough (N = 42 rows) that the tab's products take every route:
+# einsum along K (fc2 forward, fc1's dx), einsum along M (fc1 forward, fc2's dx) and over the N
+# rows (weight gradients), matmul where both K and M are short (q, k, v).
 NO_BLAS_CFG = Config(n_embd=8, n_head=2, n_layer=2, block_size=8, mlp_ratio=5, dtype="float64")
 NO_BLAS_BATCH = [[0, 3, 4, 5, 1], [0, 2, 1], [0, 9, 8, 7, 6, 5, 4, 1], [0, 4, 4, 1],
                  [0, 7, 6, 5, 4, 1], [0, 10, 2, 3, 1]]
 
 
-def test_the_batch_takes_both_routes_of_the_no_blas_products():
+def test_the_batch_takes_every_route_of_the_no_blas_products():
     from zcgpt import kernels
     F = NO_BLAS_CFG.mlp_ratio * NO_BLAS_CFG.n_embd
     N = len(NO_BLAS_BATCH) * max(len(s) - 1 for s in NO_BLAS_BATCH)
-    assert NO_BLAS_CFG.n_embd <= kernels.LONG_DOT < min(F, N)
+    assert NO_BLAS_CFG.n_embd <= kernels.LONG_LOOP < min(F, N)
 
 
 def test_the_no_blas_gradients_equal_the_blas_ones(monkeypatch):

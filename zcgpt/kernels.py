@@ -14,10 +14,11 @@ import numpy as np
 NO_BLAS = sys.platform == "emscripten"
 
 # Without BLAS, matmul's innermost loop runs along a row of the output, one multiply-add at a
-# time with strided pointers, while einsum over rows with the summed axis contiguous runs an
-# unrolled dot product, at a fixed cost per output element: einsum is the faster of the two once
-# the dot products are longer than this (the crossover measured in Pyodide, whatever the width).
-LONG_DOT = 32
+# time through generic strides, while einsum over contiguous operands runs an unrolled innermost
+# loop along the axis the operands' layout puts last: einsum is the faster of the two once that
+# loop is longer than this (the crossover measured in Pyodide, for the summed axis as for the
+# output's).
+LONG_LOOP = 32
 
 _CONSTS = {}   # (kind, size, ..., dtype) -> a constant array, built on first use
 
@@ -85,13 +86,18 @@ def softmax_last(z):
 
 def dot_rows(a, b):
     # (N, K), (M, K) -> a @ b.T (N, M): every row of a dotted with every row of b
-    if NO_BLAS and a.shape[1] > LONG_DOT:
+    K, M = a.shape[1], b.shape[0]
+    if NO_BLAS and K > LONG_LOOP and K >= M:
+        # innermost loop along K: the dot product of a row of a and a row of b
         return np.einsum("nk,mk->nm", np.ascontiguousarray(a), np.ascontiguousarray(b))
+    if NO_BLAS and M > LONG_LOOP:
+        # innermost loop along M: row k of b.T, times a[n, k], added to output row n
+        return np.einsum("nk,km->nm", np.ascontiguousarray(a), np.ascontiguousarray(b.T))
     return a @ b.T
 
 
 def transposed_product(a, b):
     # (N, I), (N, J) -> a.T @ b (I, J): a weight gradient, summed over the N rows
-    if NO_BLAS and a.shape[0] > LONG_DOT:
+    if NO_BLAS and a.shape[0] > LONG_LOOP:
         return np.einsum("in,jn->ij", np.ascontiguousarray(a.T), np.ascontiguousarray(b.T))
     return np.dot(a.T, b)   # BLAS takes the transposes as they are; copies would only cost
