@@ -86,11 +86,13 @@ def softmax_last(z):
 
 def dot_rows(a, b):
     # (N, K), (M, K) -> a @ b.T (N, M): every row of a dotted with every row of b
+    if not NO_BLAS:
+        return a @ b.T
     K, M = a.shape[1], b.shape[0]
-    if NO_BLAS and K > LONG_LOOP and K >= M:
+    if K > LONG_LOOP and K >= M:
         # innermost loop along K: the dot product of a row of a and a row of b
         return np.einsum("nk,mk->nm", np.ascontiguousarray(a), np.ascontiguousarray(b))
-    if NO_BLAS and M > LONG_LOOP:
+    if M > LONG_LOOP:
         # innermost loop along M: row k of b.T, times a[n, k], added to output row n
         return np.einsum("nk,km->nm", np.ascontiguousarray(a), np.ascontiguousarray(b.T))
     return a @ b.T
