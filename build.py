@@ -77,13 +77,21 @@ def cmd_bench(args) -> int:
     if args.preset not in presets:
         raise BuildError(f"no preset {args.preset!r}; choose one of {', '.join(presets)}")
 
+    workers = None
+    if args.workers is not None:
+        try:
+            workers = [int(x) for x in args.workers.split(",")]
+        except ValueError:
+            raise BuildError(f"--workers takes whole numbers separated by commas, like 1,2,3; got {args.workers!r}") from None
+        if not workers or min(workers) < 1 or max(workers) > 16:
+            raise BuildError("--workers: each count must be from 1 to 16")
     dist = Path(args.dir)
     reason = dist_stale(ROOT, dist)
     if reason:
         say(f"building {dist}: {reason}")
         with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
             build(ROOT, out=dist, cache=Path(args.cache))
-    result = run_bench(ROOT, dist, args.preset, args.steps, args.seed, args.target_val, args.timeout, say)
+    result = run_bench(ROOT, dist, args.preset, args.steps, args.seed, args.target_val, args.timeout, say, workers)
     if args.json:
         print(json.dumps(result))
     else:
@@ -162,6 +170,9 @@ def main(argv=None) -> int:
     p.add_argument("--target-val", type=float, default=2.4,
                    help="report the training time until validation NLL reaches this (default: 2.4)")
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait for the tab's training (default: 600)")
+    p.add_argument("--workers", default=None, metavar="N,N,...",
+                   help="train once per worker count (#workers=N), each in a tab of its own; prints tokens/s "
+                        "of each, the ratio to the first, and whether the runs are bit-identical")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout (progress goes to stderr)")
     p.add_argument("--dir", default=str(ROOT / "dist"), help="built site to use (default: dist/)")
     p.add_argument("--cache", default=str(ROOT / ".cache"), help="download cache if it has to build (default: .cache/)")

@@ -10,6 +10,7 @@ runs the same training with zcgpt.run.Run in this process.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -138,9 +139,45 @@ def wait_ready(page, errors, what: str) -> None:
         raise BuildError(f"the page failed to start ({what}): {page.inner_text('#status')} {errors}")
 
 
-def bench_tab(url: str, traffic: Traffic, preset: str, steps: int | None, seed: int, timeout_s: float, say) -> dict:
+def train_in_tab(page, errors, preset: str, steps: int | None, seed: int, timeout_s: float) -> dict:
+    """Train `preset` through the page's controls; what the page measured, and the parameters of
+    the model its Download button saves (as JSON text, to compare runs bit for bit)."""
+    page.select_option("#preset", preset)
+    if steps is not None:
+        page.fill("#steps", str(steps))
+    page.fill("#seed", str(seed))
+    page.wait_for_function("!document.getElementById('train').disabled")
+    page.click("#train")
+    page.wait_for_function("(s) => s.includes(document.body.dataset.state)", arg=["done", "error"],
+                           timeout=timeout_s * 1000, polling=250)
+    if page.evaluate("document.body.dataset.state") == "error":
+        raise BuildError(f"training failed in the tab: {page.inner_text('#status')} {errors}")
+    run = page.evaluate("""() => { const r = window.zcgpt.run;
+        return {slices: r.slices, finalVal: r.finalVal, finalStep: r.finalStep, busy: r.busy, points: r.points,
+                params: r.params, tokensPerS: r.tokensPerS, shared: r.shared || null,
+                steps: r.steps, lr: r.lr}; }""")
+    with page.expect_download() as saved:
+        page.click("#model-save")
+    run["model_params"] = json.dumps(json.loads(Path(saved.value.path()).read_text())["params"])
+    return run
+
+
+def open_with_workers(context, url: str, workers: int, errors, say):
+    """A tab of the page (from its local copy) with `workers` workers, every one of them ready."""
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{url}#workers={workers}")
+    wait_ready(page, errors, f"{workers} workers")
+    page.wait_for_function(f"document.body.dataset.workers === '{workers}'", timeout=120_000)
+    say(f"tab: {workers} worker{'s' if workers > 1 else ''} ready")
+    return page
+
+
+def bench_tab(url: str, traffic: Traffic, preset: str, steps: int | None, seed: int, timeout_s: float, say,
+              workers: list[int] | None = None) -> dict:
     """Load the page as a first visitor, wait for its offline copy, load it again from that copy,
-    train `preset` through its controls; what the page measured and what the server sent."""
+    train `preset` through its controls; what the page measured and what the server sent. With
+    `workers`, the training is done once per count, each in a tab of its own with #workers=N."""
     reason = unavailable()
     if reason:
         raise BuildError(reason)
@@ -173,31 +210,27 @@ def bench_tab(url: str, traffic: Traffic, preset: str, steps: int | None, seed: 
                 repeat = {"ready_s": page.evaluate("window.zcgpt.readyMs") / 1000,
                           "copy": page.evaluate("document.body.dataset.copy || null"),
                           "bytes": sum(s.bytes for s in traffic.snapshot()[len(visit):])}
-                page.select_option("#preset", preset)
-                if steps is not None:
-                    page.fill("#steps", str(steps))
-                page.fill("#seed", str(seed))
-                steps = int(page.input_value("#steps"))
-                lr = float(page.input_value("#lr"))
                 say(f"tab: again from the local copy, ready in {repeat['ready_s']:.2f} s; "
-                    f"training {preset}, {steps} steps, seed {seed}, lr {lr}")
-                page.click("#train")
-                page.wait_for_function("(s) => s.includes(document.body.dataset.state)", arg=["done", "error"],
-                                       timeout=timeout_s * 1000, polling=250)
-                if page.evaluate("document.body.dataset.state") == "error":
-                    raise BuildError(f"training failed in the tab: {page.inner_text('#status')} {errors}")
-                run = page.evaluate("""() => { const r = window.zcgpt.run;
-                    return {slices: r.slices, finalVal: r.finalVal, finalStep: r.finalStep, busy: r.busy,
-                            params: r.params, tokensPerS: r.tokensPerS}; }""")
+                    f"training {preset}, seed {seed}")
+                runs = {}
+                for n in workers or [None]:
+                    if n is not None:
+                        page.close()
+                        page = open_with_workers(context, url, n, errors, say)
+                    runs[n] = train_in_tab(page, errors, preset, steps, seed, timeout_s)
+                    say(f"tab: {runs[n]['steps']} steps at {fmt_tps(runs[n]['tokensPerS'])} tokens/s"
+                        + (f" on {n} worker{'s' if n > 1 else ''}" if n is not None else ""))
             except PlaywrightError as e:
                 raise BuildError(f"driving the page failed: {str(e).splitlines()[0]}") from None
-            if run.get("slices") is None:
+            if any(r.get("slices") is None for r in runs.values()):
                 raise BuildError("the page reports no training slices (window.zcgpt.run.slices): dist/ is stale")
         finally:
             browser.close()
+    run = next(iter(runs.values()))
     return {"chromium": version, "ready_s": ready_ms / 1000, "load_ms": load_ms, "bytecode": bytecode,
             "copy": copy, "first_visit": first_visit(ready_ms / 1000, until_ready, visit), "repeat_visit": repeat,
-            "steps": steps, "lr": lr, "run": run, "off_origin_requests": off_origin(requests, origin)}
+            "steps": run["steps"], "lr": run["lr"], "run": run, "runs": runs,
+            "off_origin_requests": off_origin(requests, origin)}
 
 
 def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float) -> dict:
@@ -236,15 +269,35 @@ def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float) -> 
             "params": tr.model.num_params()}
 
 
+def workers_table(runs: dict) -> list[dict] | None:
+    """Per worker count: tokens/s, its ratio to the first count's, what sharing a step cost."""
+    if list(runs) == [None]:
+        return None
+    base = throughput(next(iter(runs.values()))["slices"])["total"]
+    rows = []
+    for n, run in runs.items():
+        tps = throughput(run["slices"])["total"]
+        rows.append({"workers": n, "tokens_per_s": tps, "ratio": tps / base if tps and base else None,
+                     "final_val": run["finalVal"], "shared_ms_per_step": run["shared"]})
+    return rows
+
+
+def same_bits(runs: dict) -> bool:
+    """The same downloaded parameters and the same reported losses for every worker count."""
+    first = next(iter(runs.values()))
+    return all(r["model_params"] == first["model_params"] and r["points"] == first["points"]
+               and r["finalVal"] == first["finalVal"] for r in runs.values())
+
+
 def run_bench(root: Path, dist: Path, preset: str, steps: int | None, seed: int, target_val: float,
-              timeout_s: float, say) -> dict:
+              timeout_s: float, say, workers: list[int] | None = None) -> dict:
     """Serve `dist`, train in the tab, then on CPython; every figure the bench reports."""
     load_before = os.getloadavg()
     server = make_server(dist, port=0, base=BASE, quiet=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}{BASE}"
-        tab = bench_tab(url, server.traffic, preset, steps, seed, timeout_s, say)
+        tab = bench_tab(url, server.traffic, preset, steps, seed, timeout_s, say, workers)
     finally:
         server.shutdown()
         server.server_close()
@@ -278,6 +331,8 @@ def run_bench(root: Path, dist: Path, preset: str, steps: int | None, seed: int,
         "ratio": t_tab["total"] / t_cpy["total"] if t_tab["total"] and t_cpy["total"] else None,
         "ratio_median_slice": t_tab["median"] / t_cpy["median"] if t_tab["median"] and t_cpy["median"] else None,
         "cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": load_after,
+        "workers": workers_table(tab["runs"]),
+        "bit_identical_across_workers": same_bits(tab["runs"]) if workers else None,
     }
 
 
@@ -328,6 +383,18 @@ def print_bench(r: dict) -> None:
           f"{fv['line_mbit_s'] / 8:.1f} MB/s)")
     print(f"  repeat visit ({'from the local copy' if rv['copy'] == 'local' else rv['copy']}): ready "
           f"{rv['ready_s']:.2f} s after navigation, {mb(rv['bytes'])} sent")
+    if r["workers"]:
+        cpy_tps = cpy["tokens_per_s"]
+        print(f"  workers in the tab (each count in a tab of its own, same preset, seed and steps):")
+        for row in r["workers"]:
+            shared = row["shared_ms_per_step"]
+            cost = (f"; per shared step: deal {shared['deal_ms']:.2f} ms, own slices {shared['own_ms']:.2f}, "
+                    f"waiting {shared['wait_ms']:.2f}, helpers computing {shared['helper_ms']:.2f}") if shared else ""
+            print(f"    {row['workers']}: {fmt_tps(row['tokens_per_s'])} tokens/s, {row['ratio']:.2f}x "
+                  f"{r['workers'][0]['workers']} worker{'s' if r['workers'][0]['workers'] > 1 else ''}, "
+                  f"{fmt_ratio(row['tokens_per_s'], cpy_tps)} of CPython{cost}")
+        print(f"    final parameters and every reported loss bit-identical across counts: "
+              f"{'yes' if r['bit_identical_across_workers'] else 'NO'}")
     print(f"  {r['cpus']} CPUs, load average {r['loadavg_before'][0]:.2f} before, {r['loadavg_after'][0]:.2f} after")
     print("  tokens = predicted tokens (letters and end-of-name); training s exclude page load, validation and "
           "samples; the tab's validation points are its live estimates (a subset of the held-out names, "

@@ -31,8 +31,8 @@ if str(ROOT) not in sys.path:
 from buildtools import BuildError, bytecode, fetch, imports, trim  # noqa: E402
 from buildtools import dist as assemble  # noqa: E402
 from buildtools.dist import built_with_bytecode  # noqa: E402
-from buildtools.bench import (first_visit, fmt_ratio, fmt_tps, modeled_ready, seconds_at_step,  # noqa: E402
-                              throughput, time_to_val)
+from buildtools.bench import (first_visit, fmt_ratio, fmt_tps, modeled_ready, same_bits, seconds_at_step,  # noqa: E402
+                              throughput, time_to_val, workers_table)
 from buildtools.names import names_from_rows, read_babynames  # noqa: E402
 from buildtools.pins import PROVISA, PROVISA_WHEEL_DIR, PYODIDE, PYODIDE_VERSION, PYSCRIPT, UPLOT  # noqa: E402
 from buildtools.serve import GZIP_SUFFIXES, Sent, gzip_bytes, make_server  # noqa: E402
@@ -297,6 +297,25 @@ def test_bench_rejects_bad_steps_and_unknown_preset(monkeypatch, capsys):
     assert cli.main(["bench", "--preset", "huge"]) == 1
     err = capsys.readouterr().err
     assert "--steps must be at least 1" in err and "no preset 'huge'" in err and "tiny" in err
+
+
+def test_bench_workers_argument(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "dist_stale", lambda *a: pytest.fail("checked arguments first"))
+    assert cli.main(["bench", "--workers", "1,x"]) == 1
+    assert cli.main(["bench", "--workers", "0,2"]) == 1
+    err = capsys.readouterr().err
+    assert "whole numbers separated by commas" in err and "from 1 to 16" in err
+
+
+def test_bench_workers_table_and_same_bits():
+    run = {"slices": SLICES, "finalVal": 2.2, "points": [[10, 3.0, None]], "model_params": "[1]", "shared": None}
+    faster = dict(run, slices=[dict(x, s=x["s"] / 2) for x in SLICES], shared={"deal_ms": 0.1})
+    rows = workers_table({1: run, 2: faster})
+    assert [r["workers"] for r in rows] == [1, 2] and rows[0]["ratio"] == 1.0
+    assert rows[1]["ratio"] == pytest.approx(2.0) and rows[1]["shared_ms_per_step"] == {"deal_ms": 0.1}
+    assert workers_table({None: run}) is None
+    assert same_bits({1: run, 2: faster}) and not same_bits({1: run, 2: dict(faster, model_params="[2]")})
+    assert not same_bits({1: run, 3: dict(run, points=[[10, 3.0000001, None]])})
 
 
 def test_bench_ratio_formatting():
