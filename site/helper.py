@@ -3,8 +3,7 @@
 js/workers.js starts this file in a PyScript worker of its own once the leader is ready, then
 sends "attach" with one end of a MessageChannel whose other end the leader holds. From then on
 everything goes over that port: zcgpt.shards.Helper answers "join" and "work" (the header as
-JSON, the arrays as buffers). To the page it says only that it is attached, and how much memory
-its Python holds.
+JSON, the arrays as buffers). To the page it says only that it is attached.
 """
 
 import json
@@ -19,15 +18,6 @@ from zcgpt.shards import Helper
 
 helper = Helper()
 port = None
-
-
-def heap_mb():
-    """Megabytes of this worker's WebAssembly memory (Python, numpy and the model)."""
-    try:
-        import pyodide_js
-        return round(pyodide_js._module.HEAP8.length / 2 ** 20, 1)
-    except Exception:
-        return None
 
 
 def on_port_message(event):
@@ -51,7 +41,7 @@ def on_message(event):
             port.close()
         port = event.ports[0]
         port.onmessage = create_proxy(on_port_message)
-        js.postMessage(json.dumps({"type": "attached", "heap_mb": heap_mb()}))
+        js.postMessage(json.dumps({"type": "attached"}))
 
 
 xworker.onmessage = create_proxy(on_message)

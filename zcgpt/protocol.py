@@ -80,7 +80,7 @@ TO_PAGE = {
 # page -> helper worker (site/helper.py), and back; the rest goes between the leader and its
 # helpers over their own port (zcgpt/shards.py)
 TO_HELPER = {"attach": {}}                                     # a MessageChannel port comes with it
-FROM_HELPER = {"attached": {"heap_mb": "number?"}}             # heap_mb: its Python's memory
+FROM_HELPER = {"attached": {}}
 
 _TYPES = {"str": str, "int": int, "number": (int, float), "bool": bool, "list": list, "dict": dict,
           "any": object}

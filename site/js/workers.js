@@ -8,7 +8,7 @@
 
 import { startWorker } from './runtime.js';
 
-const MB_PER_WORKER = 60;   // a helper's Python, numpy and a small model (README: memory per worker)
+const MB_PER_WORKER = 100;  // a helper's Python, numpy and a model: about 90 MB measured (README)
 const MEMORY_SHARE = 0.25;  // of the device memory the browser reports, at most, for the helpers
 
 /** Workers to use when the address does not say: one per core less one for the page, capped by
@@ -21,7 +21,7 @@ export function defaultWorkers(maxShards, [lo, hi]) {
 
 export function createWorkers({ leader, setStatus }) {
   const $ = (id) => document.getElementById(id);
-  const helpers = new Map();   // id -> {api, attached, heapMb}
+  const helpers = new Map();   // id -> {api, attached}
   let nextId = 1;
   let want = 1;                // workers in all, the leader included
   let limits = [1, 16];
@@ -32,10 +32,8 @@ export function createWorkers({ leader, setStatus }) {
   function show() {
     const ready = [...helpers.values()].filter((h) => h.attached).length + 1;
     const starting = want - ready;
-    const heap = [...helpers.values()].map((h) => h.heapMb).find((mb) => mb != null);
     $('workers-note').textContent = `${training ? `${working} working` : `${ready} ready`}`
-      + `${starting > 0 ? `, ${starting} starting` : ''}`
-      + `${heap ? ` · about ${Math.round(heap)} MB each` : ''}`;
+      + `${starting > 0 ? `, ${starting} starting` : ''}`;
     document.body.dataset.workers = String(ready);
     document.body.dataset.working = String(training ? working : 0);
   }
@@ -54,7 +52,7 @@ export function createWorkers({ leader, setStatus }) {
     try {
       while (helpers.size + 1 < want) {
         const id = nextId++;
-        const helper = { api: null, attached: false, heapMb: null };
+        const helper = { api: null, attached: false };
         helpers.set(id, helper);
         show();
         try {
@@ -88,7 +86,6 @@ export function createWorkers({ leader, setStatus }) {
     if (!helper) return;
     if (msg.type === 'attached') {
       helper.attached = true;
-      helper.heapMb = msg.heap_mb ?? null;
       show();
     } else if (msg.type === 'error') {      // it crashed (out of memory, say)
       drop(id, `it crashed: ${msg.message}`);
