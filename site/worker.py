@@ -133,8 +133,8 @@ async def helpers_answer():
 
 
 def watch_helpers():
-    """Every second while a run goes on: drop helpers that owe an answer for over OVERDUE_S (one
-    that was ended without a word, say); their slices come back to this worker."""
+    """Every second while a run goes on: drop helpers that owe an answer for too long (one that
+    was ended without a word, say: see zcgpt.shards.Pool.overdue); their slices come back here."""
     global watchdog
     from zcgpt.shards import OVERDUE_S
     for reply in app.overdue(OVERDUE_S):

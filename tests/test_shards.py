@@ -72,7 +72,7 @@ def dataset():
 
 
 def config(**changes):
-    return presets["tiny"].replace(**{"steps": 40, **changes})
+    return presets["tiny"].replace(**{"steps": 40, "shards": 6, **changes})
 
 
 def run_alone(cfg):
@@ -167,6 +167,26 @@ def test_overdue_helpers_are_named():
     assert sorted(t.pool.overdue(10.0)) == [1, 2]
 
 
+def test_overdue_waits_longer_for_a_run_whose_answers_are_slow():
+    clock = [0.0]
+    t = Transport(1)
+    t.pool.clock = lambda: clock[0]
+    tr = Trainer(config(), dataset(), seed=5)
+    t.pool.begin(1, tr.config, tr.dataset.vocab.size)
+    gen = t.pool.gather(tr, tr.next_work())
+    assert next(gen) is WAIT
+    clock[0] = 2.0                                   # the first answer took 2 s
+    t.deliver()
+    with pytest.raises(StopIteration):
+        next(gen)
+    gen = t.pool.gather(tr, tr.next_work())
+    assert next(gen) is WAIT
+    clock[0] = 2.0 + 15.0
+    assert t.pool.overdue(3.0) == []                 # 15 s < 10 x 2 s
+    clock[0] = 2.0 + 21.0
+    assert t.pool.overdue(3.0) == [1]
+
+
 def test_late_and_foreign_answers_are_ignored():
     t = Transport(1)
     tr = Trainer(config(), dataset(), seed=5)
@@ -210,7 +230,7 @@ def test_app_with_helpers_trains_the_same_run_and_says_how_many_work():
             msgs += app.handle({"type": "helper", "id": 9})   # a fourth helper, that never answers
             transport.silent.add(9)
             transport.helpers[9] = Helper()
-        msgs += app.handle({"type": "train", "preset": "tiny", "seed": 2, "changes": {"steps": 60}})
+        msgs += app.handle({"type": "train", "preset": "tiny", "seed": 2, "changes": {"steps": 60, "shards": 6}})
         polls = 0
         while app.has_work():
             msgs += app.work(10.0)

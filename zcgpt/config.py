@@ -137,12 +137,13 @@ presets = {
     # zeroclaw, exactly: one name per step in file order, names cut to the 8-position block.
     "zeroclaw": Config(n_embd=16, n_head=4, n_layer=1, block_size=8, steps=5000, batch_size=1,
                        lr=1e-2, shuffle=False, zeroclaw_truncation=True),
-    # tiny and small cut each batch into 6 slices: 1, 2, 3 or 6 workers in a tab share a step
-    # evenly, and one worker pays little for the cut (see `shards`).
+    # `shards` (see above): small cuts each batch into 6 slices, so up to 6 workers in a tab share
+    # its long steps; tiny's steps are short, and 3 slices cost the desktop less than more
+    # workers could win back there.
     # zeroclaw's size class (under 5,000 parameters), but every name fits the block, and
     # batched, shuffled, with a norm before lm_head; tuned for validation loss in a minute.
     "tiny": Config(n_embd=20, n_head=4, n_layer=1, block_size=16, mlp_ratio=3, final_norm=True,
-                   steps=60000, batch_size=64, shards=6, lr=1e-2),
+                   steps=60000, batch_size=64, shards=3, lr=1e-2),
     # Tuned for validation loss in a few minutes of CPU: three layers rather than more width,
     # and weight decay to hold off overfitting (the step count stops before it sets in).
     "small": Config(n_embd=32, n_head=4, n_layer=3, block_size=16, final_norm=True,

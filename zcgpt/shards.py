@@ -26,7 +26,9 @@ from .model import GPT
 from .train import slice_loss
 
 WAIT = "wait"          # what Pool.gather (and so Run.steps) yields while helpers are computing
-OVERDUE_S = 5.0        # a helper that has not answered a step in this long is dropped
+OVERDUE_S = 3.0        # a helper that has not answered a step in this long is dropped (or in
+                       # OVERDUE_TIMES its slowest answer so far, for models whose steps are long)
+OVERDUE_TIMES = 10
 
 
 def pack(header, arrays):
@@ -124,6 +126,7 @@ class Pool:
         # seconds of the shared steps: dealing (weights and rows out), the leader's own slices,
         # waiting for helpers, adding their answers in; and the helpers' own compute time
         self.stats = dict.fromkeys(("steps", "deal_s", "own_s", "wait_s", "arrive_s", "helper_s"), 0.0)
+        self.slowest = 0.0       # seconds of this run's slowest answer, from dealing to arriving
 
     @property
     def waiting(self):
@@ -157,6 +160,7 @@ class Pool:
         """A new run: every helper (and any that come later) builds a model of its shape."""
         self.pending = None
         self.stats = dict.fromkeys(self.stats, 0.0)
+        self.slowest = 0.0
         self.joining = {"type": "join", "run": run, "config": config.to_dict(), "vocab_size": vocab_size}
         for hid in self.helpers:
             self.send(hid, self.joining, [])
@@ -173,9 +177,10 @@ class Pool:
         self.joining = None
 
     def overdue(self, limit=OVERDUE_S):
-        """Helpers that owe the step in flight an answer for longer than `limit` seconds."""
+        """Helpers that owe the step in flight an answer for longer than `limit` seconds, or
+        OVERDUE_TIMES the slowest answer of this run if that is longer."""
         p = self.pending
-        if p is None or self.clock() - p.sent_at < limit:
+        if p is None or self.clock() - p.sent_at < max(limit, OVERDUE_TIMES * self.slowest):
             return []
         return [hid for hid, owed in p.owed.items() if owed]
 
@@ -186,17 +191,20 @@ class Pool:
         helpers = self.helpers[:n - 1]
         if not helpers or self.joining is None:
             return trainer.compute(work)
-        dealt = helpers + [None]                     # None: the leader
+        # The leader keeps the larger share (the last ceil(n / workers) slices): a helper's
+        # slices also wait for two messages. The others go round the helpers in turn.
+        keep = -(-n // (len(helpers) + 1))
+        mine = list(range(n - keep, n))
+        dealt = {hid: [i for i in range(n - keep) if i % len(helpers) == k] for k, hid in enumerate(helpers)}
         t0 = self.clock()
         p = self.pending = Pending(self.joining["run"], work.step, n, t0)
-        mine = [i for i in range(n) if dealt[i % len(dealt)] is None]
         weights = trainer.model.flat
-        for hid in helpers:
-            idx = [i for i in range(n) if dealt[i % len(dealt)] == hid]
-            arrays = [weights] + [a for i in idx for a in work.slices[i]]
+        for hid, idx in dealt.items():
+            if not idx:
+                continue
             p.owed[hid] = idx
             self.send(hid, {"type": "work", "run": p.run, "step": work.step, "total": work.total,
-                            "slices": idx}, arrays)
+                            "slices": idx}, [weights] + [a for i in idx for a in work.slices[i]])
         st = self.stats
         t1 = self.clock()
         st["deal_s"] += t1 - t0
@@ -236,6 +244,7 @@ class Pool:
             if p.results[i] is None:
                 p.results[i] = (float(loss), np.array(grad))   # a writable copy
         del p.owed[hid]
+        self.slowest = max(self.slowest, self.clock() - p.sent_at)
         self.stats["arrive_s"] += self.clock() - t0
         self.stats["helper_s"] += float(header.get("seconds") or 0.0)
         if p.complete:

@@ -59,6 +59,8 @@ export function createWorkers({ leader, setStatus }) {
           helper.api = await startWorker((msg) => fromHelper(id, msg), 'helper.py');
         } catch (err) {
           helpers.delete(id);
+          want = helpers.size + 1;
+          $('workers').value = String(want);
           setStatus(`A helper worker could not start (${err?.message || err}); continuing on ${helpers.size + 1}.`, 'warn');
           break;
         }
@@ -88,7 +90,7 @@ export function createWorkers({ leader, setStatus }) {
       helper.attached = true;
       show();
     } else if (msg.type === 'error') {      // it crashed (out of memory, say)
-      drop(id, `it crashed: ${msg.message}`);
+      lost(id, `it crashed: ${msg.message}`, true);
       say(`A worker stopped (it crashed)`);
     }
   }
@@ -100,6 +102,14 @@ export function createWorkers({ leader, setStatus }) {
     helpers.delete(id);
     helper.api?.terminate();
     if (tellLeader) leader()?.send({ type: 'helper_gone', id, reason });
+    show();
+  }
+
+  /** A helper died or failed: work on with the rest (the user may ask for more again). */
+  function lost(id, reason, tellLeader) {
+    drop(id, reason, tellLeader);
+    want = helpers.size + 1;
+    $('workers').value = String(want);
     show();
   }
 
@@ -132,7 +142,7 @@ export function createWorkers({ leader, setStatus }) {
       workers(msg) {
         if (msg.working != null) working = msg.working;
         if (msg.dropped != null && helpers.has(msg.dropped)) {
-          drop(msg.dropped, msg.reason, false);
+          lost(msg.dropped, msg.reason, false);
           say(`A worker stopped (${msg.reason})`);
         }
         show();

@@ -52,7 +52,7 @@ def runs(server, open_tab, tmp_path_factory, metrics):
 
 def test_same_bits_on_one_two_and_three_workers(runs, metrics):
     (run1, model1, _), *others = [runs[n] for n in (1, 2, 3)]
-    assert model1["step"] == STEPS and model1["config"]["shards"] == 6
+    assert model1["step"] == STEPS and model1["config"]["shards"] == 3
     for run, model, _ in others:
         assert json.dumps(model["params"]) == json.dumps(model1["params"])
         assert run["points"] == run1["points"] and run["finalVal"] == run1["finalVal"]
