@@ -388,8 +388,10 @@ def print_bench(r: dict) -> None:
         print(f"  workers in the tab (each count in a tab of its own, same preset, seed and steps):")
         for row in r["workers"]:
             shared = row["shared_ms_per_step"]
+            used = ", ".join(f"{k} for {v}" for k, v in (shared or {}).get("helpers_used", {}).items())
             cost = (f"; per shared step: deal {shared['deal_ms']:.2f} ms, own slices {shared['own_ms']:.2f}, "
-                    f"waiting {shared['wait_ms']:.2f}, helpers computing {shared['helper_ms']:.2f}") if shared else ""
+                    f"waiting {shared['wait_ms']:.2f}, helpers computing {shared['helper_ms']:.2f}; "
+                    f"helpers dealt to: {used} steps") if shared else ""
             print(f"    {row['workers']}: {fmt_tps(row['tokens_per_s'])} tokens/s, {row['ratio']:.2f}x "
                   f"{r['workers'][0]['workers']} worker{'s' if r['workers'][0]['workers'] > 1 else ''}, "
                   f"{fmt_ratio(row['tokens_per_s'], cpy_tps)} of CPython{cost}")

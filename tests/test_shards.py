@@ -33,7 +33,7 @@ class Transport:
         self.queue = []
         self.rng = random.Random(seed)
         self.silent, self.failing = set(silent), set(failing)
-        self.pool = Pool(self.send)
+        self.pool = Pool(self.send, tune=False)
         for hid in self.helpers:
             self.pool.add(hid)
 
@@ -152,6 +152,23 @@ def test_a_helper_that_fails_is_dropped_and_its_slices_done_by_the_leader():
     t = Transport(2, failing={1})
     tr, _, _ = run_shared(config(), t)
     assert same_bits(alone, tr) and t.pool.helpers == [2]
+
+
+def test_the_tuner_tries_each_count_then_keeps_the_fastest_and_tries_again_later():
+    from zcgpt.shards import TRIAL_EVERY, TRIAL_STEPS, Tuner
+    cost = {3: 5.0, 2: 4.0, 1: 4.1, 0: 6.0}          # seconds a step takes with that many helpers
+    t, seen = Tuner(), []
+    for _ in range(4 * TRIAL_STEPS + 10):
+        k = t.count(3)
+        seen.append(k)
+        t.timed(k, cost[k])
+    assert seen[:4 * TRIAL_STEPS] == [3] * TRIAL_STEPS + [2] * TRIAL_STEPS + [1] * TRIAL_STEPS + [0] * TRIAL_STEPS
+    assert set(seen[4 * TRIAL_STEPS:]) == {1}          # within 3 % of the fastest: the fewer helpers
+    for _ in range(TRIAL_EVERY - 10):
+        t.timed(t.count(3), cost[t.count(3)])
+    assert t.count(3) == 3                             # a new round of trials
+    assert t.count(2) == 2 and t.trying == [2, 1, 0]   # a helper left: the round starts again
+    assert Tuner(tune=False).count(5) == 5
 
 
 def test_overdue_helpers_are_named():

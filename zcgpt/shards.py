@@ -26,6 +26,9 @@ from .model import GPT
 from .train import slice_loss
 
 WAIT = "wait"          # what Pool.gather (and so Run.steps) yields while helpers are computing
+TRIAL_STEPS = 12       # steps timed with each number of helpers when the pool tries them
+TRIAL_EVERY = 400      # steps between two rounds of trials
+CLOSE = 1.03           # a count of helpers this close to the fastest counts as fast: fewer win
 OVERDUE_S = 3.0        # a helper that has not answered a step in this long is dropped (or in
                        # OVERDUE_TIMES its slowest answer so far, for models whose steps are long)
 OVERDUE_TIMES = 10
@@ -109,14 +112,61 @@ class Pending:
         return all(r is not None for r in self.results)
 
 
+class Tuner:
+    """How many helpers make a step fastest: on a busy or small machine, sharing a short step
+    can cost more in messages than it saves. Each round times TRIAL_STEPS steps with every
+    count from all the helpers down to none, then uses the fastest (the fewest of those within
+    CLOSE of it) until the next round, TRIAL_EVERY steps later or when a helper comes or goes.
+    The count never changes a bit of the run, only its speed."""
+
+    def __init__(self, tune=True):
+        self.tune = tune        # False: always every helper (the tests of sharing itself)
+        self.restart(0)
+
+    def restart(self, most):
+        self.most = most
+        self.trying = list(range(most, -1, -1))   # counts still to time in this round
+        self.times = {}                           # count -> step seconds of this round
+        self.use = most
+        self.left = TRIAL_EVERY
+
+    def count(self, most):
+        """Helpers to deal the next step to (at most `most`)."""
+        if not self.tune:
+            return most
+        if most != self.most:
+            self.restart(most)
+        return min(self.trying[0] if self.trying else self.use, most)
+
+    def timed(self, used, seconds):
+        """A step with `used` helpers took `seconds`."""
+        if not self.trying:
+            self.left -= 1
+            if self.left <= 0:
+                self.restart(self.most)
+            return
+        if used != self.trying[0]:
+            return                                # fewer helpers than asked for: no trial
+        got = self.times.setdefault(used, [])
+        got.append(seconds)
+        if len(got) >= TRIAL_STEPS:
+            self.trying.pop(0)
+            if not self.trying:
+                med = {k: sorted(v[2:])[len(v[2:]) // 2] for k, v in self.times.items()}   # warm-up out
+                best = min(med.values())
+                self.use = min(k for k, v in med.items() if v <= best * CLOSE)
+                self.left = TRIAL_EVERY
+
+
 class Pool:
     """The leader's side: its helpers, and one step's slices dealt between them and itself.
 
     `send(helper_id, header, arrays)` delivers a message to a helper (copying what it needs
-    before it returns); `wake()` is called when the step in flight can go on.
+    before it returns); `wake()` is called when the step in flight can go on. A Tuner picks
+    how many of the helpers share each step.
     """
 
-    def __init__(self, send, clock=None):
+    def __init__(self, send, clock=None, tune=True):
         self.send = send
         self.clock = clock or time.perf_counter
         self.helpers = []        # ids, in the order they joined
@@ -127,6 +177,9 @@ class Pool:
         # waiting for helpers, adding their answers in; and the helpers' own compute time
         self.stats = dict.fromkeys(("steps", "deal_s", "own_s", "wait_s", "arrive_s", "helper_s"), 0.0)
         self.slowest = 0.0       # seconds of this run's slowest answer, from dealing to arriving
+        self.tuner = Tuner(tune)
+        self.used = 0            # helpers the last step was dealt to
+        self.used_steps = {}     # helpers dealt to -> steps of this run
 
     @property
     def waiting(self):
@@ -135,8 +188,9 @@ class Pool:
         return p is not None and not p.complete and not p.orphans
 
     def workers(self, shards):
-        """How many workers share a step of `shards` slices (the leader and helpers)."""
-        return min(len(self.helpers) + 1, max(1, shards))
+        """How many workers share the steps (the leader and the helpers dealt the last step,
+        but for any dropped since)."""
+        return 1 + min(self.used, len(self.helpers), max(0, shards - 1))
 
     def add(self, hid):
         if hid not in self.helpers:
@@ -161,6 +215,8 @@ class Pool:
         self.pending = None
         self.stats = dict.fromkeys(self.stats, 0.0)
         self.slowest = 0.0
+        self.used_steps = {}
+        self.tuner.restart(self.tuner.most)
         self.joining = {"type": "join", "run": run, "config": config.to_dict(), "vocab_size": vocab_size}
         for hid in self.helpers:
             self.send(hid, self.joining, [])
@@ -169,7 +225,7 @@ class Pool:
         """The stats of the shared steps so far, in milliseconds per step (None before one)."""
         n = self.stats["steps"]
         return {k.replace("_s", "_ms"): round(1000 * v / n, 3) for k, v in self.stats.items() if k != "steps"} \
-            | {"steps": int(n)} if n else None
+            | {"steps": int(n), "helpers_used": {str(k): v for k, v in sorted(self.used_steps.items())}} if n else None
 
     def cancel(self):
         """The run ended or was reset: answers still on their way are no news."""
@@ -188,9 +244,14 @@ class Pool:
         """Generator: deal `work`'s slices, compute the leader's, yield WAIT until every helper
         has answered (or been dropped); returns [(loss, gradient)] in slice order."""
         n = len(work.slices)
-        helpers = self.helpers[:n - 1]
-        if not helpers or self.joining is None:
-            return trainer.compute(work)
+        start = self.clock()
+        helpers = self.helpers[:self.tuner.count(min(len(self.helpers), n - 1))] if self.joining else []
+        self.used = len(helpers)
+        self.used_steps[self.used] = self.used_steps.get(self.used, 0) + 1
+        if not helpers:
+            results = trainer.compute(work)
+            self.tuner.timed(0, self.clock() - start)
+            return results
         # The leader keeps the larger share (the last ceil(n / workers) slices): a helper's
         # slices also wait for two messages. The others go round the helpers in turn.
         keep = -(-n // (len(helpers) + 1))
@@ -227,6 +288,7 @@ class Pool:
         st["own_s"] += self.clock() - t1
         st["steps"] += 1
         self.pending = None
+        self.tuner.timed(len(helpers), self.clock() - start)
         return p.results
 
     def arrive(self, hid, header, arrays):
