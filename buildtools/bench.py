@@ -392,7 +392,8 @@ def print_bench(r: dict) -> None:
             cost = (f"; per shared step: deal {shared['deal_ms']:.2f} ms, own slices {shared['own_ms']:.2f}, "
                     f"waiting {shared['wait_ms']:.2f}, helpers computing {shared['helper_ms']:.2f}; "
                     f"helpers dealt to: {used} steps") if shared else ""
-            print(f"    {row['workers']}: {fmt_tps(row['tokens_per_s'])} tokens/s, {row['ratio']:.2f}x "
+            ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"
+            print(f"    {row['workers']}: {fmt_tps(row['tokens_per_s'])} tokens/s, {ratio} "
                   f"{r['workers'][0]['workers']} worker{'s' if r['workers'][0]['workers'] > 1 else ''}, "
                   f"{fmt_ratio(row['tokens_per_s'], cpy_tps)} of CPython{cost}")
         print(f"    final parameters and every reported loss bit-identical across counts: "

@@ -108,8 +108,7 @@ def on_helper_message(hid, event):
         header, arrays = wire.read(event)
     except ValueError as exc:
         header, arrays = {"type": "failed", "message": str(exc)}, []
-    for reply in app.from_helper(hid, header, arrays):
-        post(reply)
+    post_all(app.from_helper(hid, header, arrays))
 
 
 def attach_helper(hid, port):
@@ -132,22 +131,33 @@ async def helpers_answer():
         answered = None
 
 
-def watch_helpers():
+def post_all(replies):
+    """Post the app's replies; close the port of any helper it dropped."""
+    for reply in replies:
+        if reply.get("type") == "workers" and reply.get("dropped") in ports:
+            ports.pop(reply["dropped"]).close()
+        post(reply)
+
+
+def watch_helpers(last=None):
     """Every second while a run goes on: drop helpers that owe an answer for too long (one that
-    was ended without a word, say: see zcgpt.shards.Pool.overdue); their slices come back here."""
+    was ended without a word, say: see zcgpt.shards.Pool.overdue); their slices come back here.
+    After a gap far over a second (the tab was frozen or the machine slept) no one is judged."""
     global watchdog
     from zcgpt.shards import OVERDUE_S
-    for reply in app.overdue(OVERDUE_S):
-        post(reply)
-    watchdog = asyncio.get_event_loop().call_later(1.0, watch_helpers)
+    now = time.perf_counter()
+    if last is not None and now - last > 2.5:
+        app.pool.pardon()
+    post_all(app.overdue(OVERDUE_S))
+    watchdog = asyncio.get_event_loop().call_later(1.0, watch_helpers, now)
 
 
 async def work():
     """Run the app's work in slices while it has any, letting messages in between."""
     global worker_task
     from zcgpt.app import SLICE_S
-    watch_helpers()
     try:
+        watch_helpers()
         while app.has_work():
             for reply in app.work(SLICE_S):
                 post(reply)
@@ -156,7 +166,8 @@ async def work():
             else:
                 await asyncio.sleep(0)
     finally:
-        watchdog.cancel()
+        if watchdog is not None:
+            watchdog.cancel()
         worker_task = None
 
 
@@ -174,7 +185,8 @@ def on_message(event):
         asyncio.ensure_future(guard(ASYNC[kind](msg), kind))
         return
     if app is None:
-        post({"type": "error", "where": str(kind), "message": "Python is still starting."})
+        if kind != "helper":   # a helper is joined again once this worker is ready
+            post({"type": "error", "where": str(kind), "message": "Python is still starting."})
         return
     if kind == "helper" and isinstance(msg.get("id"), int):
         if not event.ports.length:
@@ -183,8 +195,7 @@ def on_message(event):
         attach_helper(msg["id"], event.ports[0])
     elif kind == "helper_gone" and msg.get("id") in ports:
         ports.pop(msg["id"]).close()
-    for reply in app.handle(msg):
-        post(reply)
+    post_all(app.handle(msg))
     if not app.waiting():
         wake()            # reset, say: the step the loop waited for is no more
     if app.has_work() and worker_task is None:

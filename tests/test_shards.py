@@ -171,27 +171,27 @@ def test_the_tuner_tries_each_count_then_keeps_the_fastest_and_tries_again_later
     assert Tuner(tune=False).count(5) == 5
 
 
-def test_overdue_helpers_are_named():
+def waiting_step(helpers):
+    """A pool of `helpers` on a clock the test sets, and a step of a new run waiting for them."""
     clock = [0.0]
-    t = Transport(2)
+    t = Transport(helpers)
     t.pool.clock = lambda: clock[0]
     tr = Trainer(config(), dataset(), seed=5)
     t.pool.begin(1, tr.config, tr.dataset.vocab.size)
     gen = t.pool.gather(tr, tr.next_work())
     assert next(gen) is WAIT and t.pool.waiting
+    return clock, t, tr, gen
+
+
+def test_overdue_helpers_are_named():
+    clock, t, _, _ = waiting_step(2)
     assert t.pool.overdue(10.0) == []
     clock[0] = 11.0
     assert sorted(t.pool.overdue(10.0)) == [1, 2]
 
 
 def test_overdue_waits_longer_for_a_run_whose_answers_are_slow():
-    clock = [0.0]
-    t = Transport(1)
-    t.pool.clock = lambda: clock[0]
-    tr = Trainer(config(), dataset(), seed=5)
-    t.pool.begin(1, tr.config, tr.dataset.vocab.size)
-    gen = t.pool.gather(tr, tr.next_work())
-    assert next(gen) is WAIT
+    clock, t, tr, gen = waiting_step(1)
     clock[0] = 2.0                                   # the first answer took 2 s
     t.deliver()
     with pytest.raises(StopIteration):
@@ -205,11 +205,7 @@ def test_overdue_waits_longer_for_a_run_whose_answers_are_slow():
 
 
 def test_late_and_foreign_answers_are_ignored():
-    t = Transport(1)
-    tr = Trainer(config(), dataset(), seed=5)
-    t.pool.begin(1, tr.config, tr.dataset.vocab.size)
-    gen = t.pool.gather(tr, tr.next_work())
-    assert next(gen) is WAIT
+    _, t, tr, _ = waiting_step(1)
     grads = [np.zeros_like(tr.model.flat)] * 3
     assert t.pool.arrive(1, {"type": "grads", "run": 1, "step": 99, "slices": [0, 2, 4], "losses": [0.0] * 3},
                          grads) is None                      # another step: no news
@@ -225,6 +221,40 @@ def test_pack_and_unpack_keep_every_array_and_refuse_short_messages():
     assert all(a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes() for a, b in zip(arrays, back))
     with pytest.raises(ValueError, match="past the end"):
         unpack(header, bytes(blob)[:-1])
+
+
+def test_an_answer_with_too_few_losses_drops_its_helper():
+    _, t, tr, _ = waiting_step(1)
+    owed = t.pool.pending.owed[1]
+    grads = [np.zeros_like(tr.model.flat)] * len(owed)
+    reason = t.pool.arrive(1, {"type": "grads", "run": 1, "step": 0, "slices": owed, "losses": [0.0]}, grads)
+    assert reason and reason.startswith("it answered other slices")
+
+
+def test_the_leaders_own_slices_and_a_frozen_tab_are_not_held_against_helpers():
+    clock, t, _, _ = waiting_step(1)                 # the wait began at 0
+    clock[0] = 2.0
+    t.pool.pending.waiting_since = 1.5               # (as if its own slices took 1.5 s)
+    assert t.pool.overdue(1.0) == []                 # waited 0.5 s, not 2
+    clock[0] = 10.0
+    t.pool.pardon()                                  # the tab was frozen until now
+    assert t.pool.overdue(1.0) == []
+    clock[0] = 11.5
+    assert t.pool.overdue(1.0) == [1]
+
+
+def test_a_bug_mid_step_ends_the_run_instead_of_spinning(monkeypatch):
+    app = App()
+    app.start("\n".join(NAMES), "names.txt")
+    app.pool = Transport(2).pool
+
+    def broken(*a):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(app.pool, "send", broken)
+    app.handle({"type": "train", "preset": "tiny", "seed": 2, "changes": {"steps": 60}})
+    with pytest.raises(RuntimeError):
+        app.work(1.0)
+    assert app.job is None and not app.has_work() and app.pool.pending is None
 
 
 def test_helper_refuses_work_that_does_not_fit():

@@ -135,10 +135,16 @@ class App(Views):
                 msgs.append(self.snapshot(job))
             return msgs
         except TrainingDiverged as exc:
-            self.job = None
-            if self.pool is not None:
-                self.pool.cancel()
+            self.end_job()
             return [out("error", where="train", message=sentence(exc))]
+        except Exception:
+            self.end_job()     # a bug: the run ends (the adapter reports it) rather than spin
+            raise
+
+    def end_job(self):
+        self.job = None
+        if self.pool is not None:
+            self.pool.cancel()
 
     def snapshot(self, job):
         """The run so far as a checkpoint with the state to go on from (see on_train's resume)."""
@@ -429,7 +435,8 @@ class App(Views):
         """Drop the helpers that owe the step in flight an answer for over `limit` seconds."""
         msgs = []
         for hid in self.pool.overdue(limit) if self.pool is not None else []:
-            msgs += self.on_helper_gone({"id": hid, "reason": f"it did not answer for {limit:g} s"})
+            waited = self.pool.overdue_limit(limit)
+            msgs += self.on_helper_gone({"id": hid, "reason": f"it did not answer for {waited:.3g} s"})
         return msgs
 
     def workers_note(self, **dropped):

@@ -106,6 +106,7 @@ class Pending:
         self.owed = {}           # helper id -> slice indices it has not answered yet
         self.orphans = []        # slices of dropped helpers, for the leader to compute
         self.sent_at = sent_at
+        self.waiting_since = None  # when the leader, its own slices done, began to wait
 
     @property
     def complete(self):
@@ -216,6 +217,7 @@ class Pool:
         self.stats = dict.fromkeys(self.stats, 0.0)
         self.slowest = 0.0
         self.used_steps = {}
+        self.used = 0
         self.tuner.restart(self.tuner.most)
         self.joining = {"type": "join", "run": run, "config": config.to_dict(), "vocab_size": vocab_size}
         for hid in self.helpers:
@@ -232,13 +234,22 @@ class Pool:
         self.pending = None
         self.joining = None
 
+    def overdue_limit(self, limit=OVERDUE_S):
+        """Seconds a helper may keep the leader waiting: `limit`, or OVERDUE_TIMES the slowest
+        answer of this run if that is longer."""
+        return max(limit, OVERDUE_TIMES * self.slowest)
+
     def overdue(self, limit=OVERDUE_S):
-        """Helpers that owe the step in flight an answer for longer than `limit` seconds, or
-        OVERDUE_TIMES the slowest answer of this run if that is longer."""
+        """Helpers that have kept the leader waiting (its own slices done) past overdue_limit."""
         p = self.pending
-        if p is None or self.clock() - p.sent_at < max(limit, OVERDUE_TIMES * self.slowest):
+        if p is None or p.waiting_since is None or self.clock() - p.waiting_since < self.overdue_limit(limit):
             return []
         return [hid for hid, owed in p.owed.items() if owed]
+
+    def pardon(self):
+        """The leader itself was not running (a frozen or sleeping tab): start the wait afresh."""
+        if self.pending is not None and self.pending.waiting_since is not None:
+            self.pending.waiting_since = self.clock()
 
     def gather(self, trainer, work):
         """Generator: deal `work`'s slices, compute the leader's, yield WAIT until every helper
@@ -278,6 +289,8 @@ class Pool:
                 break
             else:
                 t2 = self.clock()
+                if p.waiting_since is None:
+                    p.waiting_since = t2
                 yield WAIT
                 t1 += self.clock() - t2
                 st["wait_s"] += self.clock() - t2
@@ -299,7 +312,9 @@ class Pool:
         if header.get("type") != "grads" or p is None or header.get("run") != p.run \
                 or header.get("step") != p.step or hid not in p.owed:
             return None                              # a late answer to a step that is over
-        if header.get("slices") != p.owed[hid] or len(arrays) != len(p.owed[hid]):
+        losses = header.get("losses")
+        if header.get("slices") != p.owed[hid] or len(arrays) != len(p.owed[hid]) \
+                or not isinstance(losses, list) or len(losses) != len(arrays):
             return "it answered other slices than it was asked for"
         t0 = self.clock()
         for i, loss, grad in zip(header["slices"], header["losses"], arrays):

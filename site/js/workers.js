@@ -9,7 +9,7 @@
 import { startWorker } from './runtime.js';
 
 const MB_PER_WORKER = 100;  // a helper's Python, numpy and a model: about 90 MB measured (README)
-const MEMORY_SHARE = 0.25;  // of the device memory the browser reports, at most, for the helpers
+const MEMORY_SHARE = 0.25;  // of the device memory the browser reports (at most 8 GB), for all workers
 
 /** Workers to use when the address does not say: one per core less one for the page, capped by
  *  the most slices a preset cuts a step into and by memory. */
@@ -28,6 +28,7 @@ export function createWorkers({ leader, setStatus }) {
   let working = 1;             // sharing the steps of the run in progress (from the leader)
   let training = false;
   let booting = false;
+  let started = false;         // the first "ready" came: a restarted leader keeps the count
 
   function show() {
     const ready = [...helpers.values()].filter((h) => h.attached).length + 1;
@@ -61,7 +62,8 @@ export function createWorkers({ leader, setStatus }) {
           helpers.delete(id);
           want = helpers.size + 1;
           $('workers').value = String(want);
-          setStatus(`A helper worker could not start (${err?.message || err}); continuing on ${helpers.size + 1}.`, 'warn');
+          const n = helpers.size + 1;
+          setStatus(`A helper worker could not start (${err?.message || err}); continuing on ${n} worker${n === 1 ? '' : 's'}.`, 'warn');
           break;
         }
         if (helpers.get(id) !== helper) helper.api.terminate();   // let go while it started
@@ -134,7 +136,8 @@ export function createWorkers({ leader, setStatus }) {
         limits = msg.limits.workers || limits;
         const maxShards = Math.max(...Object.values(msg.presets).map((p) => p.shards || 1));
         const auto = defaultWorkers(maxShards, limits);
-        if (!helpers.size) want = msg.link?.settings?.workers ?? auto;   // a restarted leader keeps the count
+        if (!started) want = msg.link?.settings?.workers ?? auto;   // a restarted leader keeps the count
+        started = true;
         fillSelect(auto);
         for (const id of helpers.keys()) attach(id);   // a restarted leader: the helpers join it again
         setWant(want);
