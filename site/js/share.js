@@ -80,7 +80,8 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
   /** Fill the form from a shared link: Python read and checked the hash (zcgpt.app.parse_link). */
   const applyLink = (link) => {
     const { settings, notes } = link;
-    if (!Object.keys(settings).length && !notes.length) return;
+    // #workers=N alone is the tab's setting (workers.js reads it), not a run to repeat
+    if (!Object.keys(settings).some((k) => k !== 'workers') && !notes.length) return;
     fillForm(settings);
     const problems = [...notes];
     if (settings.data && !data.chooseBuiltin(settings.data)) problems.push(`there is no built-in list “${settings.data}” here`);
