@@ -23,7 +23,7 @@ import numpy as np
 
 from .config import Config
 from .model import GPT
-from .train import slice_loss
+from .train import slice_result
 
 WAIT = "wait"          # what Pool.gather (and so Run.steps) yields while helpers are computing
 TRIAL_STEPS = 12       # steps timed with each number of helpers when the pool tries them
@@ -86,14 +86,12 @@ class Helper:
                 raise ValueError(f"{weights.size} weights for a model of {model.flat.size}")
             t0 = time.perf_counter()
             model.flat[...] = weights
-            losses, grads = [], []
-            for k in range(len(header["slices"])):
-                losses.append(slice_loss(model, rest[2 * k], rest[2 * k + 1], header["total"]))
-                grads.append(model.grad_flat.copy())
+            results = [slice_result(model, rest[2 * k], rest[2 * k + 1], header["total"])
+                       for k in range(len(header["slices"]))]
         except (MemoryError, ValueError, KeyError, IndexError) as exc:
             return dict(reply, type="failed", message=f"{type(exc).__name__}: {exc}"), []
-        return dict(reply, type="grads", slices=header["slices"], losses=losses,
-                    seconds=time.perf_counter() - t0), grads
+        return dict(reply, type="grads", slices=header["slices"], losses=[loss for loss, _ in results],
+                    seconds=time.perf_counter() - t0), [grad for _, grad in results]
 
 
 class Pending:
@@ -296,8 +294,7 @@ class Pool:
                 st["wait_s"] += self.clock() - t2
                 continue
             if p.results[i] is None:
-                rows, npred = work.slices[i]
-                p.results[i] = (slice_loss(trainer.model, rows, npred, work.total), trainer.model.grad_flat.copy())
+                p.results[i] = slice_result(trainer.model, *work.slices[i], work.total)
         st["own_s"] += self.clock() - t1
         st["steps"] += 1
         self.pending = None

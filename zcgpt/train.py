@@ -73,6 +73,11 @@ def slice_loss(model, rows, npred, total):
         return model.loss_arrays(*batch_arrays(rows, npred, model.dtype, total))
 
 
+def slice_result(model, rows, npred, total):
+    """(loss, a copy of the gradient) of one slice: what a worker contributes to a shared step."""
+    return slice_loss(model, rows, npred, total), model.grad_flat.copy()
+
+
 class StepWork:
     """One step's batch as its slices: `slices[i]` is (rows, npred) of slice i, `total` the
     batch's predicted tokens. Whoever computes a slice (this process or a worker in the tab)
@@ -214,8 +219,7 @@ class Trainer:
         if len(work.slices) == 1:
             rows, npred = work.slices[0]
             return [(slice_loss(model, rows, npred, work.total), model.grad_flat)]
-        return [(slice_loss(model, rows, npred, work.total), model.grad_flat.copy())
-                for rows, npred in work.slices]
+        return [slice_result(model, rows, npred, work.total) for rows, npred in work.slices]
 
     def apply(self, work, results, watch=False):
         """Add the slices' losses and gradients in slice order, check for divergence, take the
