@@ -25,6 +25,7 @@ from pyodide.ffi import create_proxy
 from pyodide.http import pyfetch
 
 app = None          # zcgpt.app.App, once zcgpt is imported
+wire = None         # zcgpt.ports, the helpers' messages (imported with zcgpt)
 worker_task = None  # the task running app.work() while there is work
 ports = {}          # helper id -> its MessageChannel port
 answered = None     # a future the work loop awaits while a step waits for helpers
@@ -62,7 +63,7 @@ async def fetch_text(url):
 
 async def on_init(msg):
     """Import numpy and zcgpt, read the names, then "ready" (each stage announced first)."""
-    global app
+    global app, wire
     t0 = time.perf_counter()
     post({"type": "stage", "stage": "numpy", "python": sys.version.split()[0]})
     import numpy
@@ -76,6 +77,7 @@ async def on_init(msg):
     except Exception as exc:
         raise RuntimeError(f"could not load {name} ({exc})") from None
     app = App()
+    from zcgpt import ports as wire
     from zcgpt.shards import Pool
     app.pool = Pool(send_to_helper)
     app.pool.wake = wake
@@ -98,12 +100,10 @@ async def on_builtin(msg):
 
 
 def send_to_helper(hid, header, arrays):
-    from zcgpt import ports as wire
     wire.post(ports[hid], header, arrays)
 
 
 def on_helper_message(hid, event):
-    from zcgpt import ports as wire
     try:
         header, arrays = wire.read(event)
     except ValueError as exc:
