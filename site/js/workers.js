@@ -139,6 +139,7 @@ export function createWorkers({ leader, setStatus }) {
         if (!started) want = msg.link?.settings?.workers ?? auto;   // a restarted leader keeps the count
         started = true;
         fillSelect(auto);
+        $('workers-line').hidden = false;      // left out of the page's first layout until now
         for (const id of helpers.keys()) attach(id);   // a restarted leader: the helpers join it again
         setWant(want);
       },
