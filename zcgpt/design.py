@@ -36,11 +36,45 @@ def field_types():
     return {f.name: (f.type if isinstance(f.type, str) else f.type.__name__) for f in fields(Config)}
 
 
+# The designer's words for a field: a label a learner reads first (the field's name follows it)
+# and one line of what it does. A field without an entry shows its name and its Config comment.
+FIELD_WORDS = {
+    "n_embd": ("Width", "How many numbers describe each letter inside the model. Wider can learn more, "
+                        "and each step takes longer."),
+    "n_head": ("Attention heads", "How many separate ways each letter can look back at the letters before it. "
+                                  "Must divide the width."),
+    "n_layer": ("Layers", "Blocks stacked one on another, each with attention and an MLP. Deeper can "
+                          "learn more, and is slower."),
+    "block_size": ("Context", "The most letters the model sees at once; longer items are cut."),
+    "mlp_ratio": ("MLP size", "How many times wider than the model the MLP's hidden layer is."),
+    "activation": ("Activation", "The bend in the MLP: relu2 (squared ReLU, the original's), relu or gelu."),
+    "final_norm": ("Norm before output", "Rescale each position's vector before it is turned into "
+                                         "letter scores."),
+    "tied_head": ("Tied output", "Score the next letter with the same table that turns letters into "
+                                 "vectors: fewer parameters."),
+    "batch_size": ("Batch", "How many names one step learns from; the step follows their average."),
+    "shards": ("Shards", "Each step's batch is cut into this many slices, computed one by one and added "
+                         "in order. The tab's workers share a step by slices, so any number of workers "
+                         "gives the same result."),
+    "steps": ("Steps", "How many times the model is updated."),
+    "lr": ("Learning rate", "How big the first steps are; it falls to 0 by the last step."),
+    "warmup_steps": ("Warm-up steps", "Steps over which the learning rate first rises from 0."),
+    "weight_decay": ("Weight decay", "Pulls the weights a little toward 0 every step, which can keep "
+                                     "the model from memorising."),
+    "grad_clip": ("Gradient clip", "The largest a step's gradient may be; bigger ones are scaled down "
+                                   "(0: no limit)."),
+}
+
+
 def field_table(help_text):
-    """What the designer needs of each field: name, type, help and the choices of a str."""
+    """What the designer needs of each field: name, label, type, help and the choices of a str."""
     types = field_types()
-    return [{"name": n, "type": types[n], "help": help_text.get(n, ""), "choices": list(CHOICES.get(n, ()))}
-            for n in DESIGN_FIELDS]
+    table = []
+    for n in DESIGN_FIELDS:
+        label, help_line = FIELD_WORDS.get(n, (n, help_text.get(n, "")))
+        table.append({"name": n, "label": label, "type": types[n], "help": help_line,
+                      "choices": list(CHOICES.get(n, ()))})
+    return table
 
 
 class DesignError(ValueError):

@@ -1,90 +1,135 @@
-// Loss chart: train and validation loss per step, plus the uniform-guess line, drawn by uPlot.
+// Loss chart: the current run's train and validation loss per step, the uniform-guess line, and
+// the runs ticked in "Your runs" to compare, drawn by uPlot with a legend of our own.
 //
 // Points arrive many times a second; they are appended to plain arrays and the chart is
 // redrawn at most once per animation frame, so drawing never piles up on the main thread.
-// The train curves of the last KEEP runs stay on the chart (thinner, labelled with their
-// settings), so two settings can be compared side by side.
+// Train curves are smoothed by an exponential moving average (the Smoothing control; 0 draws
+// the raw points); the current run's raw curve stays faintly behind its smoothed one.
+// Validation points are never smoothed. Colours come from the page's CSS, so dark mode applies.
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 
-const COLORS = { train: '#2563eb', val: '#ea580c', uniform: '#6b7280' };
 const HEIGHT = { wide: 280, narrow: 220 };
-const KEEP = 2;                                 // earlier runs kept beside the current one
-const PAST_COLORS = ['#0d9488', '#a855f7'];    // newest first
-const OVERLAY_COLORS = ['#b45309', '#be123c', '#4d7c0f', '#0369a1', '#6d28d9', '#a16207', '#0f766e', '#9d174d'];
+// Ticked runs, in the order they are listed; mid-tones that read on light and dark grounds.
+const RUN_COLORS = ['#0d9488', '#a855f7', '#d97706', '#db2777', '#65a30d', '#0891b2', '#7c3aed', '#be123c'];
 
-function fmtLoss(u, v) {
-  return v == null ? '—' : v.toFixed(3);
+const fmtLoss = (u, v) => (v == null ? '—' : v.toFixed(3));
+
+/** EMA of the non-null values, debiased so the curve starts at the first point, not at 0. */
+export function smooth(values, alpha) {
+  if (!(alpha > 0)) return values.slice();
+  let s = 0;
+  let n = 0;
+  return values.map((v) => {
+    if (v == null || !Number.isFinite(v)) return null;
+    s = alpha * s + (1 - alpha) * v;
+    n += 1;
+    return s / (1 - alpha ** n);
+  });
 }
 
-export function createChart(el) {
-  const data = { step: [], train: [], val: [], uniform: [] };
-  const past = [];     // {label, step, train} of earlier runs, newest first
-  let overlays = [];   // {label, step, train} of runs picked in the runs table
+function cssColor(name, fallback) {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+export function createChart(el, legendEl) {
+  const data = { step: [], train: [], val: [] };
+  let overlays = [];   // {id, name, step, train, val} of runs ticked in the runs table
   let uniform = null;
-  let label = null;    // the current run's settings, for the legend
+  let name = null;     // the current run's name, for the legend
+  let alpha = 0.6;     // smoothing
   let pending = false;
+  let colors = null;
 
   const height = () => (el.clientWidth < 520 ? HEIGHT.narrow : HEIGHT.wide);
-  const opts = {
-    width: Math.max(280, el.clientWidth),
-    height: height(),
-    legend: { live: false },
-    cursor: { drag: { x: false, y: false } },
-    scales: {
-      x: { time: false },
-      y: {
-        // Keep the uniform line in view and never stretch the axis to an outlier early step.
-        range: (u, min, max) => {
-          const top = uniform == null ? max : Math.max(Math.min(max, uniform * 1.15), uniform * 1.05);
-          const bottom = Math.min(min, uniform == null ? min : uniform);
-          const lo = Number.isFinite(bottom) ? Math.max(0, Math.floor((bottom - 0.1) * 10) / 10) : 0;
-          const hi = Number.isFinite(top) ? top : 4;
-          return [lo, hi > lo ? hi : lo + 1];
-        },
-      },
-    },
-    axes: [
-      { label: 'step', size: 40, labelSize: 16 },
-      { label: 'loss (nats / letter)', size: 50, labelSize: 16 },
-    ],
-    series: [
-      { label: 'step' },
-      { label: 'train', stroke: COLORS.train, width: 1.5, spanGaps: true, value: fmtLoss, points: { show: false } },
-      { label: 'validation', stroke: COLORS.val, width: 2, spanGaps: true, value: fmtLoss,
-        points: { show: true, size: 4, fill: COLORS.val } },
-      { label: 'uniform guess', stroke: COLORS.uniform, width: 1, dash: [6, 4], value: fmtLoss,
-        points: { show: false } },
-    ],
+  const yRange = (u, min, max) => {
+    // Keep the uniform line in view and never stretch the axis to an outlier early step.
+    const top = uniform == null ? max : Math.max(Math.min(max, uniform * 1.15), uniform * 1.05);
+    const bottom = Math.min(min, uniform == null ? min : uniform);
+    const lo = Number.isFinite(bottom) ? Math.max(0, Math.floor((bottom - 0.1) * 10) / 10) : 0;
+    const hi = Number.isFinite(top) ? top : 4;
+    return [lo, hi > lo ? hi : lo + 1];
   };
-  const base = opts.series;
+
   const make = () => {
-    opts.width = Math.max(280, el.clientWidth);
-    // fresh series objects: uPlot keeps its own state in the ones it is given
-    opts.series = [{ ...base[0] }, { ...base[1], label: label ? `train: ${label}` : 'train' }, { ...base[2] }, { ...base[3] },
-      ...past.map((r, i) => ({ label: `earlier: ${r.label}`, stroke: PAST_COLORS[i], width: 1.25,
-        spanGaps: true, value: fmtLoss, points: { show: false } })),
-      ...overlays.map((r, i) => ({ label: r.label, stroke: OVERLAY_COLORS[i % OVERLAY_COLORS.length], width: 1.25,
-        dash: [3, 3], spanGaps: true, value: fmtLoss, points: { show: false } }))];
-    return new uPlot(opts, opts.series.map(() => []), el);
+    colors = {
+      train: cssColor('--train', '#2563eb'), val: cssColor('--val', '#ea580c'), uniform: cssColor('--muted', '#6b7280'),
+      axis: cssColor('--muted', '#6b7280'), grid: cssColor('--line', '#e5e7eb'),
+    };
+    const axis = (label, size) => ({ label, size, labelSize: 16, stroke: colors.axis,
+      grid: { stroke: colors.grid, width: 1 }, ticks: { stroke: colors.grid, width: 1 } });
+    const line = (stroke, width, extra = {}) => ({ stroke, width, spanGaps: true, value: fmtLoss, points: { show: false }, ...extra });
+    const dots = (stroke, dash) => ({ stroke, width: dash ? 1 : 2, dash: dash ? [2, 3] : undefined, spanGaps: true,
+      value: fmtLoss, points: { show: true, size: 5, fill: stroke, stroke } });
+    const series = [
+      { label: 'step' },
+      line(colors.train, 1, { label: 'train (raw)', alpha: 0.3 }),
+      line(colors.train, 1.75, { label: 'train' }),
+      { ...dots(colors.val, false), label: 'validation' },
+      line(colors.uniform, 1, { label: 'uniform guess', dash: [6, 4] }),
+      ...overlays.flatMap((r, i) => {
+        const c = RUN_COLORS[i % RUN_COLORS.length];
+        return [line(c, 1.5, { label: `${r.name}: train` }), { ...dots(c, true), label: `${r.name}: validation` }];
+      }),
+    ];
+    return new uPlot({
+      width: Math.max(260, el.clientWidth), height: height(), legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: false }, y: { range: yRange } },
+      axes: [axis('step', 40), axis('loss (nats / letter)', 50)],
+      series,
+    }, series.map(() => []), el);
   };
   let plot = make();
 
-  /** Columns on one x axis: the union of every kept run's steps, null where a run has no point. */
-  const joined = () => {
-    const others = [...past, ...overlays];
-    const xs = [...new Set([...data.step, ...others.flatMap((r) => r.step)])].sort((a, b) => a - b);
+  /** Our legend: what each colour is, the current run first, with each run's last validation. */
+  const drawLegend = () => {
+    if (!legendEl) return;
+    const item = (color, kind, text, fin) => {
+      const li = document.createElement('li');
+      const sw = document.createElement('span');
+      sw.className = `sw ${kind}`;
+      sw.style.setProperty('--c', color);
+      li.append(sw, text);
+      if (fin != null) {
+        const f = document.createElement('span');
+        f.className = 'fin';
+        f.textContent = `val ${fin.toFixed(3)}`;
+        li.append(f);
+      }
+      return li;
+    };
+    const lastVal = (vals) => [...vals].reverse().find((v) => v != null) ?? null;
+    const items = [
+      item(colors.train, '', name ? `${name}: train` : 'train'),
+      item(colors.val, 'dot', 'validation', data.step.length ? lastVal(data.val) : null),
+      item(colors.uniform, 'dash', 'uniform guess'),
+      ...overlays.map((r, i) => item(RUN_COLORS[i % RUN_COLORS.length], '', r.name, lastVal(r.val))),
+    ];
+    items[0].dataset.run = 'current';
+    overlays.forEach((r, i) => { items[3 + i].dataset.run = String(r.id); });
+    legendEl.replaceChildren(...items);
+  };
+
+  /** Columns on one x axis: the union of every run's steps, null where a run has no point. */
+  const columns = () => {
+    const xs = overlays.length ? [...new Set([...data.step, ...overlays.flatMap((r) => r.step)])].sort((a, b) => a - b)
+      : data.step;
     const col = (steps, values) => {
+      if (steps === xs) return values;
       const at = new Map(steps.map((s, i) => [s, values[i]]));
       return xs.map((s) => at.get(s) ?? null);
     };
-    return [xs, col(data.step, data.train), col(data.step, data.val), xs.map(() => uniform),
-      ...others.map((r) => col(r.step, r.train))];
+    return [xs, col(data.step, alpha > 0 ? data.train : data.train.map(() => null)), col(data.step, smooth(data.train, alpha)),
+      col(data.step, data.val), xs.map(() => uniform),
+      ...overlays.flatMap((r) => [col(r.step, smooth(r.train, alpha)), col(r.step, r.val)])];
   };
 
   const draw = () => {
     pending = false;
-    plot.setData(past.length || overlays.length ? joined() : [data.step, data.train, data.val, data.uniform]);
+    plot.setData(columns());
+    drawLegend();
   };
   const schedule = () => {
     if (!pending) {
@@ -92,23 +137,30 @@ export function createChart(el) {
       requestAnimationFrame(draw);
     }
   };
+  const rebuild = () => {
+    plot.destroy();
+    plot = make();
+    schedule();
+  };
 
   new ResizeObserver(() => {
-    const width = Math.max(280, el.clientWidth);
+    const width = Math.max(260, el.clientWidth);
     if (width !== plot.width) plot.setSize({ width, height: height() });
   }).observe(el);
+  window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', rebuild);
 
   return {
     /** Clear the chart for a new run; `lnV` is the loss of a uniform guess, `initVal` the untrained model's. */
-    reset(lnV = null, initVal = null, runLabel = null) {
+    reset(lnV = null, initVal = null, runName = null) {
       uniform = lnV;
+      name = runName;
       for (const key of Object.keys(data)) data[key].length = 0;
-      if (runLabel !== label || plot.series.length !== 4 + past.length + overlays.length) {
-        label = runLabel;
-        plot.destroy();     // the legend changes: a new plot (once a run, cheap)
-        plot = make();
-      }
       if (lnV != null) this.add(0, null, initVal); // the lines start at step 0, before training
+      schedule();
+    },
+    /** The current run's name once it has one (its number comes from the runs store). */
+    setName(runName) {
+      name = runName;
       schedule();
     },
     /** Append one point: train loss at `step`, and a validation loss if one was measured. */
@@ -116,24 +168,23 @@ export function createChart(el) {
       data.step.push(step);
       data.train.push(train);
       data.val.push(val);
-      data.uniform.push(uniform);
       schedule();
     },
-    /** Keep the current train curve as an earlier run (the oldest kept one goes). */
-    keep(runLabel) {
-      if (!data.step.length) return;
-      past.unshift({ label: runLabel, step: data.step.slice(), train: data.train.slice() });
-      past.length = Math.min(past.length, KEEP);
-    },
-    /** Train curves of runs picked in the runs table, drawn dashed beside the rest. */
+    /** Runs ticked in the runs table ({id, name, step, train, val}), drawn beside the current one. */
     setOverlays(list) {
+      const shape = (l) => l.map((r) => r.id).join(',');
+      const same = shape(list) === shape(overlays);
       overlays = list;
-      plot.destroy();
-      plot = make();
+      if (same) schedule();
+      else rebuild();
+    },
+    /** How much train curves are smoothed: 0 raw, up to 0.98. */
+    setSmoothing(value) {
+      alpha = Math.min(0.98, Math.max(0, value));
       schedule();
     },
-    /** Settings of the runs on the chart, current first (for tests and the curious). */
-    labels: () => [label, ...past.map((r) => r.label)],
+    /** Names of the runs on the chart, current first (for tests and the curious). */
+    labels: () => [name, ...overlays.map((r) => r.name)],
     /** Attach a validation loss to the latest point (the final full-set evaluation). */
     setLastVal(val) {
       const n = data.val.length;

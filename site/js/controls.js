@@ -22,13 +22,14 @@ function fmtTime(s) {
   return `${Math.round(s / 60)} min`;
 }
 
+/** One designer field: its label in words with the Config name after it, an ⓘ that shows
+ * one line of help (a button, so touch screens get it too), the input and its problem. */
 function fieldInput(f) {
-  const label = document.createElement('label');
-  label.title = f.help;
-  label.dataset.field = f.name;
+  const box = document.createElement('div');
+  box.className = 'field';
+  box.dataset.field = f.name;
   let input;
   if (f.type === 'bool') {
-    label.className = 'check';
     input = document.createElement('input');
     input.type = 'checkbox';
   } else if (f.choices.length) {
@@ -42,15 +43,46 @@ function fieldInput(f) {
   }
   input.id = `f-${f.name}`;
   input.name = f.name;
+  const label = document.createElement('label');
+  label.htmlFor = input.id;
+  const code = document.createElement('code');
+  code.textContent = f.name;
+  label.append(`${f.label || f.name} `, code);
+  const help = document.createElement('p');
+  help.className = 'help';
+  help.id = `h-${f.name}`;
+  help.textContent = f.help;
+  help.hidden = true;
+  const info = document.createElement('button');
+  info.type = 'button';
+  info.className = 'info';
+  info.textContent = 'ⓘ';
+  info.setAttribute('aria-label', `What is ${f.label || f.name}?`);
+  info.setAttribute('aria-expanded', 'false');
+  info.setAttribute('aria-controls', help.id);
+  info.addEventListener('click', () => {
+    help.hidden = !help.hidden;
+    info.setAttribute('aria-expanded', String(!help.hidden));
+  });
+  const head = document.createElement('div');
+  head.className = 'field-head';
+  if (f.type === 'bool') {
+    label.className = 'check';
+    label.prepend(input, ' ');
+    head.append(label, info);
+    box.append(head);
+  } else {
+    head.append(label, info);
+    box.append(head, input);
+  }
   const problem = document.createElement('span');
   problem.className = 'problem';
   problem.id = `p-${f.name}`;
-  if (f.type === 'bool') label.append(input, ` ${f.name}`, problem);
-  else label.append(`${f.name}`, input, problem);
-  return label;
+  box.append(help, problem);
+  return box;
 }
 
-export function createControls({ onTrain, onPause, onStop, onReset, onGenerate, send }) {
+export function createControls({ onTrain, onPause, onStop, onReset, onGenerate, send, showDesigner }) {
   let fields = [];        // from "ready": [{name, type, help, choices}]
   let verdict = null;     // Python's answer for the design on screen: {problems, refused, ...}
   let asked = 0;          // id of the last design question
@@ -99,8 +131,8 @@ export function createControls({ onTrain, onPause, onStop, onReset, onGenerate, 
     const p = page.presets[$('preset').value];
     if (!p) return;
     setValues({ ...p, steps: p.page_steps });
-    $('preset-note').textContent = `${p.note} ${p.params.toLocaleString('en-US')} parameters: ${p.n_layer} layer${p.n_layer > 1 ? 's' : ''}, `
-      + `width ${p.n_embd}, ${p.n_head} heads, block ${p.block_size}, batch ${p.batch_size}.`;
+    $('preset-note').textContent = `${p.note} ${p.n_layer} layer${p.n_layer > 1 ? 's' : ''}, `
+      + `width ${p.n_embd}, ${p.n_head} heads, context ${p.block_size}, batch ${p.batch_size}.`;
     ask();
   };
   $('preset').addEventListener('change', applyPreset);
@@ -119,7 +151,7 @@ export function createControls({ onTrain, onPause, onStop, onReset, onGenerate, 
   $('controls').addEventListener('submit', (e) => {
     e.preventDefault();
     if (!verdict || Object.keys(verdict.problems).length || verdict.refused) {
-      onTrain(null, 'This design cannot train yet: see the note below the settings.');
+      onTrain(null, 'This design cannot train yet: see the note below the settings (and the Design tab).');
       return;
     }
     let seed;
@@ -166,14 +198,14 @@ export function createControls({ onTrain, onPause, onStop, onReset, onGenerate, 
     for (const f of fields) {
       const problem = msg.problems[f.name] || '';
       $(`p-${f.name}`)?.replaceChildren(problem);
-      input(f.name).closest('label').classList.toggle('bad', Boolean(problem));
+      input(f.name).closest('.field, label')?.classList.toggle('bad', Boolean(problem));
       input(f.name).setCustomValidity?.(problem);
     }
     const cost = $('design-cost');
     const problems = Object.values(msg.problems);
     if (problems.length) {
       cost.textContent = `Cannot train this design: ${problems.join(' ')}`;
-      if (Object.keys(msg.problems).some((n) => !IN_FORM.has(n))) $('designer').open = true;
+      if (Object.keys(msg.problems).some((n) => !IN_FORM.has(n))) showDesigner();
     } else if (msg.refused) {
       cost.textContent = `Too big for this tab: ${msg.refused}.`;
     } else {
@@ -203,7 +235,7 @@ export function createControls({ onTrain, onPause, onStop, onReset, onGenerate, 
       applyPreset();
       setValues(settings);
       if (settings.seed != null) $('seed').value = String(settings.seed);
-      if (fields.some((f) => !IN_FORM.has(f.name) && f.name in settings)) $('designer').open = true;
+      if (fields.some((f) => !IN_FORM.has(f.name) && f.name in settings)) showDesigner();
       ask();
     },
     onState,

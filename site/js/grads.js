@@ -52,7 +52,7 @@ export function createGrads({ send, canSend }) {
         panel().querySelector('.inside-body').append(
           el('p', { class: 'note', id: 'grads-note', text: 'Train (or keep training) to see the gradients: each reported step adds a point.' }),
           el('div', { class: 'grads', id: 'grads-view' }, el('div', { id: 'grads-grad' }), el('div', { id: 'grads-ratio' })));
-        panel().addEventListener('toggle', () => watch(panel().open));
+        panel().addEventListener('tabhide', () => watch(false));
         rebuild();
       }
       watch(true);
@@ -69,7 +69,7 @@ export function createGrads({ send, canSend }) {
           + 'step moved the weights relative to their size (around 1e-3 is a healthy rate; far above, the run may blow up).';
         schedule();
       },
-      ready() { if (panel()?.open) watch(true); },   // a restarted Python starts unwatched
+      ready() { if (panel() && !panel().hidden) watch(true); },   // a restarted Python starts unwatched
     },
   };
 }

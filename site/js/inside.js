@@ -307,12 +307,12 @@ function fillScatter(svg, coords) {
 // ---------- requests: one in flight per panel; typing while one is out asks again after ----------
 
 export function createInside({ send, canSend }) {
-  const live = {};   // panel name -> {details, pending, sentAt, dirty, answered}
+  const live = {};   // view name -> {panel, pending, sentAt, dirty, answered}
   let seq = 0;
 
   const ask = (name) => {
     const p = live[name];
-    if (!p || !p.details.open) return;
+    if (!p || p.panel.hidden) return;
     if (!canSend()) { p.dirty = true; return; }
     if (p.pending && performance.now() - p.sentAt < RETRY_MS) { p.dirty = true; return; }
     p.pending = ++seq;
@@ -331,7 +331,7 @@ export function createInside({ send, canSend }) {
     note.textContent = msg.note || said || '';
     note.classList.toggle('warn', Boolean(msg.note));
     p.answered = !msg.note;
-    p.details.dataset.step = msg.step ?? '';
+    p.panel.dataset.step = msg.step ?? '';
     if (p.dirty) ask(msg.what);
   };
 
@@ -341,15 +341,15 @@ export function createInside({ send, canSend }) {
   const refresh = () => askAll((n) => !(PANELS[n].once && live[n].answered));
 
   return {
-    /** A <details id="inside-NAME"> was opened: build it the first time, then ask for fresh data. */
+    /** The view id="inside-NAME" was shown: build it the first time, then ask for fresh data. */
     async opened(id) {
       const name = id.replace(/^inside-/, '');
       if (!PANELS[name]) return;
       if (!live[name]) {
         await loadStyle();
-        const details = $(id);
-        live[name] = { details, pending: null, sentAt: 0, dirty: false, answered: false };
-        PANELS[name].build(details.querySelector('.inside-body'), () => ask(name));
+        const panel = $(id);
+        live[name] = { panel, pending: null, sentAt: 0, dirty: false, answered: false };
+        PANELS[name].build(panel.querySelector('.inside-body'), () => ask(name));
         $(`${{ probs: 'probs', attention: 'att', embedding: 'emb', source: 'src' }[name]}-note`).textContent = 'Asking the model…';
       }
       if (!(PANELS[name].once && live[name].answered)) ask(name);

@@ -8,6 +8,8 @@ import { createControls } from './controls.js';
 import { page, plug, dispatch, setState, setChars } from './page.js';
 import * as ui from './panels.js';
 import { createWorkers } from './workers.js';
+import { createTabs } from './tabs.js';
+import { describe } from './describe.js';
 
 const app = {
   worker: null,
@@ -37,7 +39,7 @@ window.zcgpt = { get state() { return page.state; }, get run() { return app.run;
 
 let chart = null;  // created in boot(), after the first paint, to keep start-up tasks short
 const controls = plug(createControls({ onTrain, onPause, onStop, onReset, onGenerate,
-  send: (msg) => app.worker?.send(msg) }));
+  send: (msg) => app.worker?.send(msg), showDesigner: () => lab.show('lab-design') }));
 const workers = plug(createWorkers({ leader: () => app.worker, setStatus: ui.setStatus }));
 
 // Panels loaded after the first paint (data.js, share.js) plug in too: their message handlers
@@ -45,13 +47,9 @@ const workers = plug(createWorkers({ leader: () => app.worker, setStatus: ui.set
 const plugins = [];
 const addPanel = (panel) => { plugins.push(panel); return plug(panel); };
 
-/** The legend's words for a run, so two runs side by side can be told apart. */
+/** A run's settings in words: the preset, then what differs from it. */
 function runLabel(run) {
-  const data = run.data == null ? ', your list' : run.data === 'names' ? '' : `, ${run.data}`;
-  const preset = page.presets[run.preset] || {};
-  const design = Object.entries(run.changes || {}).filter(([k, v]) => k !== 'steps' && k !== 'lr' && preset[k] !== v)
-    .map(([k, v]) => `, ${k} ${v}`).join('');
-  return `${run.from_model ? 'loaded model' : run.preset}${design}, seed ${run.seed}, lr ${run.lr}, ${ui.fmtInt(run.steps)} steps${data}`;
+  return describe({ ...run, dataLabel: run.data == null ? 'your list' : undefined });
 }
 
 function readyStatus() {
@@ -62,7 +60,6 @@ function readyStatus() {
 
 /** Keep the last run's curve on the chart and clear the live view for `next` (null: none). */
 function replaceRun(next, samplesNote) {
-  if (app.run?.points.length) chart.keep(runLabel(app.run));   // the chart keeps the last runs
   app.run = next;
   page.paused = false;
   page.pausedBy = null;
@@ -93,6 +90,7 @@ function onTrain(run, problem) {
     t0: performance.now() }, 'The first names appear after about a second.');
   setState('training');
   ui.setStatus(`Training ${run.preset}…`);
+  if (!wide.matches) showChart();
   app.worker.send({ type: 'train', preset: run.preset, seed: run.seed, changes: run.changes, data: run.data,
     from_model: run.from_model, resume: run.resume });
 }
@@ -297,17 +295,17 @@ function showSamples(names, step) {
   ui.setText('sample-step', `at step ${ui.fmtInt(step)} · ${fresh} of ${names.length} new`);
 }
 
-// "See inside" panels: js/inside.js (and its data) are fetched when a panel is first opened.
-// Each panel names its module (data-module); a module is loaded and plugged in once.
+// "See inside" views, beside the chart: js/inside.js (and its data) are fetched when a view is
+// first shown. Each view names its module (data-module); a module is loaded and plugged in once.
 const insideModules = {
   inside: () => import('./inside.js').then((m) => m.createInside),
   writer: () => import('./writer.js').then((m) => m.createWriter),
   grads: () => import('./grads.js').then((m) => m.createGrads),
 };
 const insideLoaded = {};
-for (const panel of document.querySelectorAll('details.inside-panel')) {
-  panel.addEventListener('toggle', () => {
-    if (!panel.open) return;
+createTabs(document.getElementById('inside-tabs'), { collapsible: () => true });
+for (const panel of document.querySelectorAll('.inside-panel')) {
+  panel.addEventListener('tabshow', () => {
     const name = panel.dataset.module || 'inside';
     insideLoaded[name] ??= insideModules[name]().then((create) => plug(create({
       send: (msg) => app.worker.send(msg), canSend: () => app.worker != null && app.alive })));
@@ -315,6 +313,20 @@ for (const panel of document.querySelectorAll('details.inside-panel')) {
   });
 }
 
+// Set-up (data, design, runs, keep and share): a column of its own on a wide screen, with one
+// panel always open; on a narrow one a row of tabs that open in place and close again.
+const wide = window.matchMedia('(min-width: 1024px)');
+const lab = createTabs(document.getElementById('lab-tabs'), { collapsible: () => !wide.matches });
+if (wide.matches) lab.show('lab-data');
+wide.addEventListener('change', () => { if (wide.matches && !lab.shown()) lab.show('lab-data'); });
+
+/** On a narrow screen, bring the chart into view when a run starts (it sits below the form). */
+function showChart() {
+  const box = document.querySelector('.live').getBoundingClientRect();
+  if (box.top < 0 || box.top > window.innerHeight * 0.35) {
+    document.querySelector('.live').scrollIntoView({ block: 'start', behavior: 'smooth' });
+  }
+}
 
 // ---------- start ----------
 
@@ -350,7 +362,14 @@ async function boot() {
   await nextTask();
   const { createChart } = await import('./chart.js');   // uPlot is parsed after the first paint
   await nextTask();
-  chart = createChart(document.getElementById('chart'));
+  chart = createChart(document.getElementById('chart'), document.getElementById('chart-legend'));
+  const smoothing = document.getElementById('smoothing');
+  const showSmoothing = () => {
+    chart.setSmoothing(Number(smoothing.value));
+    document.getElementById('smoothing-value').textContent = Number(smoothing.value).toFixed(2);
+  };
+  smoothing.addEventListener('input', showSmoothing);
+  showSmoothing();
   await nextTask();
   const { createDataPanel } = await import('./data.js');
   await nextTask();

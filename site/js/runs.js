@@ -3,24 +3,35 @@
 // A run is recorded when it starts; while it trains, the worker's snapshot (the model, Adam's
 // state and the batch order, every ~15 s of training) is kept with its curve, so a run cut off
 // by closing the tab can be continued from there; when it ends its final model replaces the
-// snapshot. Rows can be overlaid on the chart, opened as a link, exported, or deleted.
+// snapshot. Each run has a short name ("run 3 · tiny, width 32, 2 layers", renamable) used on
+// its card, in the chart's legend and in exports. Cards can be ticked to draw the run on the
+// chart (the last two runs are ticked for you when a new one starts), opened as a link,
+// exported, or deleted.
 
 import { openStore } from './store.js';
 import { LOCKED, page } from './page.js';
+import { describe } from './describe.js';
 
 const $ = (id) => document.getElementById(id);
-const CSV_FIELDS = ['id', 'started', 'preset', 'seed', 'changes', 'data', 'params', 'steps', 'stepsDone',
+const CSV_FIELDS = ['id', 'name', 'started', 'preset', 'seed', 'changes', 'data', 'params', 'steps', 'stepsDone',
   'trainLoss', 'valLoss', 'novelty', 'seconds', 'tokensPerS', 'status'];
 
 const num = (v, digits) => (v == null || !Number.isFinite(v) ? '—' : v.toFixed(digits));
 const int = (v) => (v == null || !Number.isFinite(v) ? '—' : Math.round(v).toLocaleString('en-US'));
 
-/** What differs from the preset, in words: "n_layer 2, block_size 24". */
+/** What differs from the preset, in words: "lr 0.01, n_layer 2, block_size 24". */
 export function changesText(run) {
   const p = page.presets[run.preset] || {};
   const parts = Object.entries(run.changes || {})
     .filter(([k, v]) => k !== 'steps' && k !== 'lr' && p[k] !== v).map(([k, v]) => `${k} ${v}`);
   return [`lr ${run.changes?.lr ?? p.lr}`, ...parts].join(', ');
+}
+
+/** A run's name: the one given, or "run N · what it is". */
+export function nameOf(r) {
+  if (r.name) return r.name;
+  const what = r.status === 'loaded' ? (r.dataLabel || 'a model file') : describe(r);
+  return r.id == null ? what : `run ${r.id} · ${what}`;
 }
 
 /** The command line that trains the same run on the desktop. */
@@ -54,6 +65,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
   let runs = [];                 // records, newest first
   let current = null;            // the record of the run in progress
   let waitingModel = null;       // a finished record whose final model is on its way
+  let displayed = null;          // the record the chart draws as its current run
   const shown = new Set();       // ids overlaid on the chart
   let clearArmed = false;
 
@@ -72,70 +84,128 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
     }
   };
 
-  const overlay = () => chart.setOverlays(runs.filter((r) => shown.has(r.id) && r.points?.length)
-    .map((r) => ({ label: `run ${r.id}: ${r.label}`, step: r.points.map((p) => p[0]), train: r.points.map((p) => p[1]) })));
+  const ticked = new Set();      // ids the person ticked or unticked: left as they are
+  /** The ticked runs on the chart, all but the one training now (drawn once, as the current run). */
+  const overlay = () => chart.setOverlays(runs.filter((r) => shown.has(r.id) && r.points?.length && r !== displayed)
+    .map((r) => ({ id: r.id, name: nameOf(r), step: r.points.map((p) => p[0]), train: r.points.map((p) => p[1]),
+      val: r.points.map((p, i) => (i === r.points.length - 1 && r.valLoss != null ? r.valLoss : p[2] ?? null)) })));
+  /** A new run starts: the two runs before it are ticked, unless the person chose otherwise. */
+  const tickLast = () => {
+    const last = runs.filter((r) => r !== displayed && r.points?.length && r.status !== 'loaded').slice(0, 2);
+    for (const r of runs) if (!ticked.has(r.id) && !last.includes(r)) shown.delete(r.id);
+    for (const r of last) if (!ticked.has(r.id)) shown.add(r.id);
+  };
+
+  const fmtS = (v) => (v == null || !Number.isFinite(v) ? '—' : `${v.toFixed(1)} s`);
+  const span = (cls, ...children) => {
+    const e = document.createElement('span');
+    if (cls) e.className = cls;
+    e.append(...children);
+    return e;
+  };
+  const fig = (label, value) => {
+    const b = document.createElement('b');
+    b.textContent = value;
+    return span('', `${label} `, b);
+  };
+
+  function card(r) {
+    const li = document.createElement('li');
+    li.className = 'run-card';
+    li.dataset.id = r.id;
+    li.dataset.status = r.status;
+    li.dataset.snapshot = r.hasSnapshot ? 'yes' : 'no';
+    const pick = document.createElement('input');
+    pick.type = 'checkbox';
+    pick.checked = shown.has(r.id);
+    pick.disabled = !r.points?.length;
+    pick.setAttribute('aria-label', `show ${nameOf(r)} on the chart`);
+    pick.addEventListener('change', () => {
+      ticked.add(r.id);
+      if (pick.checked) shown.add(r.id); else shown.delete(r.id);
+      overlay();
+    });
+    const name = span('run-name', nameOf(r));
+    const head = document.createElement('div');
+    head.className = 'run-head';
+    head.append(pick, name);
+    const figs = document.createElement('div');
+    figs.className = 'figs';
+    figs.append(fig('val', num(r.valLoss, 3)), fig('train', num(r.trainLoss, 3)),
+      fig('new', r.novelty == null ? '—' : `${Math.round(100 * r.novelty)}%`));
+    const setting = document.createElement('p');
+    setting.className = 'setting';
+    setting.textContent = [`${int(r.stepsDone)} / ${int(r.steps)} steps${r.status === 'interrupted' ? ' · cut off' : ''}`,
+      fmtS(r.seconds), `${int(r.tokensPerS)} tok/s`, `${int(r.params)} params`, r.data ?? r.dataLabel ?? 'your list',
+      r.status === 'loaded' ? null : `seed ${r.seed}, ${changesText(r)}`].filter(Boolean).join(' · ');
+    const acts = document.createElement('div');
+    acts.className = 'acts';
+    const button = (text, fn, title) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = text;
+      b.title = title;
+      b.dataset.act = text.toLowerCase();
+      b.disabled = LOCKED.has(page.state);
+      b.addEventListener('click', fn);
+      acts.append(b);
+      return b;
+    };
+    if (r.status === 'interrupted' && r.hasSnapshot) button('Continue', () => onContinue(r), `go on from step ${r.stepsDone}`);
+    if (r.hasModel) {
+      button('Use', () => onUse(r), 'load its model: generate names and look inside');
+      button('Model', () => onDownload(r), 'download its model file');
+    }
+    if (r.data && r.status !== 'loaded') {
+      const a = document.createElement('a');
+      a.href = linkFor(r);
+      a.textContent = 'Link';
+      a.target = '_blank';
+      acts.append(a);
+    }
+    if (r.status !== 'loaded') button('Command', () => onCommand(r), 'the command line that trains this run');
+    const rename = button('Rename', () => onRename(r, name), 'give this run a name of your own');
+    rename.disabled = false;      // a name changes nothing a run depends on
+    button('Delete', () => onDelete(r), 'forget this run');
+    li.append(head, figs, setting, acts);
+    return li;
+  }
 
   function render() {
-    const body = $('runs-body');
-    body.replaceChildren(...runs.map((r) => {
-      const tr = document.createElement('tr');
-      tr.dataset.id = r.id;
-      tr.dataset.status = r.status;
-      tr.dataset.snapshot = r.hasSnapshot ? 'yes' : 'no';
-      const cell = (text, cls) => {
-        const td = document.createElement('td');
-        td.textContent = text;
-        if (cls) td.className = cls;
-        tr.append(td);
-        return td;
-      };
-      const pick = document.createElement('input');
-      pick.type = 'checkbox';
-      pick.checked = shown.has(r.id);
-      pick.disabled = !r.points?.length;
-      pick.setAttribute('aria-label', `show run ${r.id} on the chart`);
-      pick.addEventListener('change', () => { pick.checked ? shown.add(r.id) : shown.delete(r.id); overlay(); });
-      cell('').append(pick);
-      cell(`${r.id}`);
-      cell(`${r.preset}, seed ${r.seed}, ${changesText(r)}`, 'settings');
-      cell(int(r.params), 'n');
-      cell(`${int(r.stepsDone)} / ${int(r.steps)}${r.status === 'interrupted' ? ' · cut off' : ''}`, 'n');
-      cell(num(r.trainLoss, 3), 'n');
-      cell(num(r.valLoss, 3), 'n');
-      cell(r.novelty == null ? '—' : `${Math.round(100 * r.novelty)}%`, 'n');
-      cell(r.seconds == null ? '—' : `${num(r.seconds, 1)} s`, 'n');
-      cell(int(r.tokensPerS), 'n');
-      cell(r.data ?? r.dataLabel ?? 'your list');
-      const acts = cell('', 'acts');
-      const button = (text, fn, title) => {
-        const b = document.createElement('button');
-        b.type = 'button';
-        b.textContent = text;
-        b.title = title;
-        b.dataset.act = text.toLowerCase();
-        b.disabled = LOCKED.has(page.state);
-        b.addEventListener('click', fn);
-        acts.append(b);
-        return b;
-      };
-      if (r.status === 'interrupted' && r.hasSnapshot) button('Continue', () => onContinue(r), `go on from step ${r.stepsDone}`);
-      if (r.hasModel) {
-        button('Use', () => onUse(r), 'load its model: generate names and look inside');
-        button('Model', () => onDownload(r), 'download its model file');
-      }
-      if (r.data && r.status !== 'loaded') {
-        const a = document.createElement('a');
-        a.href = linkFor(r);
-        a.textContent = 'Link';
-        a.target = '_blank';
-        acts.append(a);
-      }
-      if (r.status !== 'loaded') button('Command', () => onCommand(r), 'the command line that trains this run');
-      button('Delete', () => onDelete(r), 'forget this run');
-      return tr;
-    }));
+    $('runs-body').replaceChildren(...runs.map(card));
     $('runs-empty').hidden = runs.length > 0;
+    $('runs-count').textContent = runs.length ? String(runs.length) : '';
     for (const id of ['runs-csv', 'runs-json', 'runs-clear']) $(id).disabled = !runs.length;
+  }
+
+  /** Rename in place: an input over the name; Enter or leaving it keeps, Escape goes back. */
+  function onRename(r, nameEl) {
+    const input = document.createElement('input');
+    input.type = 'text';
+    input.maxLength = 60;
+    input.value = nameOf(r);
+    input.setAttribute('aria-label', `name of run ${r.id}`);
+    let done = false;
+    const finish = (keep) => {
+      if (done) return;
+      done = true;
+      if (keep) {
+        const text = input.value.trim();
+        r.name = text && text !== nameOf({ ...r, name: null }) ? text : undefined;
+        save(r);
+        if (r === current) chart.setName(nameOf(r));
+      }
+      overlay();
+      render();
+    };
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') finish(true);
+      else if (e.key === 'Escape') finish(false);
+    });
+    input.addEventListener('blur', () => finish(true));
+    nameEl.replaceChildren(input);
+    input.focus();
+    input.select();
   }
 
   async function onContinue(r) {
@@ -198,6 +268,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
     }
     runs = [];
     shown.clear();
+    ticked.clear();
     overlay();
     render();
     say('Your runs and models are gone from this browser.', 'ok');
@@ -232,6 +303,9 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
         if (!run) return;
         if (current && run.resumeId === current.id) {
           current.status = 'running';
+          displayed = current;
+          chart.setName(nameOf(current));
+          overlay();
           save(current).then(render);
           return;
         }
@@ -239,7 +313,14 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
           data: run.data ?? null, dataLabel: run.dataLabel, label: run.label, params: msg.params, steps: msg.steps,
           stepsDone: 0, status: 'running', points: [] };
         runs.unshift(current);
-        save(current).then(render);
+        displayed = current;
+        tickLast();
+        overlay();
+        const named = current;
+        save(current).then(() => {
+          if (named === current || named === waitingModel) chart.setName(nameOf(named));
+          render();
+        });
       },
       snapshot(msg) {
         const run = getRun();
@@ -267,6 +348,8 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
         save(r, { [`${r.id}:model`]: msg.text, [`${r.id}:snapshot`]: null }).then(render);
       },
       reset() {
+        displayed = null;
+        overlay();
         if (current) {
           current.status = current.hasSnapshot ? 'interrupted' : 'stopped';
           save(current).then(render);

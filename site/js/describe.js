@@ -1,0 +1,27 @@
+// A run in a learner's words, for its short name ("tiny, width 32, 2 layers"): used by the
+// runs card, the chart's legend and the exports.
+
+import { page } from './page.js';
+
+const WORDS = {
+  n_embd: (v) => `width ${v}`, n_layer: (v) => `${v} layer${v === 1 ? '' : 's'}`, n_head: (v) => `${v} heads`,
+  block_size: (v) => `context ${v}`, mlp_ratio: (v) => `MLP ${v}×`, batch_size: (v) => `batch ${v}`,
+  lr: (v) => `lr ${v}`, warmup_steps: (v) => `warm-up ${v}`, weight_decay: (v) => `decay ${v}`,
+  grad_clip: (v) => `clip ${v}`, shards: (v) => `${v} shards`, tied_head: (v) => (v ? 'tied output' : 'own output'),
+  final_norm: (v) => (v ? 'final norm' : 'no final norm'), activation: (v) => v,
+};
+
+/** "tiny, width 32, 2 layers, seed 7, cities": the preset, then only what differs from it. */
+export function describe(run) {
+  const p = page.presets[run.preset];
+  const parts = [run.from_model ? 'from a loaded model' : run.preset];
+  if (p) {
+    for (const [k, v] of Object.entries(run.changes || {})) {
+      if (k !== 'steps' && p[k] !== v) parts.push((WORDS[k] || ((x) => `${k} ${x}`))(v));
+    }
+  }
+  if (run.seed != null && run.seed !== 42) parts.push(`seed ${run.seed}`);
+  if (run.data && run.data !== 'names') parts.push(run.data);
+  else if (run.data == null && run.dataLabel) parts.push(run.dataLabel);
+  return parts.join(', ');
+}
