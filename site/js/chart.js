@@ -126,9 +126,13 @@ export function createChart(el, legendEl) {
       ...overlays.flatMap((r) => [col(r.step, smooth(r.train, alpha)), col(r.step, r.val)])];
   };
 
+  let drawn = null;    // the columns last drawn and their smoothing, for tests and the curious
+  let drawnAlpha = null;
   const draw = () => {
     pending = false;
-    plot.setData(columns());
+    drawn = columns();
+    drawnAlpha = alpha;
+    plot.setData(drawn);
     drawLegend();
   };
   const schedule = () => {
@@ -185,6 +189,12 @@ export function createChart(el, legendEl) {
     },
     /** Names of the runs on the chart, current first (for tests and the curious). */
     labels: () => [name, ...overlays.map((r) => r.name)],
+    /** The colours it draws with, read from the page's CSS (light or dark). */
+    colors: () => ({ ...colors }),
+    /** What is drawn: each series' label and its column on the shared step axis. */
+    drawn: () => (drawn ? plot.series.map((sr, i) => ({ label: sr.label, values: drawn[i] })) : []),
+    /** The smoothing of what is drawn. */
+    drawnSmoothing: () => drawnAlpha,
     /** Attach a validation loss to the latest point (the final full-set evaluation). */
     setLastVal(val) {
       const n = data.val.length;

@@ -14,12 +14,18 @@ export function createGrads({ send, canSend }) {
   let plots = null;
   let pending = false;
 
-  const make = (host, label) => new uPlot({
-    width: Math.max(260, host.clientWidth), height: 180, legend: { live: false },
-    scales: { x: { time: false }, y: { distr: 3 } },
-    axes: [{ label: 'step', size: 36 }, { label, size: 60, values: (u, vals) => vals.map((v) => (v == null ? '' : v.toExponential(0))) }],
-    series: [{ label: 'step' }, ...parts.map((p, i) => ({ label: p, stroke: COLORS[i % COLORS.length], width: 1.5, points: { show: false } }))],
-  }, [[], ...parts.map(() => [])], host);
+  const make = (host, label) => {
+    const css = getComputedStyle(document.documentElement);
+    const axis = { stroke: css.getPropertyValue('--muted').trim() || '#6b7280',
+      grid: { stroke: css.getPropertyValue('--line').trim() || '#e5e7eb' } };
+    return new uPlot({
+      width: Math.max(260, host.clientWidth), height: 180, legend: { live: false },
+      scales: { x: { time: false }, y: { distr: 3 } },
+      axes: [{ label: 'step', size: 36, ...axis },
+        { label, size: 60, ...axis, values: (u, vals) => vals.map((v) => (v == null ? '' : v.toExponential(0))) }],
+      series: [{ label: 'step' }, ...parts.map((p, i) => ({ label: p, stroke: COLORS[i % COLORS.length], width: 1.5, points: { show: false } }))],
+    }, [[], ...parts.map(() => [])], host);
+  };
 
   const redraw = () => {
     pending = false;
@@ -50,8 +56,9 @@ export function createGrads({ send, canSend }) {
       if (!plots) {
         await loadStyle();
         panel().querySelector('.inside-body').append(
-          el('p', { class: 'note', id: 'grads-note', text: 'Train (or keep training) to see the gradients: each reported step adds a point.' }),
-          el('div', { class: 'grads', id: 'grads-view' }, el('div', { id: 'grads-grad' }), el('div', { id: 'grads-ratio' })));
+          el('p', { class: 'note', id: 'grads-note', text: 'Nothing to show yet: train (or keep training) with this view '
+            + 'open, and two charts appear here, one line per part of the model, a point per reported step.' }),
+          el('div', { class: 'grads', id: 'grads-view', hidden: '' }, el('div', { id: 'grads-grad' }), el('div', { id: 'grads-ratio' })));
         panel().addEventListener('tabhide', () => watch(false));
         rebuild();
       }
@@ -61,12 +68,16 @@ export function createGrads({ send, canSend }) {
       start() { rows = []; schedule(); },
       progress(msg) {
         if (!msg.parts?.length) return;
+        $('grads-view').hidden = false;
         for (const [step, stats] of msg.parts) {
           for (const p of Object.keys(stats)) if (!parts.includes(p)) { parts.push(p); rebuild(); }
           rows.push([step, stats]);
         }
         $('grads-note').textContent = 'Per part of the model, on a log scale: the gradient\'s size, and how much one '
-          + 'step moved the weights relative to their size (around 1e-3 is a healthy rate; far above, the run may blow up).';
+          + 'step moved the weights compared with their size. Adam moves each weight by about the learning rate per '
+          + 'step, so with a learning rate of 0.01 ratios of 1e-2 to 5e-2 are normal early on, falling toward 1e-4 as '
+          + 'the rate decays to 0; '
+          + 'near 1 a step rewrites the part, and the run may blow up.';
         schedule();
       },
       ready() { if (panel() && !panel().hidden) watch(true); },   // a restarted Python starts unwatched

@@ -59,12 +59,15 @@ const PANELS = {
       body.append(
         el('label', { class: 'inside-input' }, 'Type a name or the start of one', input), namesList(),
         el('p', { class: 'note', id: 'probs-note', 'aria-live': 'polite' }),
+        el('div', { class: 'ptop5', id: 'probs-top', 'aria-live': 'off' }),
+        el('p', { class: 'probs-head', id: 'probs-head', text: 'Letter by letter (each row scaled to its likeliest letter):' }),
         el('div', { class: 'probs', id: 'probs-view' }));
     },
     text: () => normalise($('probs-text').value),
     draw(msg) {
       const view = $('probs-view');
-      if (msg.note) { reshape(view, ''); return; }
+      $('probs-head').hidden = Boolean(msg.note);
+      if (msg.note) { reshape(view, ''); $('probs-top').replaceChildren(); return; }
       // columns: every letter, then the end token; the start token never comes next
       const cols = msg.itos.map((s, i) => i).filter((i) => msg.itos[i] !== '<BOS>');
       cols.push(cols.splice(cols.indexOf(msg.itos.indexOf('<EOS>')), 1)[0]);
@@ -87,9 +90,10 @@ const PANELS = {
       msg.probs.forEach((row, t) => {
         const rowEl = view.children[t];
         const next = t < text.length ? msg.itos.indexOf(text[t]) : -1;
+        const most = Math.max(...cols.map((i) => row[i])) || 1;   // the likeliest letter fills the row
         cols.forEach((i, c) => {
           const bar = rowEl.children[1].children[c];
-          bar.style.setProperty('--p', row[i].toFixed(4));
+          bar.style.setProperty('--p', (row[i] / most).toFixed(4));
           bar.title = `${tokenName(msg.itos[i])}: ${pct(row[i])}`;
         });
         const top = cols.slice().sort((x, y) => row[y] - row[x]).slice(0, 3)
@@ -99,9 +103,10 @@ const PANELS = {
           + (next >= 0 ? `; “${text[t]}” came next, at ${pct(row[next])}` : ''));
       });
       const last = text.length ? `“${msg.text}”` : 'the start';
-      return `Model at step ${msg.step.toLocaleString('en-US')}. Each row: what it expects after the letters on the left `
-        + `(^ is the start, . the end of a name). The dark bar is the letter that came next. After ${last}: `
-        + `${order3(msg, cols)}.`;
+      showTop5(msg, cols);
+      return `Model at step ${msg.step.toLocaleString('en-US')}. The likeliest letters after ${last}, then one row per `
+        + 'position: what it expects after the letter on the left (^ is the start, . the end of a name); '
+        + 'the dark bar is the letter that came next.';
     },
   },
 
@@ -214,10 +219,16 @@ function pythonLines(source) {
   return out;
 }
 
-function order3(msg, cols) {
+/** The five likeliest tokens after the whole text: a labelled bar each, as wide as its chance. */
+function showTop5(msg, cols) {
   const row = msg.probs.at(-1);
-  return cols.slice().sort((a, b) => row[b] - row[a]).slice(0, 3)
-    .map((i) => `${tokenName(msg.itos[i])} ${pct(row[i])}`).join(', ');
+  const best = cols.slice().sort((a, b) => row[b] - row[a]).slice(0, 5);
+  $('probs-top').replaceChildren(...best.map((i) => {
+    const fill = el('span', { class: 'fill' });
+    fill.style.setProperty('--p', row[i].toFixed(4));
+    return el('div', { class: 't5', role: 'img', 'aria-label': `${tokenName(msg.itos[i])}: ${pct(row[i])}` },
+      el('span', { class: 'ch', text: tokenName(msg.itos[i]) }), el('span', {}, fill), el('span', { class: 'pc', text: pct(row[i]) }));
+  }));
 }
 
 const argmax = (row) => row.reduce((best, v, i) => (v > row[best] ? i : best), 0);

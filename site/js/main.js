@@ -35,9 +35,14 @@ window.zcgpt = { get state() { return page.state; }, get run() { return app.run;
   terminateWorker: () => app.worker?.terminate(),
   /** The same for a helper worker (the i-th): the run goes on, with the same numbers. */
   terminateHelper: (i) => workers.terminate(i),
-  get workers() { return workers.count; } };
+  get workers() { return workers.count; },
+  /** The loss chart: chart.labels(), chart.drawn(). */
+  get chart() { return chart; },
+  /** The runs kept in this browser, newest first. */
+  runRecords: () => runsPanel?.records() ?? [] };
 
 let chart = null;  // created in boot(), after the first paint, to keep start-up tasks short
+let runsPanel = null;
 const controls = plug(createControls({ onTrain, onPause, onStop, onReset, onGenerate,
   send: (msg) => app.worker?.send(msg), showDesigner: () => lab.show('lab-design') }));
 const workers = plug(createWorkers({ leader: () => app.worker, setStatus: ui.setStatus }));
@@ -377,7 +382,6 @@ async function boot() {
   const dataPanel = addPanel(createDataPanel({ send, fmtInt: ui.fmtInt, siteURL }));
   const { createSharePanel, linkFor } = await import('./share.js');
   await nextTask();
-  let runsPanel = null;
   const sharePanel = addPanel(createSharePanel({ send, setStatus: ui.setStatus, setState, getState: () => page.state,
     data: dataPanel, fmtInt: ui.fmtInt, fillForm: controls.applyLink,
     onLoadedFile: (msg, text) => runsPanel?.addLoaded(msg, text) }));

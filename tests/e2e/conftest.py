@@ -110,6 +110,13 @@ def browser():
         b.close()
 
 
+def open_lab(page, name):
+    """Show one panel of the set-up card (data, design, runs, keep) if it is not shown."""
+    if page.is_hidden(f"#lab-{name}"):
+        page.click(f"#tab-{name}")
+    page.wait_for_selector(f"#lab-{name}:not([hidden])")
+
+
 def press_train_now(page, steps):
     """Fill in the steps and press Train once Python has accepted the design."""
     page.fill("#steps", str(steps))

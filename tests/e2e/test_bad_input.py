@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from conftest import open_lab
+
 DEEP = "[" * 5000 + "]" * 5000
 HUGE_INT = '{"format": "zcgpt-checkpoint", "version": 1' + "0" * 400 + "}"
 
@@ -103,6 +105,7 @@ def test_a_killed_worker_is_replaced_and_keeps_the_list_and_model(server, open_t
     page.wait_for_function("document.querySelector('#data-summary').textContent.includes('10 items')")
     tab.train(100)
     with page.expect_download() as saved:
+        open_lab(page, "keep")
         page.click("#model-save")
     before = json.loads(open(saved.value.path()).read())
     page.fill("#steps", "100000")
@@ -118,6 +121,7 @@ def test_a_killed_worker_is_replaced_and_keeps_the_list_and_model(server, open_t
     assert "your list and your last model are back" in status
     assert "pasted list: 10 items" in page.inner_text("#data-summary")
     with page.expect_download() as saved:
+        open_lab(page, "keep")
         page.click("#model-save")
     after = json.loads(open(saved.value.path()).read())
     assert after["params"] == before["params"] and after["step"] == before["step"] == 100

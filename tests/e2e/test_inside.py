@@ -17,10 +17,12 @@ PANELS = ("probs", "attention", "embedding", "source")
 
 
 def open_panel(page, name):
-    """Open a panel with the keyboard, as someone tabbing through the page would."""
-    page.focus(f"#inside-{name} summary")
-    page.keyboard.press("Enter")
-    page.wait_for_selector(f"#inside-{name}[open] .inside-body > *")
+    """Show a view with the keyboard, as someone tabbing through the page would."""
+    if page.is_hidden(f"#inside-{name}"):
+        page.focus(f"#tab-{name}")
+        page.keyboard.press("Enter")
+    page.wait_for_selector(f"#inside-{name}:not([hidden]) .inside-body > *")
+    assert page.get_attribute(f"#tab-{name}", "aria-selected") == "true"
 
 
 def step_shown(page, name):
@@ -84,8 +86,15 @@ def test_probs_follow_typing_while_training(tab):
     for i in range(3):
         bars = rows.nth(i).locator(".pbar")
         assert set(bars.evaluate_all("bs => bs.map(b => b.dataset.ch)")) == chars | {"."}
-        total = sum(bars.evaluate_all("bs => bs.map(b => Number(b.style.getPropertyValue('--p')))"))
-        assert 0.9 < total <= 1.001    # the rest is the start token's, which never comes next
+        heights = bars.evaluate_all("bs => bs.map(b => Number(b.style.getPropertyValue('--p')))")
+        assert max(heights) == 1.0      # each row is scaled to its likeliest letter
+        chances = bars.evaluate_all("bs => bs.map(b => parseFloat(b.title.split(': ')[1]))")
+        assert 90 < sum(chances) <= 101, chances   # the rest is the start token's, which never comes next
+    # the five likeliest letters after "ma", as labelled bars, likeliest first
+    top = page.locator("#probs-top .t5 .pc").all_inner_texts()
+    assert len(top) == 5
+    top = [float(x.rstrip("%")) for x in top]
+    assert top == sorted(top, reverse=True) and top[0] > 5, top
     # the letter that came next is marked: m after the start, a after m
     assert rows.nth(0).locator(".pbar.next").get_attribute("data-ch") == "m"
     assert rows.nth(1).locator(".pbar.next").get_attribute("data-ch") == "a"
@@ -145,6 +154,7 @@ def test_panels_after_stop_and_bad_input(tab, metrics):
     page.wait_for_function("document.querySelectorAll('#probs-view .prow:not(.paxis)').length === 5")
     ARTIFACTS.mkdir(exist_ok=True)
     for name in PANELS:
+        open_panel(page, name)
         page.locator(f"#inside-{name}").screenshot(path=str(ARTIFACTS / f"inside-{name}-desktop.png"))
     metrics["inside_step_shown"] = final
 
@@ -156,6 +166,7 @@ def test_deeper_model_gives_a_heatmap_per_layer_and_head(tab):
     page = tab.page
     page.click("#reset")
     tab.wait_state("ready")
+    open_panel(page, "attention")
     page.wait_for_function("document.getElementById('att-note').textContent.startsWith('Train')")
     assert page.locator("#att-view svg").count() == 0   # reset: no model, no stale picture
     page.select_option("#preset", "small")
@@ -187,15 +198,13 @@ def test_panels_fit_a_phone(server, open_tab):
     tab.wait_state("ready")
     tab.train(300)
     opened = page.evaluate("performance.now()")
+    drawn = {"probs": "#probs-view .prow", "attention": "#att-view svg", "embedding": "#emb-view circle",
+             "source": "#src-view pre"}
     for name in PANELS:
         open_panel(page, name)
-    page.wait_for_selector("#emb-view circle")
-    page.wait_for_selector("#att-view svg")
-    page.wait_for_selector("#probs-view .prow")
-    page.wait_for_selector("#src-view pre")
-    time.sleep(0.2)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    for name in PANELS:
+        page.wait_for_selector(drawn[name])
+        time.sleep(0.2)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
         box = page.locator(f"#inside-{name}").bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (name, box)
         page.locator(f"#inside-{name}").screenshot(path=str(ARTIFACTS / f"inside-{name}-phone.png"))

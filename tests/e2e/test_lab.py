@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import open_lab
+
 ROOT = Path(__file__).resolve().parents[2]
 
 QUOTA_SCRIPT = """
@@ -21,8 +23,7 @@ QUOTA_SCRIPT = """
 
 
 def design(page, **fields):
-    if not page.evaluate("document.getElementById('designer').open"):
-        page.click("#designer summary")
+    open_lab(page, "design")
     for name, value in fields.items():
         target = "#steps" if name == "steps" else "#lr" if name == "lr" else f"#f-{name}"
         page.fill(target, str(value))
@@ -36,13 +37,15 @@ def train_now(tab, timeout_s=120):
 
 
 def download_params(page):
+    open_lab(page, "keep")
     with page.expect_download() as dl:
         page.click("#model-save")
     return json.loads(Path(dl.value.path()).read_text())["params"]
 
 
 def rows(page):
-    return page.locator("#runs-body tr")
+    open_lab(page, "runs")
+    return page.locator("#runs-body li.run-card")
 
 
 def test_invalid_design_says_why_and_cannot_start(server, open_tab):
@@ -78,8 +81,10 @@ def test_design_train_reload_find_generate_and_link(server, open_tab, tmp_path):
     row = rows(page).first
     assert row.get_attribute("data-status") == "done"
     assert "n_layer 2, block_size 24" in row.inner_text() and "300 / 300" in row.inner_text()
+    assert row.locator(".run-name").inner_text() == "run 1 · tiny, 2 layers, context 24"
     row.locator("input[type=checkbox]").check()                 # its curve comes back on the chart
-    page.wait_for_function("[...document.querySelectorAll('.u-legend .u-label')].some(e => e.textContent.startsWith('run 1:'))")
+    page.wait_for_selector("#chart-legend li[data-run='1']")
+    assert "run 1 · tiny, 2 layers, context 24" in page.inner_text("#chart-legend")
     row.locator("button[data-act=command]").click()           # the same run on the desktop
     page.wait_for_function("document.getElementById('runs-note').textContent.includes('python -m zcgpt train')")
     command = page.inner_text("#runs-note").split("python -m zcgpt train", 1)[1].split()
@@ -119,11 +124,12 @@ def test_a_run_cut_off_by_a_reload_continues_to_the_same_model(server, open_tab,
     design(page, steps=steps)
     page.wait_for_function("!document.getElementById('train').disabled")
     page.click("#train")
-    page.wait_for_selector("#runs-body tr[data-status=running][data-snapshot=yes]", timeout=120000)
+    page.wait_for_selector("#runs-body li[data-status=running][data-snapshot=yes]", state="attached", timeout=120000)
     page.reload()
     tab.wait_state("ready")
-    page.wait_for_selector("#runs-body tr[data-status=interrupted]")
-    page.click("#runs-body tr[data-status=interrupted] button[data-act=continue]")
+    open_lab(page, "runs")
+    page.wait_for_selector("#runs-body li[data-status=interrupted]")
+    page.click("#runs-body li[data-status=interrupted] button[data-act=continue]")
     tab.wait_state("done", timeout_s=240)
     got_val = page.evaluate("window.zcgpt.run.finalVal")
     metrics["continued_val"] = [want_val, got_val]
@@ -141,7 +147,7 @@ def test_a_full_quota_is_said_and_earlier_runs_stay(server, browser, press_train
     page.wait_for_selector("body[data-state=ready]", timeout=90000)
     press_train(page, 60)
     page.wait_for_selector("body[data-state=done]", timeout=120000)
-    page.wait_for_function("document.querySelector('#runs-body tr button[data-act=use]') !== null")
+    page.wait_for_function("document.querySelector('#runs-body li button[data-act=use]') !== null")
     page.evaluate("window.__quotaFull = true")
     press_train(page, 70)
     page.wait_for_selector("body[data-state=done]", timeout=120000)
@@ -149,7 +155,7 @@ def test_a_full_quota_is_said_and_earlier_runs_stay(server, browser, press_train
     assert "Earlier runs are safe" in page.inner_text("#runs-note")
     page.reload()                                               # the quota is back to normal
     page.wait_for_selector("body[data-runs-loaded]", timeout=90000)
-    assert page.locator("#runs-body tr").count() == 1
+    assert page.locator("#runs-body li").count() == 1
     assert "60 / 60" in page.inner_text("#runs-body")
     ctx.close()
 
@@ -162,15 +168,17 @@ def test_cli_model_rows_exports_and_clear(server, open_tab, tmp_path):
     page = tab.page
     tab.wait_state("ready")
     page.set_input_files("#model-file", str(out))
-    page.wait_for_selector("#runs-body tr[data-status=loaded]")
+    page.wait_for_selector("#runs-body li[data-status=loaded]", state="attached")
     assert "cli.json" in page.inner_text("#runs-body")
+    open_lab(page, "runs")
     with page.expect_download() as dl:
         page.click("#runs-csv")
     csv = Path(dl.value.path()).read_text().splitlines()
-    assert csv[0].startswith("id,started,preset") and len(csv) == 2
+    assert csv[0].startswith("id,name,started,preset") and len(csv) == 2
+    assert csv[1].split(",")[1] == "run 1 · cli.json"
     page.click("#runs-clear")
     page.click("#runs-clear")
-    page.wait_for_function("document.querySelectorAll('#runs-body tr').length === 0")
+    page.wait_for_function("document.querySelectorAll('#runs-body li').length === 0")
     page.reload()
     page.wait_for_selector("body[data-runs-loaded='0']", timeout=90000)
     tab.close()

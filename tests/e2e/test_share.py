@@ -6,12 +6,15 @@ One tab is shared by the tests of this module, in file order.
 
 import json
 import math
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from conftest import open_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -43,6 +46,7 @@ def test_built_in_list_is_described_before_training(tab):
 
 def test_pasted_list_is_checked_like_the_cli(tab, tmp_path):
     page = tab.page
+    open_lab(page, "data")
     page.click(".paste summary")
     bad = "\n".join(WORDS[:2] + ["x" * 300] + WORDS[2:])
     page.fill("#data-text", bad)
@@ -109,6 +113,7 @@ def test_cli_model_works_in_the_page(tab, tmp_path):
     assert all(n == "(Empty)" or set(n.lower()) <= chars for n in names), names   # 50 steps: crude names
 
     # train on from it: the run starts where the command line stopped
+    open_lab(page, "keep")
     page.check("#continue")
     run = tab.train(30)
     assert run["finalStep"] == 30 and run["from_model"]
@@ -120,6 +125,7 @@ def test_page_model_works_in_the_cli(tab, tmp_path):
     page.click("#reset")
     tab.wait_state("ready")
     run = tab.train(80, seed=9)
+    open_lab(page, "keep")
     with page.expect_download() as dl:
         page.click("#model-save")
     path = tmp_path / dl.value.suggested_filename
@@ -209,17 +215,70 @@ def test_shared_link_repeats_the_run_bit_for_bit(server, open_tab, metrics):
     tab.close()
 
 
-def test_chart_keeps_the_last_runs_to_compare(tab):
+def legend(page):
+    return page.locator("#chart-legend li").all_inner_texts()
+
+
+def roughness(values):
+    xs = [v for v in values if v is not None]
+    return sum(abs(a - b) for a, b in zip(xs, xs[1:]))
+
+
+def test_runs_compare_on_the_chart_smoothed_named_and_renamed(tab, tmp_path):
     page = tab.page
     page.click("#reset")
     tab.wait_state("ready")
+    ids = []
     for lr in ("0.01", "0.03", "0.02"):
         tab.train(90, seed=4, lr=lr)
-    labels = page.locator(".u-legend .u-series .u-label").all_inner_texts()
-    assert "train: tiny, seed 4, lr 0.02, 90 steps" in labels, labels
-    assert [x for x in labels if x.startswith("earlier")] == [
-        "earlier: tiny, seed 4, lr 0.03, 90 steps", "earlier: tiny, seed 4, lr 0.01, 90 steps"], labels
-    assert page.locator("#chart canvas").count() == 1
+        page.wait_for_function("window.zcgpt.runRecords()[0]?.status === 'done'")
+        ids.append(page.evaluate("window.zcgpt.runRecords()[0].id"))
+    first, second, third = ids
+    # the current run is drawn once; the two before it are ticked for it, each with its short name
+    page.wait_for_function("document.querySelectorAll('#chart-legend li[data-run]').length === 3")
+    names = page.locator("#chart-legend li[data-run]").all_inner_texts()
+    assert names[0] == f"run {third} · tiny, lr 0.02, seed 4: train", names
+    assert re.fullmatch(rf"run {second} · tiny, lr 0\.03, seed 4\s*val \d\.\d{{3}}", names[1]), names
+    assert re.fullmatch(rf"run {first} · tiny, seed 4\s*val \d\.\d{{3}}", names[2]), names
+    assert sum(f"run {third} ·" in x for x in legend(page)) == 1
+    open_lab(page, "runs")
+    card = page.locator(f"#runs-body li[data-id='{second}']")
+    assert card.locator(".run-name").inner_text() == f"run {second} · tiny, lr 0.03, seed 4"
+    assert card.locator("input[type=checkbox]").is_checked()
+
+    # smoothed (the control starts at 0.8), with validation points; raw on demand
+    def drawn_at(smoothing):
+        page.eval_on_selector("#smoothing", f"el => {{ el.value = '{smoothing}'; el.dispatchEvent(new Event('input')); }}")
+        page.wait_for_function(f"window.zcgpt.chart.drawnSmoothing() === {smoothing}")
+        return {d["label"]: d["values"] for d in page.evaluate("window.zcgpt.chart.drawn()")}
+
+    assert page.input_value("#smoothing") == "0.8"
+    key = f"run {second} · tiny, lr 0.03, seed 4"
+    smooth_train = drawn_at(0.9)[f"{key}: train"]
+    vals = [v for v in drawn_at(0.9)[f"{key}: validation"] if v is not None]
+    assert len(vals) >= 3, vals
+    raw = drawn_at(0)
+    raw_train = raw[f"{key}: train"]
+    assert all(v is None for v in raw["train (raw)"])        # no faint raw line behind a raw one
+    assert roughness(smooth_train) < 0.6 * roughness(raw_train), (roughness(smooth_train), roughness(raw_train))
+    stored = page.evaluate(f"window.zcgpt.runRecords().find((r) => r.id === {second}).points.map((p) => p[1])")
+    assert [v for v in raw_train if v is not None] == [v for v in stored if v is not None]
+    drawn_at(0.8)
+
+    # a name of your own goes to the card, the legend and the exports
+    card.locator("button[data-act=rename]").click()
+    card.locator(".run-name input").fill("high lr")
+    card.locator(".run-name input").press("Enter")
+    page.wait_for_function(f"document.querySelector('#chart-legend li[data-run=\"{second}\"]').textContent.startsWith('high lr')")
+    assert card.locator(".run-name").inner_text() == "high lr"
+    with page.expect_download() as dl:
+        page.click("#runs-json")
+    records = json.loads(Path(dl.value.path()).read_text())
+    assert next(r for r in records if r["id"] == second)["name"] == "high lr"
+    with page.expect_download() as dl:
+        page.click("#runs-csv")
+    assert f"{second},high lr," in Path(dl.value.path()).read_text()
+    ARTIFACTS.mkdir(exist_ok=True)
     page.locator(".live").screenshot(path=str(ARTIFACTS / "compare-runs.png"))
 
 
@@ -229,15 +288,27 @@ def test_every_control_has_a_label_and_takes_the_keyboard(tab):
         .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.textContent.trim()))
         .map((el) => el.id || el.outerHTML)""")
     assert unlabelled == []
-    # Tab from the training form's last field reaches the data and model controls in order
-    page.focus("#lr")
-    seen = []
-    for _ in range(30):
-        page.keyboard.press("Tab")
-        seen.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
-    for id_ in ("train", "dataset", "data-file", "model-save", "model-file", "share-url", "share-copy"):
+
+    def tab_through(start, n=40):
+        page.focus(start)
+        seen = []
+        for _ in range(n):
+            page.keyboard.press("Tab")
+            seen.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+        return seen
+
+    # Tab from the training form's last field reaches Train, the views, generate, then the set-up
+    open_lab(page, "data")
+    seen = tab_through("#lr")
+    for id_ in ("train", "tab-probs", "gen-n", "generate", "tab-data", "dataset", "data-file"):
         assert id_ in seen, (id_, seen)
-    assert seen.index("dataset") < seen.index("data-file") < seen.index("model-save")
+    assert seen.index("train") < seen.index("tab-probs") < seen.index("dataset") < seen.index("data-file")
+    # the set-up tabs answer the arrow keys; the keep panel's controls follow its tab
+    page.focus("#tab-data")
+    page.keyboard.press("End")
+    assert page.evaluate("document.activeElement.id") == "tab-keep" and page.is_visible("#model-save")
+    seen = tab_through("#tab-keep", 8)
+    assert seen.index("model-save") < seen.index("model-file") < seen.index("share-url") < seen.index("share-copy"), seen
     # a person can save the model with the keyboard alone
     page.focus("#model-save")
     with page.expect_download() as dl:
@@ -251,18 +322,23 @@ def test_new_cards_fit_a_phone(server, open_tab):
     tab.wait_state("ready")
     page.click("#train")
     tab.wait_state("done", timeout_s=120)
+    open_lab(page, "data")
     page.click(".paste summary")
     page.fill("#data-text", "one\n" + "y" * 400)
     page.click("#data-use")
     page.wait_for_selector("#data-error:not([hidden])")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    assert page.is_hidden("#continue-box")        # only once a model file is loaded
-    for sel in (".data", ".keep"):
-        box = page.locator(sel).bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (sel, box)
-    page.screenshot(path=str(ARTIFACTS / "share-phone.png"), full_page=True)
-    page.locator(".data").screenshot(path=str(ARTIFACTS / "data-phone.png"))
-    page.locator(".keep").screenshot(path=str(ARTIFACTS / "keep-phone.png"))
+    for name in ("data", "keep", "runs", "design"):
+        open_lab(page, name)
+        box = page.locator(f"#lab-{name}").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (name, box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, name
+        if name == "keep":
+            assert page.is_hidden("#continue-box")        # only once a model file is loaded
+        page.locator(".lab").screenshot(path=str(ARTIFACTS / f"{name}-phone.png"))
+    # pressing the open tab again closes it: on a phone the set-up takes no room until asked
+    page.click("#tab-design")
+    assert page.is_hidden("#lab-design")
     assert tab.errors == []
     tab.close()
 

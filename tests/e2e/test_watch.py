@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import open_lab
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -11,13 +13,16 @@ def test_gradient_panel_draws_while_training(server, open_tab):
     tab = open_tab(server.url)
     page = tab.page
     tab.wait_state("ready")
-    page.click("#inside-grads summary")
-    page.wait_for_selector("#grads-view")
+    page.click("#tab-grads")
+    page.wait_for_selector("#grads-view", state="attached")
+    # before any training the view says what will appear instead of showing empty charts
+    assert page.is_hidden("#grads-view") and "Nothing to show yet" in page.inner_text("#grads-note")
     tab.start(3000)
     page.wait_for_function("Number(document.getElementById('grads-view').dataset.points || 0) > 3", timeout=60000)
     assert page.get_attribute("body", "data-state") == "training"
     legend = page.locator("#grads-grad .u-legend .u-label").all_inner_texts()
     assert [x for x in legend if x != "step"] == ["embedding", "block 1"], legend
+    assert page.is_visible("#grads-view") and "1e-2" in page.inner_text("#grads-note")
     page.click("#stop")
     tab.wait_state("done")
     tab.close()
@@ -28,12 +33,13 @@ def test_writing_a_name_step_by_step_matches_the_cli(server, open_tab, tmp_path)
     page = tab.page
     tab.wait_state("ready")
     tab.train(300)
+    open_lab(page, "keep")
     with page.expect_download() as dl:
         page.click("#model-save")
     model = tmp_path / "m.json"
     model.write_bytes(Path(dl.value.path()).read_bytes())
 
-    page.click("#inside-writer summary")
+    page.click("#tab-writer")
     page.wait_for_selector("#w-next")
     page.fill("#w-prefix", "ma")
     page.fill("#w-temp", "0.8")

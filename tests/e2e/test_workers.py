@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from conftest import open_lab
+
 STEPS = 600
 SEED = 11
 
@@ -22,6 +24,7 @@ def open_with(open_tab, server, workers, steps=STEPS):
 
 def download(page, tmp_path):
     with page.expect_download() as saved:
+        open_lab(page, "keep")
         page.click("#model-save")
     path = tmp_path / saved.value.suggested_filename
     saved.value.save_as(path)
