@@ -33,7 +33,7 @@ function cssColor(name, fallback) {
   return v || fallback;
 }
 
-export function createChart(el, legendEl) {
+export function createChart(el, legendEl, emptyEl = null) {
   const data = { step: [], train: [], val: [] };
   let overlays = [];   // {id, name, step, train, val} of runs ticked in the runs table
   let uniform = null;
@@ -133,6 +133,7 @@ export function createChart(el, legendEl) {
     drawn = columns();
     drawnAlpha = alpha;
     plot.setData(drawn);
+    if (emptyEl) emptyEl.hidden = drawn[0].length > 0;
     drawLegend();
   };
   const schedule = () => {

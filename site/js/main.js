@@ -367,7 +367,8 @@ async function boot() {
   await nextTask();
   const { createChart } = await import('./chart.js');   // uPlot is parsed after the first paint
   await nextTask();
-  chart = createChart(document.getElementById('chart'), document.getElementById('chart-legend'));
+  chart = createChart(document.getElementById('chart'), document.getElementById('chart-legend'),
+    document.getElementById('chart-empty'));
   const smoothing = document.getElementById('smoothing');
   const showSmoothing = () => {
     chart.setSmoothing(Number(smoothing.value));

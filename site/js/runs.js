@@ -244,12 +244,14 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
     render();
   }
 
+  /** The runs as exported: each with the name it shows. */
+  const named = () => runs.map((r) => ({ ...r, name: nameOf(r) }));
   $('runs-csv').addEventListener('click', () => {
-    const rows = [CSV_FIELDS.join(','), ...runs.map((r) => CSV_FIELDS.map((k) => csvCell(r[k])).join(','))];
+    const rows = [CSV_FIELDS.join(','), ...named().map((r) => CSV_FIELDS.map((k) => csvCell(r[k])).join(','))];
     download('zcgpt-runs.csv', `${rows.join('\n')}\n`, 'text/csv');
   });
   $('runs-json').addEventListener('click', () => {
-    download('zcgpt-runs.json', `${JSON.stringify(runs, null, 1)}\n`, 'application/json');
+    download('zcgpt-runs.json', `${JSON.stringify(named(), null, 1)}\n`, 'application/json');
   });
   $('runs-clear').addEventListener('click', async () => {
     if (!clearArmed) {

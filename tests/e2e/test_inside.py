@@ -142,10 +142,12 @@ def test_panels_after_stop_and_bad_input(tab, metrics):
     page.click("#stop")
     tab.wait_state("done", timeout_s=30)
     final = page.evaluate("window.zcgpt.run.finalStep")
-    for name in ("probs", "attention", "embedding"):
+    for name in ("probs", "attention", "embedding"):      # a view shown again asks the model afresh
+        open_panel(page, name)
         page.wait_for_function(f"Number(document.getElementById('inside-{name}').dataset.step) === {final}")
     offered = page.locator("#inside-names option").evaluate_all("os => os.map(o => o.value)")
     assert offered and set(offered) <= set(page.locator("#samples li.name .n").all_text_contents())
+    open_panel(page, "probs")
     page.fill("#probs-text", "mar1a")
     page.wait_for_function("document.getElementById('probs-note').textContent.includes('vocabulary')")
     assert page.inner_text("#probs-note") == "Not in the vocabulary: 1."

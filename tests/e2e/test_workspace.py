@@ -39,6 +39,9 @@ def test_desktop_first_screen_holds_the_run_the_chart_the_names_and_the_views(se
     tab = open_tab(server.url, width=1280, height=800)
     page = tab.page
     tab.wait_state("ready")
+    # before any run the chart says what will appear there
+    page.wait_for_selector("#chart-empty")
+    assert "Press Train" in page.inner_text("#chart-empty")
     pressed = train_without_scrolling(page, 20000)
     page.wait_for_function("document.querySelectorAll('#samples li.name').length >= 3", timeout=30000)
     wait_until(pressed)
@@ -56,6 +59,7 @@ def test_desktop_first_screen_holds_the_run_the_chart_the_names_and_the_views(se
         assert visible_share(page, f"#samples li.name:nth-child({i + 1})") == 1
         assert names.nth(i).locator(".tag").inner_text() in ("new", "in training set")
     assert page.is_enabled("#stop")
+    assert page.is_hidden("#chart-empty")
     # nothing of the set-up stands between Train and the chart
     train_box, chart_box = page.locator("#train").bounding_box(), page.locator("#chart").bounding_box()
     lab_box = page.locator(".lab").bounding_box()
