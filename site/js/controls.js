@@ -22,11 +22,11 @@ function fmtTime(s) {
   return `${Math.round(s / 60)} min`;
 }
 
-/** One designer field: its label in words with the Config name after it, an ⓘ that shows
+/** One designer field: its label in words with the Config name after it, an (i) that shows
  * one line of help (a button, so touch screens get it too), the input and its problem. */
 function fieldInput(f) {
   const box = document.createElement('div');
-  box.className = 'field';
+  box.className = f.type === 'bool' ? 'field bool' : 'field';
   box.dataset.field = f.name;
   let input;
   if (f.type === 'bool') {
@@ -56,7 +56,7 @@ function fieldInput(f) {
   const info = document.createElement('button');
   info.type = 'button';
   info.className = 'info';
-  info.textContent = 'ⓘ';
+  info.textContent = 'i';
   info.setAttribute('aria-label', `What is ${f.label || f.name}?`);
   info.setAttribute('aria-expanded', 'false');
   info.setAttribute('aria-controls', help.id);
