@@ -42,6 +42,12 @@ UPLOT = NpmPackage(
     "sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==")
 
 
+# Test-only: the accessibility audit the browser tests inject (never shipped in dist/).
+AXE = NpmPackage(
+    "axe-core", "4.14.1",
+    "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==")
+
+
 @dataclass(frozen=True)
 class PypiFile:
     name: str
