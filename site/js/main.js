@@ -39,7 +39,15 @@ window.zcgpt = { get state() { return page.state; }, get run() { return app.run;
   /** The loss chart: chart.labels(), chart.drawn(). */
   get chart() { return chart; },
   /** The runs kept in this browser, newest first. */
-  runRecords: () => runsPanel?.records() ?? [] };
+  runRecords: () => runsPanel?.records() ?? [],
+  /** Resolves when Python has answered a ping sent now: everything it sent before has arrived. */
+  roundTrip: () => new Promise((resolve) => {
+    const id = 2 ** 30 + (tripSeq += 1);   // apart from runtime.js's liveness pings
+    trips.set(id, resolve);
+    app.worker.send({ type: 'ping', id });
+  }) };
+const trips = new Map();   // round-trip ping id -> resolve
+let tripSeq = 0;
 
 let chart = null;  // created in boot(), after the first paint, to keep start-up tasks short
 let runsPanel = null;
@@ -265,7 +273,10 @@ const handlers = {
 
   reset() {},
 
-  pong() {},   // runtime.js counts any message as a sign of life
+  pong(msg) {   // runtime.js counts any message as a sign of life; a round trip waits for its own
+    trips.get(msg.id)?.();
+    trips.delete(msg.id);
+  },
 
   error(msg) {
     console.warn('zcgpt worker:', msg.trace || msg.message);

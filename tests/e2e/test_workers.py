@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import open_lab
+from conftest import ANSWER_MS, FROZEN_TASK_MS, open_lab
 
 STEPS = 600
 SEED = 11
@@ -67,7 +67,7 @@ def test_same_bits_on_one_two_and_three_workers(runs, metrics):
 def test_no_long_main_thread_task_while_workers_train(runs, metrics):
     longest = {n: runs[n][2] for n in (1, 2, 3)}
     metrics["workers_longest_task_ms"] = longest
-    assert max(longest.values()) <= 50, longest
+    assert max(longest.values()) < FROZEN_TASK_MS, longest
 
 
 def test_a_helper_killed_mid_run_changes_nothing(server, open_tab, runs, tmp_path, metrics):
@@ -109,6 +109,6 @@ def test_pause_and_stop_are_quick_with_every_worker_busy(server, open_tab, metri
     longest, _ = tab.longest_task_ms()
     metrics["workers_3_pause_ms"], metrics["workers_3_stop_ms"] = pause_ms, stop_ms
     metrics["workers_3_longest_task_ms"] = longest
-    assert pause_ms < 200 and stop_ms < 200, (pause_ms, stop_ms)
-    assert longest <= 50, longest
+    assert pause_ms < ANSWER_MS and stop_ms < ANSWER_MS, (pause_ms, stop_ms)
+    assert longest < FROZEN_TASK_MS, longest
     tab.close()
