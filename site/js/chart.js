@@ -11,7 +11,7 @@ import uPlot from '../vendor/uplot/uPlot.esm.js';
 
 const HEIGHT = { wide: 280, narrow: 220 };
 // Ticked runs, in the order they are listed; mid-tones that read on light and dark grounds.
-const RUN_COLORS = ['#0d9488', '#a855f7', '#d97706', '#db2777', '#65a30d', '#0891b2', '#7c3aed', '#be123c'];
+const RUN_COLORS = ['#0d9488', '#a855f7', '#d97706', '#db2777', '#65a30d', '#0891b2', '#8b5cf6', '#e11d48'];
 
 const fmtLoss = (u, v) => (v == null ? '—' : v.toFixed(3));
 
@@ -38,7 +38,7 @@ export function createChart(el, legendEl, emptyEl = null) {
   let overlays = [];   // {id, name, step, train, val} of runs ticked in the runs table
   let uniform = null;
   let name = null;     // the current run's name, for the legend
-  let alpha = 0.6;     // smoothing
+  let alpha = 0.8;     // smoothing (the page sets it from its control)
   let pending = false;
   let colors = null;
 
@@ -54,7 +54,7 @@ export function createChart(el, legendEl, emptyEl = null) {
 
   const make = () => {
     colors = {
-      train: cssColor('--train', '#2563eb'), val: cssColor('--val', '#ea580c'), uniform: cssColor('--muted', '#6b7280'),
+      train: cssColor('--train', '#2563eb'), val: cssColor('--val', '#c2410c'), uniform: cssColor('--muted', '#6b7280'),
       axis: cssColor('--muted', '#6b7280'), grid: cssColor('--line', '#e5e7eb'),
     };
     const axis = (label, size) => ({ label, size, labelSize: 16, stroke: colors.axis,
@@ -177,7 +177,7 @@ export function createChart(el, legendEl, emptyEl = null) {
     },
     /** Runs ticked in the runs table ({id, name, step, train, val}), drawn beside the current one. */
     setOverlays(list) {
-      const shape = (l) => l.map((r) => r.id).join(',');
+      const shape = (l) => l.map((r) => `${r.id}:${r.name}`).join('\n');
       const same = shape(list) === shape(overlays);
       overlays = list;
       if (same) schedule();

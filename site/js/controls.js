@@ -63,6 +63,8 @@ function fieldInput(f) {
   info.addEventListener('click', () => {
     help.hidden = !help.hidden;
     info.setAttribute('aria-expanded', String(!help.hidden));
+    if (help.hidden) input.removeAttribute('aria-describedby');
+    else input.setAttribute('aria-describedby', help.id);
   });
   const head = document.createElement('div');
   head.className = 'field-head';

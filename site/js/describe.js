@@ -4,7 +4,7 @@
 import { page } from './page.js';
 
 const WORDS = {
-  n_embd: (v) => `width ${v}`, n_layer: (v) => `${v} layer${v === 1 ? '' : 's'}`, n_head: (v) => `${v} heads`,
+  n_embd: (v) => `width ${v}`, n_layer: (v) => `${v} layer${v === 1 ? '' : 's'}`, n_head: (v) => `${v} head${v === 1 ? '' : 's'}`,
   block_size: (v) => `context ${v}`, mlp_ratio: (v) => `MLP ${v}×`, batch_size: (v) => `batch ${v}`,
   lr: (v) => `lr ${v}`, warmup_steps: (v) => `warm-up ${v}`, weight_decay: (v) => `decay ${v}`,
   grad_clip: (v) => `clip ${v}`, shards: (v) => `${v} shards`, tied_head: (v) => (v ? 'tied output' : 'own output'),
@@ -20,7 +20,8 @@ export function describe(run) {
       if (k !== 'steps' && p[k] !== v) parts.push((WORDS[k] || ((x) => `${k} ${x}`))(v));
     }
   }
-  if (run.seed != null && run.seed !== 42) parts.push(`seed ${run.seed}`);
+  const usual = Number(document.getElementById('seed')?.defaultValue ?? NaN);   // the form's own seed
+  if (run.seed != null && run.seed !== usual) parts.push(`seed ${run.seed}`);
   if (run.data && run.data !== 'names') parts.push(run.data);
   else if (run.data == null && run.dataLabel) parts.push(run.dataLabel);
   return parts.join(', ');

@@ -6,13 +6,15 @@ import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { el, loadStyle } from './inside.js';
 
 const $ = (id) => document.getElementById(id);
-const COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#0891b2', '#be123c', '#854d0e', '#4b5563'];
+// Mid-tones that read on light and dark cards alike.
+const COLORS = ['#3b82f6', '#f97316', '#22c55e', '#a855f7', '#06b6d4', '#f43f5e', '#eab308', '#94a3b8'];
 
 export function createGrads({ send, canSend }) {
   let parts = [];          // part names in the order first seen
   let rows = [];           // [step, {part: [grad, ratio]}]
   let plots = null;
   let pending = false;
+  let lr = null;           // the run's learning rate, for the note
 
   const make = (host, label) => {
     const css = getComputedStyle(document.documentElement);
@@ -60,12 +62,13 @@ export function createGrads({ send, canSend }) {
             + 'open, and two charts appear here, one line per part of the model, a point per reported step.' }),
           el('div', { class: 'grads', id: 'grads-view', hidden: '' }, el('div', { id: 'grads-grad' }), el('div', { id: 'grads-ratio' })));
         panel().addEventListener('tabhide', () => watch(false));
+        window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', rebuild);
         rebuild();
       }
       watch(true);
     },
     handlers: {
-      start() { rows = []; schedule(); },
+      start(msg) { rows = []; lr = msg.lr; schedule(); },
       progress(msg) {
         if (!msg.parts?.length) return;
         $('grads-view').hidden = false;
@@ -75,8 +78,8 @@ export function createGrads({ send, canSend }) {
         }
         $('grads-note').textContent = 'Per part of the model, on a log scale: the gradient\'s size, and how much one '
           + 'step moved the weights compared with their size. Adam moves each weight by about the learning rate per '
-          + 'step, so with a learning rate of 0.01 ratios of 1e-2 to 5e-2 are normal early on, falling toward 1e-4 as '
-          + 'the rate decays to 0; '
+          + `step, so ratios of one to five times the rate (${lr ?? 'this run\'s rate'}) are normal early on, falling `
+          + 'as the rate decays to 0; '
           + 'near 1 a step rewrites the part, and the run may blow up.';
         schedule();
       },

@@ -59,7 +59,7 @@ const PANELS = {
       body.append(
         el('label', { class: 'inside-input' }, 'Type a name or the start of one', input), namesList(),
         el('p', { class: 'note', id: 'probs-note', 'aria-live': 'polite' }),
-        el('div', { class: 'ptop5', id: 'probs-top', 'aria-live': 'off' }),
+        el('div', { class: 'ptop5', id: 'probs-top' }),
         el('p', { class: 'probs-head', id: 'probs-head', text: 'Letter by letter (each row scaled to its likeliest letter):' }),
         el('div', { class: 'probs', id: 'probs-view' }));
     },

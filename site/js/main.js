@@ -71,7 +71,7 @@ function readyStatus() {
 
 // ---------- commands from the controls ----------
 
-/** Keep the last run's curve on the chart and clear the live view for `next` (null: none). */
+/** Clear the live view for `next` (null: none); the runs panel keeps the last run on the chart. */
 function replaceRun(next, samplesNote) {
   app.run = next;
   page.paused = false;
@@ -96,7 +96,6 @@ function onTrain(run, problem) {
     }
     Object.assign(run, extra);
   }
-  run.label = runLabel(run);
   run.dataLabel = page.dataName;
   // slices: one entry per progress message (for `python build.py bench`); t0: when Train was pressed
   replaceRun({ ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null, points: [], slices: [],
@@ -340,7 +339,8 @@ wide.addEventListener('change', () => { if (wide.matches && !lab.shown()) lab.sh
 function showChart() {
   const box = document.querySelector('.live').getBoundingClientRect();
   if (box.top < 0 || box.top > window.innerHeight * 0.35) {
-    document.querySelector('.live').scrollIntoView({ block: 'start', behavior: 'smooth' });
+    const still = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    document.querySelector('.live').scrollIntoView({ block: 'start', behavior: still ? 'auto' : 'smooth' });
   }
 }
 

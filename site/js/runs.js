@@ -66,7 +66,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
   let current = null;            // the record of the run in progress
   let waitingModel = null;       // a finished record whose final model is on its way
   let displayed = null;          // the record the chart draws as its current run
-  const shown = new Set();       // ids overlaid on the chart
+  const shown = new Set();       // records overlaid on the chart (by record: a run the store could not keep has no id)
   let clearArmed = false;
 
   const say = (text, kind = '') => {
@@ -84,16 +84,17 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
     }
   };
 
-  const ticked = new Set();      // ids the person ticked or unticked: left as they are
-  /** The ticked runs on the chart, all but the one training now (drawn once, as the current run). */
-  const overlay = () => chart.setOverlays(runs.filter((r) => shown.has(r.id) && r.points?.length && r !== displayed)
-    .map((r) => ({ id: r.id, name: nameOf(r), step: r.points.map((p) => p[0]), train: r.points.map((p) => p[1]),
+  const ticked = new Set();      // records the person ticked or unticked: left as they are
+  let editing = null;            // the record being renamed: cards are not rebuilt under its input
+  /** The ticked runs on the chart, all but the one it draws as current (a run is drawn once). */
+  const overlay = () => chart.setOverlays(runs.filter((r) => shown.has(r) && r.points?.length && r !== displayed)
+    .map((r) => ({ id: r.id ?? `unsaved-${runs.indexOf(r)}`, name: nameOf(r), step: r.points.map((p) => p[0]), train: r.points.map((p) => p[1]),
       val: r.points.map((p, i) => (i === r.points.length - 1 && r.valLoss != null ? r.valLoss : p[2] ?? null)) })));
   /** A new run starts: the two runs before it are ticked, unless the person chose otherwise. */
   const tickLast = () => {
     const last = runs.filter((r) => r !== displayed && r.points?.length && r.status !== 'loaded').slice(0, 2);
-    for (const r of runs) if (!ticked.has(r.id) && !last.includes(r)) shown.delete(r.id);
-    for (const r of last) if (!ticked.has(r.id)) shown.add(r.id);
+    for (const r of runs) if (!ticked.has(r) && !last.includes(r)) shown.delete(r);
+    for (const r of last) if (!ticked.has(r)) shown.add(r);
   };
 
   const fmtS = (v) => (v == null || !Number.isFinite(v) ? '—' : `${v.toFixed(1)} s`);
@@ -117,12 +118,12 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
     li.dataset.snapshot = r.hasSnapshot ? 'yes' : 'no';
     const pick = document.createElement('input');
     pick.type = 'checkbox';
-    pick.checked = shown.has(r.id);
+    pick.checked = shown.has(r);
     pick.disabled = !r.points?.length;
     pick.setAttribute('aria-label', `show ${nameOf(r)} on the chart`);
     pick.addEventListener('change', () => {
-      ticked.add(r.id);
-      if (pick.checked) shown.add(r.id); else shown.delete(r.id);
+      ticked.add(r);
+      if (pick.checked) shown.add(r); else shown.delete(r);
       overlay();
     });
     const name = span('run-name', nameOf(r));
@@ -172,6 +173,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
   }
 
   function render() {
+    if (editing) return;           // finish() renders once the name is in
     $('runs-body').replaceChildren(...runs.map(card));
     $('runs-empty').hidden = runs.length > 0;
     $('runs-count').textContent = runs.length ? String(runs.length) : '';
@@ -184,16 +186,16 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
     input.type = 'text';
     input.maxLength = 60;
     input.value = nameOf(r);
-    input.setAttribute('aria-label', `name of run ${r.id}`);
-    let done = false;
+    input.setAttribute('aria-label', `name of ${nameOf(r)}`);
+    editing = r;
     const finish = (keep) => {
-      if (done) return;
-      done = true;
+      if (editing !== r) return;
+      editing = null;
       if (keep) {
         const text = input.value.trim();
         r.name = text && text !== nameOf({ ...r, name: null }) ? text : undefined;
         save(r);
-        if (r === current) chart.setName(nameOf(r));
+        if (r === displayed) chart.setName(nameOf(r));
       }
       overlay();
       render();
@@ -239,7 +241,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
       return;
     }
     runs = runs.filter((x) => x !== r);
-    shown.delete(r.id);
+    shown.delete(r);
     overlay();
     render();
   }
@@ -297,6 +299,20 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
     document.body.dataset.runsLoaded = String(runs.length);
   })();
 
+  /** The chart no longer draws a run as current (Reset, or Python started again): the run it
+   * drew stays on it as a ticked run, and a run that was training is kept as cut off. */
+  function leave() {
+    if (displayed?.points?.length && !ticked.has(displayed)) shown.add(displayed);
+    displayed = null;
+    overlay();
+    if (current) {
+      current.status = current.hasSnapshot ? 'interrupted' : 'stopped';
+      save(current).then(render);
+      current = null;
+    }
+    render();
+  }
+
   return {
     onState: render,
     handlers: {
@@ -312,15 +328,15 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
           return;
         }
         current = { started: new Date().toISOString(), preset: run.preset, seed: run.seed, changes: run.changes,
-          data: run.data ?? null, dataLabel: run.dataLabel, label: run.label, params: msg.params, steps: msg.steps,
+          data: run.data ?? null, dataLabel: run.dataLabel, params: msg.params, steps: msg.steps,
           stepsDone: 0, status: 'running', points: [] };
         runs.unshift(current);
         displayed = current;
         tickLast();
         overlay();
-        const named = current;
+        const started = current;
         save(current).then(() => {
-          if (named === current || named === waitingModel) chart.setName(nameOf(named));
+          if (started === displayed) chart.setName(nameOf(started));
           render();
         });
       },
@@ -349,21 +365,15 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
         r.hasSnapshot = false;
         save(r, { [`${r.id}:model`]: msg.text, [`${r.id}:snapshot`]: null }).then(render);
       },
-      reset() {
-        displayed = null;
-        overlay();
-        if (current) {
-          current.status = current.hasSnapshot ? 'interrupted' : 'stopped';
-          save(current).then(render);
-          current = null;
-        }
-      },
+      reset() { leave(); },
     },
-    /** A model file loaded on the page (one the command line trained, say) becomes a row. */
+    /** Python was started again: the run it was training is lost, and kept as cut off. */
+    restore() { leave(); },
+    /** A model file loaded on the page (one the command line trained, say) becomes a card. */
     addLoaded(msg, text) {
       const m = msg.metrics || {};
       const r = { started: new Date().toISOString(), preset: m.preset ?? '(file)', seed: msg.seed, changes: {},
-        data: null, dataLabel: msg.name, label: msg.name, params: msg.params, steps: msg.step, stepsDone: msg.step,
+        data: null, dataLabel: msg.name, params: msg.params, steps: msg.step, stepsDone: msg.step,
         trainLoss: m.train_loss, valLoss: m.val_loss, novelty: m.novelty, seconds: m.seconds, tokensPerS: m.tokens_per_s,
         status: 'loaded', points: [], hasModel: true };
       runs.unshift(r);

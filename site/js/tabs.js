@@ -8,13 +8,15 @@ export function createTabs(list, { collapsible = () => false } = {}) {
   const tabs = [...list.querySelectorAll('[role=tab]')];
   const panelOf = (tab) => document.getElementById(tab.getAttribute('aria-controls'));
 
+  // One tab is reached by Tab: the open one, else the one last closed, else the first.
+  let lastClosed = null;
   const select = (tab, { focus = false } = {}) => {
     for (const t of tabs) {
       const on = t === tab;
       const panel = panelOf(t);
       const was = !panel.hidden;
       t.setAttribute('aria-selected', String(on));
-      t.tabIndex = on || (!tab && t === tabs[0]) ? 0 : -1;
+      t.tabIndex = on || (!tab && t === (lastClosed || tabs[0])) ? 0 : -1;
       panel.hidden = !on;
       if (on !== was) panel.dispatchEvent(new CustomEvent(on ? 'tabshow' : 'tabhide'));
     }
@@ -25,7 +27,12 @@ export function createTabs(list, { collapsible = () => false } = {}) {
   list.addEventListener('click', (e) => {
     const tab = e.target.closest('[role=tab]');
     if (!tab) return;
-    select(tab === current() && collapsible() ? null : tab);
+    if (tab === current() && collapsible()) {
+      lastClosed = tab;
+      select(null);
+    } else {
+      select(tab);
+    }
   });
   // Arrow keys move between tabs (and show them), as a tab list does.
   list.addEventListener('keydown', (e) => {

@@ -106,6 +106,7 @@ export function createWriter({ send, canSend }) {
       if (!built) {
         await loadStyle();
         build($('inside-writer').querySelector('.inside-body'));
+        $('inside-writer').addEventListener('tabhide', () => { if (auto) stopAuto(); });   // no writing out of sight
         built = true;
       }
       ask();

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from buildtools.chromium import off_origin
-from conftest import ANSWER_MS, FROZEN_TASK_MS
 from buildtools.dist import built_with_bytecode as dist_built_with_bytecode
+from conftest import ANSWER_MS, FROZEN_TASK_MS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 DIST = Path(__file__).resolve().parents[2] / "dist"

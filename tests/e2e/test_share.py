@@ -278,6 +278,19 @@ def test_runs_compare_on_the_chart_smoothed_named_and_renamed(tab, tmp_path):
     with page.expect_download() as dl:
         page.click("#runs-csv")
     assert f"{second},high lr," in Path(dl.value.path()).read_text()
+
+    # the run the chart draws as current takes its new name too, and stays drawn after Reset
+    last = page.locator(f"#runs-body li[data-id='{third}']")
+    last.locator("button[data-act=rename]").click()
+    last.locator(".run-name input").fill("last one")
+    last.locator(".run-name input").press("Enter")
+    page.wait_for_function("document.querySelector('#chart-legend li[data-run=current]').textContent.startsWith('last one')")
+    page.click("#reset")
+    tab.wait_state("ready")
+    page.wait_for_selector(f"#chart-legend li[data-run='{third}']")
+    assert page.locator(f"#chart-legend li[data-run='{third}']").inner_text().startswith("last one")
+    assert last.locator("input[type=checkbox]").is_checked()
+    tab.train(90, seed=4)            # the next test saves a trained model
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator(".live").screenshot(path=str(ARTIFACTS / "compare-runs.png"))
 

@@ -22,7 +22,7 @@ def test_gradient_panel_draws_while_training(server, open_tab):
     assert page.get_attribute("body", "data-state") == "training"
     legend = page.locator("#grads-grad .u-legend .u-label").all_inner_texts()
     assert [x for x in legend if x != "step"] == ["embedding", "block 1"], legend
-    assert page.is_visible("#grads-view") and "1e-2" in page.inner_text("#grads-note")
+    assert page.is_visible("#grads-view") and "rate (0.01)" in page.inner_text("#grads-note")
     page.click("#stop")
     tab.wait_state("done")
     tab.close()
