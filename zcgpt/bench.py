@@ -7,7 +7,6 @@ tests/data/), else on the first 300 names of --data.
 
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -109,36 +108,22 @@ def bench_zeroclaw(names, steps, reference_losses=None):
     return out
 
 
-def cmd_bench(args):
-    from .cli import Lines, fmt_rate, need
-    from .data import load_lines
-
-    need(args.seconds > 0, "--seconds must be positive")
-    zc_steps = presets["zeroclaw"].steps
-    need(0 <= args.zeroclaw_steps <= zc_steps, f"--zeroclaw-steps must be between 0 and {zc_steps}")
-    say = Lines(sys.stderr if args.json else sys.stdout)
-    items = load_lines(args.data)
-    names, ref_losses, source = items[:300], None, f"first 300 of {args.data}"
-    if args.zeroclaw_steps:  # a bad reference file stops the bench before it runs
-        ref_path = find_reference(args.reference)
+def run_bench(items, data_name, seconds, zeroclaw_steps, reference, report):
+    """Each preset's throughput for `seconds`, then zeroclaw's run of `zeroclaw_steps` (0: none)
+    on the reference's names when found, else on the first 300 items; report(name, figures) after
+    each preset and report(None, figures) after the zeroclaw run. Returns {"presets": {name: figures}, "zeroclaw": figures}."""
+    names, ref_losses, source = items[:300], None, f"first 300 of {data_name}"
+    if zeroclaw_steps:  # a bad reference file stops the bench before it runs
+        ref_path = find_reference(reference)
         if ref_path is not None:
             (names, ref_losses), source = load_reference(ref_path), str(ref_path)
     result = {"presets": {}}
     for name in presets:
-        r = bench_preset(name, items, args.seconds)
-        result["presets"][name] = r
-        say(f"{name:<9} {r['params']:>7} params  batch {r['batch_size']:>3}"
-            f"  {fmt_rate(r['tokens_per_s']):>7} tok/s  ({r['steps']} steps in {r['seconds']:.1f}s)")
-    if args.zeroclaw_steps:
-        z = bench_zeroclaw(names, args.zeroclaw_steps, ref_losses)
-        z["names"] = source
+        result["presets"][name] = r = bench_preset(name, items, seconds)
+        report(name, r)
+    if zeroclaw_steps:
+        z = bench_zeroclaw(names, zeroclaw_steps, ref_losses)
+        z["names"], z["n_names"] = source, len(names)
         result["zeroclaw"] = z
-        say(f"zeroclaw  {z['steps']} steps on {len(names)} names ({source}): {z['seconds']:.2f}s,"
-            f" mean loss of the last 500 steps {z['mean_loss_last_500']:.4f}")
-        if "max_abs_diff_first_100" in z:
-            say(f"          reference: mean loss of the last 500 steps"
-                f" {z['reference_mean_loss_last_500']:.4f}; first 100 steps differ by at most"
-                f" {z['max_abs_diff_first_100']:.1e}")
-    if args.json:
-        Lines(sys.stdout)(json.dumps(result))
-    return 0
+        report(None, z)
+    return result

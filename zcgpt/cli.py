@@ -25,6 +25,7 @@ from pathlib import Path
 from . import __version__
 from . import config as config_module
 from .checkpoint import CheckpointError
+from .console import Lines, fmt_rate, fmt_time, silence
 from .config import Config, field_help, presets
 from .data import DataError
 from .train import TrainingDiverged
@@ -191,32 +192,6 @@ def need_seed(seed):
     need(0 <= seed < MAX_SEED, f"--seed must be a non-negative integer below 2**64, got {seed}")
 
 
-class Lines:
-    """print() to a stream that goes quiet once its reader has left (`train | head -3`), so the
-    work goes on and the run is still saved."""
-
-    def __init__(self, stream):
-        self.stream, self.gone = stream, False
-
-    def __call__(self, msg):
-        if self.gone:
-            return
-        try:
-            print(msg, file=self.stream, flush=True)
-        except BrokenPipeError:
-            self.gone = True
-            silence(self.stream)
-
-
-def silence(stream):
-    """Point a stream whose reader left at devnull, so the flush at exit does not complain
-    (the recipe in Python's docs for SIGPIPE)."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
-    except (OSError, ValueError, AttributeError):  # not a real file (tests)
-        pass
-
-
 def same_file(a, b):
     try:
         return os.path.samefile(a, b)
@@ -248,15 +223,6 @@ def check_out(path, inputs):
     if why:
         raise DataError(f"cannot write the checkpoint to {out}: {why}.")
     return out
-
-
-def fmt_time(s):
-    s = int(round(s))
-    return f"{s // 3600}h{s // 60 % 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
-
-
-def fmt_rate(r):
-    return f"{r / 1e3:.1f}k" if r >= 1e3 else f"{r:.0f}"
 
 
 def json_num(v):
@@ -435,8 +401,31 @@ def cmd_eval(args):
 # --- entry ---------------------------------------------------------------------------------
 
 def cmd_bench(args):
-    from .bench import cmd_bench
-    return cmd_bench(args)
+    from .bench import run_bench
+    from .data import load_lines
+
+    need(args.seconds > 0, "--seconds must be positive")
+    zc_steps = presets["zeroclaw"].steps
+    need(0 <= args.zeroclaw_steps <= zc_steps, f"--zeroclaw-steps must be between 0 and {zc_steps}")
+    say = Lines(sys.stderr if args.json else sys.stdout)
+
+    def report(name, r):
+        if name is not None:
+            say(f"{name:<9} {r['params']:>7} params  batch {r['batch_size']:>3}"
+                f"  {fmt_rate(r['tokens_per_s']):>7} tok/s  ({r['steps']} steps in {r['seconds']:.1f}s)")
+            return
+        say(f"zeroclaw  {r['steps']} steps on {r['n_names']} names ({r['names']}): {r['seconds']:.2f}s,"
+            f" mean loss of the last 500 steps {r['mean_loss_last_500']:.4f}")
+        if "max_abs_diff_first_100" in r:
+            say(f"          reference: mean loss of the last 500 steps"
+                f" {r['reference_mean_loss_last_500']:.4f}; first 100 steps differ by at most"
+                f" {r['max_abs_diff_first_100']:.1e}")
+
+    result = run_bench(load_lines(args.data), str(args.data), args.seconds, args.zeroclaw_steps,
+                       args.reference, report)
+    if args.json:
+        Lines(sys.stdout)(json.dumps(result))
+    return 0
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "bench": cmd_bench}
