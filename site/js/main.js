@@ -8,6 +8,7 @@ import { createControls } from './controls.js';
 import { page, plug, dispatch, setState, setChars } from './page.js';
 import * as ui from './panels.js';
 import { createWorkers } from './workers.js';
+import { createSpeed, keptTimings } from './speed.js';
 
 const app = {
   worker: null,
@@ -39,6 +40,7 @@ let chart = null;  // created in boot(), after the first paint, to keep start-up
 const controls = plug(createControls({ onTrain, onPause, onStop, onReset, onGenerate,
   send: (msg) => app.worker?.send(msg) }));
 const workers = plug(createWorkers({ leader: () => app.worker, setStatus: ui.setStatus }));
+plug(createSpeed());   // keeps the tab's run times for the designer's estimate
 
 // Panels loaded after the first paint (data.js, share.js) plug in too: their message handlers
 // run after the page's own, onState follows the page's state, train(run) adds to a run.
@@ -380,7 +382,7 @@ async function boot() {
 /** Tell a started Python where the names are (hash: the address's settings). */
 function sendInit(hash) {
   const data = app.info?.datasets?.[0]?.path || 'data/names.txt';
-  app.worker.send({ type: 'init', data: siteURL(data), hash });
+  app.worker.send({ type: 'init', data: siteURL(data), hash, timings: keptTimings() });
 }
 
 function restartPython(reason) {
