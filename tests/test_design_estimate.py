@@ -40,8 +40,8 @@ def test_a_tab_that_ran_slower_scales_every_estimate_by_the_same_factor():
     default, other = work(steps=2000), work(steps=600, n_layer=2, n_embd=32)
     assert seconds(steps=600, n_layer=2, n_embd=32) == pytest.approx(guess_seconds(other), abs=0.01)
     measured = [timing(default, 1.6)]
-    assert seconds(steps=600, n_layer=2, n_embd=32, timings=measured) == pytest.approx(1.6 * guess_seconds(other),
-                                                                                      abs=0.01)
+    scaled = seconds(steps=600, n_layer=2, n_embd=32, timings=measured)
+    assert scaled == pytest.approx(1.6 * guess_seconds(other), abs=0.01)
 
 
 def test_the_scale_is_the_geometric_mean_of_the_newest_runs():

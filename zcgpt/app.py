@@ -210,7 +210,8 @@ class App(Views):
         self.job = None
         kept = None
         if job.timed and not job.stop:
-            work = run_work(tr.config, tr.dataset.vocab.size, self.items, len(tr.dataset.val))
+            ds = tr.dataset
+            work = run_work(tr.config, ds.vocab.size, ds.train + ds.val, len(ds.val))
             self.timings = (self.timings + [Timing(work, time.perf_counter() - job.t0)])[-KEEP_TIMINGS:]
             kept = [timing_dict(t) for t in self.timings]
         return [out("done", run=job.id, stopped=job.stop, step=tr.step, steps=tr.config.steps,
@@ -284,7 +285,8 @@ class App(Views):
             raise Refused(str(exc)) from None
         in_range(config.steps, "steps")
         in_range(config.lr, "lr")
-        refused = estimate(config, Vocab.from_items(self.items).size, self.items, self.n_val(), self.timings)["refused"]
+        refused = estimate(config, Vocab.from_items(self.items).size, self.items, self.n_val(),
+                           self.timings)["refused"]
         if refused:
             raise Refused(f"this model is too big for the tab: {refused}")
         return config

@@ -41,7 +41,7 @@ STEP_S = 2e-4              # per step
 SLICE_LAYER_S = 4.5e-4     # per step, for each layer of each slice (shards x n_layer)
 STEP_MADDS_PER_S = 1.55e9  # training's multiply-adds
 EVAL_MADDS_PER_S = 1.8e9   # the validations' multiply-adds (forward only, on whole blocks)
-BETWEEN_STEPS = 0.06       # live samples, progress messages and the ends of slices: a share of the steps' time
+BETWEEN_STEPS = 0.06       # live samples, messages and the ends of slices, as a share of the steps' time
 KEEP_TIMINGS = 5           # the tab's newest finished runs that scale the estimate
 
 
