@@ -81,7 +81,8 @@ async def on_init(msg):
     from zcgpt.shards import Pool
     app.pool = Pool(send_to_helper)
     app.pool.wake = wake
-    post(app.start(text, name, link=msg.get("hash") or "", seconds=time.perf_counter() - t0,
+    post(app.start(text, name, link=msg.get("hash") or "", timings=msg.get("timings"),
+                   seconds=time.perf_counter() - t0,
                    numpy=numpy.__version__, bytecode=bytecode_report()))
 
 

@@ -17,9 +17,9 @@ import traceback
 from . import __version__, checkpoint
 from .checkpoint import CheckpointError
 from .config import field_help
-from .data import DataError, Dataset, Vocab, decode_text, make_dataset, parse_lines
-from .design import (GUESS_MADDS_PER_S, DesignError, design_config, estimate, field_table, parse_link,
-                     preset_table)
+from .data import DataError, Dataset, Vocab, decode_text, make_dataset, parse_lines, split_sizes
+from .design import (KEEP_TIMINGS, DesignError, Timing, design_config, estimate, field_table, parse_link,
+                     preset_table, read_timings, run_work, timing_dict)
 from .prng import Rng
 from .protocol import ProtocolError, check_message
 from .reply import LIMITS, Refused, clean, in_range, out, sentence
@@ -40,7 +40,7 @@ NOVELTY_SAMPLES = 200  # names drawn at the end of a run to measure the share of
 class Job:
     """The run in progress: its Run, the step generator, and what the page's counters need."""
 
-    def __init__(self, run_id, run, seed, preset):
+    def __init__(self, run_id, run, seed, preset, t0):
         self.id = run_id
         self.run = run
         self.steps = run.steps()
@@ -53,6 +53,8 @@ class Job:
         self.last_snapshot = 0.0
         self.pending_snapshot = False
         self.open = None         # the OpenSlice of a step waiting for helpers
+        self.t0 = t0             # when the page's "train" arrived (time.perf_counter)
+        self.timed = True        # its time from Train to "done" measures the tab (no pause, not resumed)
 
     @property
     def trainer(self):
@@ -80,17 +82,19 @@ class App(Views):
         self.train_set = set()   # its training names, for "new" versus "in training set"
         self.meta = None         # step, seed and metrics written into a downloaded checkpoint
         self.loaded = None       # text of an uploaded checkpoint, read afresh for each run from it
-        self.madds_per_s = None  # training speed the last run measured (for a design's time)
+        self.timings = []        # the tab's newest finished runs (zcgpt.design.Timing), for a design's time
         self.watch = False       # the page's gradient panel is open: points carry part_stats
         self.pool = None         # zcgpt.shards.Pool of the tab's helper workers (None: train alone)
 
     # ---------- the adapter's entry points ----------
 
-    def start(self, text, source, link="", **runtime):
+    def start(self, text, source, link="", timings=None, **runtime):
         """The built-in names at start-up -> the "ready" message, with the settings of the
-        page's address (`link`: its hash) and the runtime's versions and timings."""
+        page's address (`link`: its hash) and the runtime's versions and timings. `timings`:
+        the runs the page kept (timing_dict's form; any that does not fit is left out)."""
         self.items = parse_lines(text, source)
         self.data_name = source
+        self.timings = read_timings(timings)
         vocab = Vocab.from_items(self.items)
         return out("ready", zcgpt=__version__, items=len(self.items), vocab_size=vocab.size,
                    chars="".join(vocab.chars), longest=max(self.items, key=len),
@@ -204,17 +208,21 @@ class App(Views):
                                     n_val=len(tr.dataset.val), tokens=tr.tokens_seen,
                                     seconds=round(job.busy, 3))
         self.job = None
-        if run.train_seconds > 0.5:
-            madds = estimate(tr.config, tr.dataset.vocab.size, tr.dataset.train, 1.0)["multiply_adds"]
-            self.madds_per_s = tr.step * madds / run.train_seconds
+        kept = None
+        if job.timed and not job.stop:
+            ds = tr.dataset
+            work = run_work(tr.config, ds.vocab.size, ds.train + ds.val, len(ds.val))
+            self.timings = (self.timings + [Timing(work, time.perf_counter() - job.t0)])[-KEEP_TIMINGS:]
+            kept = [timing_dict(t) for t in self.timings]
         return [out("done", run=job.id, stopped=job.stop, step=tr.step, steps=tr.config.steps,
                     val=run.val_loss, tokens=tr.tokens_seen, busy=job.busy, samples=samples,
-                    train_loss=run.train_loss, novelty=novelty,
+                    train_loss=run.train_loss, novelty=novelty, timings=kept,
                     shared=self.pool.per_step_ms() if self.pool is not None else None)]
 
     # ---------- one method per message ----------
 
     def on_train(self, msg):
+        t0 = time.perf_counter()
         if self.job is not None:
             raise Refused("a run is already going: stop or reset it first")
         if self.items is None:
@@ -238,7 +246,8 @@ class App(Views):
         schedule = run.schedule
         self.run_id += 1
         self.paused = False
-        self.job = Job(self.run_id, run, seed, preset)
+        self.job = Job(self.run_id, run, seed, preset, t0)
+        self.job.timed = tr.step == 0
         if self.pool is not None:
             self.pool.begin(self.run_id, config, ds.vocab.size)
         run.watch = self.watch
@@ -276,7 +285,8 @@ class App(Views):
             raise Refused(str(exc)) from None
         in_range(config.steps, "steps")
         in_range(config.lr, "lr")
-        refused = estimate(config, Vocab.from_items(self.items).size, self.items, self.speed())["refused"]
+        refused = estimate(config, Vocab.from_items(self.items).size, self.items, self.n_val(),
+                           self.timings)["refused"]
         if refused:
             raise Refused(f"this model is too big for the tab: {refused}")
         return config
@@ -294,13 +304,14 @@ class App(Views):
                 in_range(getattr(config, name), name)
             except Refused as exc:
                 problems[name] = sentence(exc)
-        cost = estimate(config, Vocab.from_items(items).size if items else 28, items or ["x"], self.speed())
-        return [out("design", id=msg["id"], problems=problems, measured=self.madds_per_s is not None,
+        cost = estimate(config, Vocab.from_items(items).size if items else 28, items or ["x"], self.n_val(),
+                        self.timings)
+        return [out("design", id=msg["id"], problems=problems, measured=bool(self.timings),
                     config=config.to_dict(), **cost)]
 
-    def speed(self):
-        """Multiply-adds per second this tab trains at: measured by the last run, or a guess."""
-        return self.madds_per_s or GUESS_MADDS_PER_S
+    def n_val(self):
+        """Names the next run holds out for validation."""
+        return split_sizes(len(self.items), VAL_FRAC) if self.items and len(self.items) > 1 else 0
 
     def continue_from_loaded(self, ds, steps, lr):
         """The uploaded model (read afresh), the split in its vocabulary, its config, its step."""
@@ -325,6 +336,8 @@ class App(Views):
 
     def on_pause(self, msg):
         self.paused = True
+        if self.job is not None:
+            self.job.timed = False    # its time from Train to "done" holds the pause
         return [out("paused", paused=True, by=msg.get("by") or "user")]
 
     def on_resume(self, msg):

@@ -7,10 +7,11 @@ exactly that (`#preset=tiny&n_layer=2&block_size=24&seed=7&data=names`).
 
 import math
 import urllib.parse
-from dataclasses import fields
+from dataclasses import asdict, dataclass, fields
 
 from .config import ACTIVATIONS, Config, presets
 from .model import MAX_PARAMS, param_count
+from .run import VAL_POINTS, live_val_size
 
 # The fields the page's designer shows, in its order (steps and lr sit in the main form).
 DESIGN_FIELDS = ("n_embd", "n_head", "n_layer", "block_size", "mlp_ratio", "activation",
@@ -29,7 +30,19 @@ LINK_EXTRA = ("preset", "seed", "data", "workers")   # link keys that are not Co
 MAX_LINK_CHARS = 2000
 TAB_MEMORY_MB = 1024      # a design needing more (weights, Adam, one step's activations) is refused
 TAB_MAX_SECONDS = 30 * 60
-GUESS_MADDS_PER_S = 2.5e9  # a tab's numpy has no BLAS; replaced by the rate the tab measures
+
+# A run's time in a tab, from Train to "done": its steps, each with a cost that does not scale
+# with multiply-adds (Python and numpy calls, per step and per layer of each slice) besides the
+# products themselves (a tab's numpy has no BLAS); a share on top for live samples and messages;
+# the validations; a fixed start. Fitted to a headless Chromium tab on a shared 2-core machine;
+# a tab that has finished runs scales the sum by what it measured (seconds_scale).
+FIXED_S = 0.35             # setting the run up, the first and last messages
+STEP_S = 2e-4              # per step
+SLICE_LAYER_S = 4.5e-4     # per step, for each layer of each slice (shards x n_layer)
+STEP_MADDS_PER_S = 1.55e9  # training's multiply-adds
+EVAL_MADDS_PER_S = 1.8e9   # the validations' multiply-adds (forward only, on whole blocks)
+BETWEEN_STEPS = 0.06       # live samples, messages and the ends of slices, as a share of the steps' time
+KEEP_TIMINGS = 5           # the tab's newest finished runs that scale the estimate
 
 
 def field_types():
@@ -129,18 +142,100 @@ def multiply_adds_per_token(config, vocab_size, T):
     return config.n_layer * per_layer + vocab_size * C  # + lm_head
 
 
-def estimate(config, vocab_size, items, madds_per_s):
-    """What a design costs: params, tokens and multiply-adds per step (forward and backward),
-    memory in MB, seconds for the whole run at `madds_per_s`, and the reason to refuse it."""
-    params = param_count(config, vocab_size)
+@dataclass(frozen=True)
+class Work:
+    """A run in the units the time model counts."""
+    steps: int
+    step_madds: int      # multiply-adds of one step, forward and backward
+    slice_layers: int    # shards x n_layer: the blocks a step goes through, one slice at a time
+    eval_madds: int      # multiply-adds of the validations: the live ones and the final one
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A finished run of this tab: its work and the seconds from Train to "done"."""
+    work: Work
+    seconds: float
+
+
+class TimingError(ValueError):
+    """A kept timing that does not fit (the page's storage is not to be trusted)."""
+
+
+def run_work(config, vocab_size, items, n_val):
+    """The Work of a page run of `config` on `items` (n_val of them held out)."""
     tokens = config.batch_size * mean_predicted(items, config)
     T = config.block_size
-    madds = 3 * tokens * multiply_adds_per_token(config, vocab_size, T)   # backward ~ 2x forward
+    step_madds = 3 * tokens * multiply_adds_per_token(config, vocab_size, T)   # backward ~ 2x forward
+    # each validation pads its names to the block (the longest name, for names lists)
+    positions = min(T, max((len(x) for x in items), default=1) + 1)
+    val_names = n_val + (VAL_POINTS + 1) * live_val_size(param_count(config, vocab_size), n_val)
+    eval_madds = val_names * positions * multiply_adds_per_token(config, vocab_size, T)
+    return Work(config.steps, round(step_madds), config.shards * config.n_layer, round(eval_madds))
+
+
+def guess_seconds(work):
+    """Seconds from Train to "done" for `work`, by the constants above."""
+    per_step = STEP_S + work.slice_layers * SLICE_LAYER_S + work.step_madds / STEP_MADDS_PER_S
+    return FIXED_S + (1 + BETWEEN_STEPS) * work.steps * per_step + work.eval_madds / EVAL_MADDS_PER_S
+
+
+def seconds_scale(timings):
+    """How many times guess_seconds this tab took on its newest runs (a geometric mean; 1 with none)."""
+    recent = timings[-KEEP_TIMINGS:]
+    if not recent:
+        return 1.0
+    return math.exp(sum(math.log(t.seconds / guess_seconds(t.work)) for t in recent) / len(recent))
+
+
+def timing_dict(timing):
+    """A Timing as the page keeps it (plain JSON)."""
+    return {**asdict(timing.work), "seconds": timing.seconds}
+
+
+def read_timing(d):
+    """A kept timing (timing_dict's form) -> Timing, or TimingError saying what does not fit."""
+    if not isinstance(d, dict):
+        raise TimingError("a timing must be an object")
+    want = [f.name for f in fields(Work)] + ["seconds"]
+    if set(d) != set(want):
+        raise TimingError(f"a timing has the fields {', '.join(want)}")
+    ints = {k: d[k] for k in want[:-1]}
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1e15 for v in ints.values()):
+        raise TimingError("a timing's steps and counts must be whole numbers from 0 to 1e15")
+    seconds = d["seconds"]
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 24 * 3600:
+        raise TimingError("a timing's seconds must be a number above 0 and at most a day")
+    timing = Timing(Work(**ints), float(seconds))
+    if ints["steps"] < 1 or not 1 / 50 <= timing.seconds / guess_seconds(timing.work) <= 50:
+        raise TimingError("a timing is over 50 times off the model's guess: not a run of this page")
+    return timing
+
+
+def read_timings(raw):
+    """The timings of a list the page kept, newest last, leaving out any that do not fit."""
+    timings = []
+    for d in raw[-KEEP_TIMINGS:] if isinstance(raw, list) else []:
+        try:
+            timings.append(read_timing(d))
+        except TimingError:
+            continue
+    return timings
+
+
+def estimate(config, vocab_size, items, n_val, timings=()):
+    """What a design costs: params, tokens and multiply-adds per step (forward and backward),
+    memory in MB, seconds from Train to "done" (scaled by the tab's `timings`), and the reason
+    to refuse it."""
+    params = param_count(config, vocab_size)
+    tokens = config.batch_size * mean_predicted(items, config)
+    work = run_work(config, vocab_size, items, n_val)
+    T = config.block_size
     rows = config.batch_size * T
     floats_per_row = config.n_layer * (10 * config.n_embd + 3 * config.mlp_ratio * config.n_embd
                                        + 2 * config.n_head * T) + 3 * vocab_size
     memory_mb = (4 * params + rows * floats_per_row) * 4 / 2 ** 20
-    seconds = config.steps * madds / madds_per_s
+    seconds = guess_seconds(work) * seconds_scale(list(timings))
     refused = None
     if params > MAX_PARAMS:
         refused = f"{params:,} parameters is more than zcgpt builds ({MAX_PARAMS:,})"
@@ -149,7 +244,7 @@ def estimate(config, vocab_size, items, madds_per_s):
     elif seconds > TAB_MAX_SECONDS:
         refused = (f"it would train for about {seconds / 60:,.0f} minutes here; fewer steps or a smaller"
                    f" model keep it under {TAB_MAX_SECONDS // 60}")
-    return {"params": params, "tokens_per_step": round(tokens, 1), "multiply_adds": round(madds),
+    return {"params": params, "tokens_per_step": round(tokens, 1), "multiply_adds": work.step_madds,
             "memory_mb": round(memory_mb, 1), "est_seconds": round(seconds, 2), "refused": refused}
 
 

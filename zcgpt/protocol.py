@@ -11,7 +11,8 @@ import math
 
 # page -> worker
 TO_WORKER = {
-    "init": {"data": "str", "hash": "str?"},                   # start-up: the names' URL, the address's hash
+    "init": {"data": "str", "hash": "str?", "timings": "list?"},   # start-up: the names' URL, the address's
+                                                               # hash, the runs the page kept (done's timings)
     "train": {"preset": "str", "seed": "int", "changes": "dict", "data": "str?", "from_model": "bool?",
               "resume": "str?"},                           # resume: a "snapshot" text to go on from
     "design": {"preset": "str", "changes": "dict", "id": "int"},   # changes: Config fields by name
@@ -53,7 +54,8 @@ TO_PAGE = {
     "halted": {"run": "int", "stopped": "bool", "step": "int", "steps": "int"},
     "done": {"run": "int", "stopped": "bool", "step": "int", "steps": "int", "val": "number?",
              "tokens": "int", "busy": "number", "samples": "list", "train_loss": "number?",
-             "novelty": "number?", "shared": "dict?"},   # shared: ms per step of sharing it (shards.Pool)
+             "novelty": "number?", "shared": "dict?",   # shared: ms per step of sharing it (shards.Pool)
+             "timings": "list?"},      # the tab's newest timed runs, for the page to keep (zcgpt.design)
     "design": {"id": "int", "problems": "dict", "measured": "bool?", "config": "dict?", "params": "int?",
                "tokens_per_step": "number?", "multiply_adds": "int?", "memory_mb": "number?",
                "est_seconds": "number?", "refused": "str?"},

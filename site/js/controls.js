@@ -139,8 +139,9 @@ export function createControls({ onTrain, onPause, onStop, onReset, onGenerate, 
   };
   $('preset').addEventListener('change', applyPreset);
   $('controls').addEventListener('input', (e) => { if (e.target.id !== 'seed' && e.target.id !== 'preset') ask(); });
+  // 'input' covers typing, selects and switches; a 'change' on leaving a field would ask again
+  // and turn Train off under the click that left it.
   $('design-fields').addEventListener('input', ask);
-  $('design-fields').addEventListener('change', ask);
 
   const label = (id) => $(id).closest('label').firstChild.textContent.trim();
   const seedIn = () => {

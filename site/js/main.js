@@ -10,6 +10,7 @@ import * as ui from './panels.js';
 import { createWorkers } from './workers.js';
 import { createTabs } from './tabs.js';
 import { describe } from './describe.js';
+import { createSpeed, keptTimings } from './speed.js';
 
 const app = {
   worker: null,
@@ -54,6 +55,7 @@ let runsPanel = null;
 const controls = plug(createControls({ onTrain, onPause, onStop, onReset, onGenerate,
   send: (msg) => app.worker?.send(msg), showDesigner: () => lab.show('lab-design') }));
 const workers = plug(createWorkers({ leader: () => app.worker, setStatus: ui.setStatus }));
+plug(createSpeed());   // keeps the tab's run times for the designer's estimate
 
 // Panels loaded after the first paint (data.js, share.js) plug in too: their message handlers
 // run after the page's own, onState follows the page's state, train(run) adds to a run.
@@ -415,7 +417,7 @@ async function boot() {
 /** Tell a started Python where the names are (hash: the address's settings). */
 function sendInit(hash) {
   const data = app.info?.datasets?.[0]?.path || 'data/names.txt';
-  app.worker.send({ type: 'init', data: siteURL(data), hash });
+  app.worker.send({ type: 'init', data: siteURL(data), hash, timings: keptTimings() });
 }
 
 function restartPython(reason) {

@@ -11,6 +11,7 @@
 import { openStore } from './store.js';
 import { LOCKED, page } from './page.js';
 import { describe } from './describe.js';
+import { forgetTimings } from './speed.js';
 
 const $ = (id) => document.getElementById(id);
 const CSV_FIELDS = ['id', 'name', 'started', 'preset', 'seed', 'changes', 'data', 'params', 'steps', 'stepsDone',
@@ -270,6 +271,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
       failed('Nothing was cleared', err);
       return;
     }
+    forgetTimings();               // the designer's measured speed goes with the runs
     runs = [];
     shown.clear();
     ticked.clear();

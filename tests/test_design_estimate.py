@@ -1,0 +1,94 @@
+"""zcgpt.design's time model: the guess, its scaling by a tab's finished runs, and the kept
+timings read back from the page's storage (untrusted: what does not fit is refused)."""
+
+import math
+
+import pytest
+
+from zcgpt.design import (KEEP_TIMINGS, Timing, TimingError, Work, design_config, estimate, guess_seconds,
+                          read_timing, read_timings, run_work, seconds_scale, timing_dict)
+
+from conftest import ROOT
+
+NAMES = (ROOT / "names.txt").read_text(encoding="utf-8").splitlines()
+N_VAL = round(len(NAMES) * 0.1)
+
+
+def work(preset="tiny", **changes):
+    return run_work(design_config(preset, changes), 28, NAMES, N_VAL)
+
+
+def seconds(preset="tiny", timings=(), **changes):
+    return estimate(design_config(preset, changes), 28, NAMES, N_VAL, timings)["est_seconds"]
+
+
+def timing(w, factor):
+    """A run of `w` that took `factor` times the guess."""
+    return Timing(w, factor * guess_seconds(w))
+
+
+def test_the_guess_grows_with_steps_layers_width_and_slices():
+    base = guess_seconds(work(steps=2000))
+    assert guess_seconds(work(steps=4000)) > 1.8 * base
+    assert guess_seconds(work(steps=2000, n_layer=2)) > 1.5 * base
+    assert guess_seconds(work(steps=2000, n_embd=64)) > 3 * base
+    assert guess_seconds(work(steps=2000, shards=1)) < base     # fewer slices: less overhead per step
+    assert guess_seconds(work(steps=1)) > 0.3                   # start-up and validations cost on their own
+
+
+def test_a_tab_that_ran_slower_scales_every_estimate_by_the_same_factor():
+    default, other = work(steps=2000), work(steps=600, n_layer=2, n_embd=32)
+    assert seconds(steps=600, n_layer=2, n_embd=32) == pytest.approx(guess_seconds(other), abs=0.01)
+    measured = [timing(default, 1.6)]
+    scaled = seconds(steps=600, n_layer=2, n_embd=32, timings=measured)
+    assert scaled == pytest.approx(1.6 * guess_seconds(other), abs=0.01)
+
+
+def test_the_scale_is_the_geometric_mean_of_the_newest_runs():
+    w = work(steps=500)
+    assert seconds_scale([]) == 1.0
+    assert seconds_scale([timing(w, 2.0), timing(w, 0.5)]) == pytest.approx(1.0)
+    old = [timing(w, 10.0)] * 3
+    assert seconds_scale(old + [timing(w, 1.2)] * KEEP_TIMINGS) == pytest.approx(1.2)   # the old ones are out
+
+
+def test_a_timing_goes_to_the_page_and_back():
+    t = Timing(work(steps=700, n_layer=3), 12.345)
+    d = timing_dict(t)
+    assert set(d) == {"steps", "step_madds", "slice_layers", "eval_madds", "seconds"}
+    assert read_timing(d) == t
+    assert read_timings([d, d]) == [t, t]
+
+
+GOOD = timing_dict(Timing(Work(2000, 7_000_000, 3, 500_000_000), 14.0))
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("14 s", "must be an object"),
+    ({**GOOD, "colour": 1}, "has the fields"),
+    ({k: v for k, v in GOOD.items() if k != "seconds"}, "has the fields"),
+    ({**GOOD, "steps": "2000"}, "whole numbers"),
+    ({**GOOD, "steps": 2000.0}, "whole numbers"),
+    ({**GOOD, "slice_layers": True}, "whole numbers"),
+    ({**GOOD, "step_madds": -1}, "whole numbers"),
+    ({**GOOD, "eval_madds": 10 ** 400}, "whole numbers"),
+    ({**GOOD, "seconds": 0}, "above 0"),
+    ({**GOOD, "seconds": math.inf}, "above 0"),
+    ({**GOOD, "seconds": math.nan}, "above 0"),
+    ({**GOOD, "seconds": "14"}, "above 0"),
+    ({**GOOD, "seconds": None}, "above 0"),
+    ({**GOOD, "steps": 0}, "50 times off"),
+    ({**GOOD, "seconds": 0.01}, "50 times off"),
+    ({**GOOD, "seconds": 20000}, "50 times off"),
+])
+def test_a_kept_timing_that_does_not_fit_is_refused_with_a_reason(bad, words):
+    with pytest.raises(TimingError, match=words):
+        read_timing(bad)
+
+
+def test_kept_timings_that_do_not_fit_are_left_out():
+    good = read_timing(GOOD)
+    for raw in (None, "[]", {"0": GOOD}, 7, [], [None, [], "x", {**GOOD, "seconds": -1}]):
+        assert read_timings(raw) == []
+    assert read_timings([{**GOOD, "seconds": math.nan}, GOOD, 3]) == [good]
+    assert len(read_timings([GOOD] * (KEEP_TIMINGS + 4))) == KEEP_TIMINGS
