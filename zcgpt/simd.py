@@ -3,14 +3,16 @@
 Pyodide's numpy has no BLAS and no SIMD. The build compiles kernels/gemm.c to a small wasm
 module (kernels/gemm.wasm) that the page hands each worker; `install` instantiates it against
 Pyodide's own WebAssembly.Memory, so the kernel reads numpy's arrays where they are, by address,
-and writes a fresh output array, and hands it to kernels.use_gemm. Every sum runs in the order
-of k (see gemm.c): the same bits in every worker and every browser with SIMD, equal to a
-sequential loop in numpy, and a few last bits away from numpy's own products.
+and writes a fresh output array; then it hands the kernel to kernels.use_gemm. Every sum runs
+in the order of k (see gemm.c): the same bits in every worker and every browser with SIMD, equal
+to a sequential loop in numpy, and a few last bits away from numpy's own products. Attention's
+batched products stay with numpy: on these shapes, a call's checks cost more than it saves.
 
 Before each call the arrays are checked here: dtype, C-contiguity, shapes, and that every index
 the kernel will read or write lies inside its array. Where WebAssembly has no SIMD, or
-Pyodide's memory cannot be found, nothing is installed and numpy computes as before. CPython
-never imports this module.
+Pyodide's memory cannot be found, nothing is installed and numpy computes as before. The
+desktop never installs it (its numpy has BLAS); tests/test_kernels.py runs the Python side on
+CPython with a stand-in kernel, tests/test_simd.py the real one in Pyodide under node.
 """
 
 import numpy as np
