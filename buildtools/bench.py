@@ -26,6 +26,7 @@ from .serve import Traffic, make_server
 
 BASE = "/zcgpt/"              # served under a sub-path, as a project's GitHub Pages site is
 LINE_MBIT_S = 20              # the modeled visitor's line
+ENGINES = {"simd": "SIMD kernel", "numpy": "numpy products"}   # the tab's engine (zcgpt/simd.py)
 QUIET_S = 2.0                 # the first visit is over when the server has sent nothing for this long
 
 def median(xs):
@@ -210,8 +211,9 @@ def bench_tab(url: str, traffic: Traffic, preset: str, steps: int | None, seed: 
                 repeat = {"ready_s": page.evaluate("window.zcgpt.readyMs") / 1000,
                           "copy": page.evaluate("document.body.dataset.copy || null"),
                           "bytes": sum(s.bytes for s in traffic.snapshot()[len(visit):])}
+                engine = page.evaluate("document.getElementById('engine')?.dataset.engine || null")
                 say(f"tab: again from the local copy, ready in {repeat['ready_s']:.2f} s; "
-                    f"training {preset}, seed {seed}")
+                    f"training {preset}, seed {seed}, matrix products on {engine}")
                 runs = {}
                 for n in workers or [None]:
                     if n is not None:
@@ -229,7 +231,7 @@ def bench_tab(url: str, traffic: Traffic, preset: str, steps: int | None, seed: 
     run = next(iter(runs.values()))
     return {"chromium": version, "ready_s": ready_ms / 1000, "load_ms": load_ms, "bytecode": bytecode,
             "copy": copy, "first_visit": first_visit(ready_ms / 1000, until_ready, visit), "repeat_visit": repeat,
-            "steps": run["steps"], "lr": run["lr"], "run": run, "runs": runs,
+            "engine": engine, "steps": run["steps"], "lr": run["lr"], "run": run, "runs": runs,
             "off_origin_requests": off_origin(requests, origin)}
 
 
@@ -316,7 +318,7 @@ def run_bench(root: Path, dist: Path, preset: str, steps: int | None, seed: int,
                 "time_to_target": v_tab, "final_val": tab["run"]["finalVal"],
                 "ready_s": tab["ready_s"], "load_ms": tab["load_ms"], "bytecode": tab["bytecode"],
                 "copy": tab["copy"], "first_visit": tab["first_visit"], "repeat_visit": tab["repeat_visit"],
-                "chromium": tab["chromium"],
+                "chromium": tab["chromium"], "engine": tab["engine"],
                 "pyodide": PYODIDE_VERSION, "numpy": NUMPY_VERSION,
                 "off_origin_requests": tab["off_origin_requests"]},
         "cpython": {"tokens_per_s": t_cpy["total"], "tokens_per_s_median_slice": t_cpy["median"],
@@ -345,7 +347,8 @@ def print_bench(r: dict) -> None:
         return f"{v['seconds']:.2f} s (step {v['step']}; after {v['after_seconds']:.2f} s)"
 
     rows = [
-        ("", f"tab (Pyodide {tab['pyodide']}, numpy {tab['numpy']})", f"CPython {cpy['python']}, numpy {cpy['numpy']}"),
+        ("", f"tab (Pyodide {tab['pyodide']}, numpy {tab['numpy']}; {ENGINES.get(tab.get('engine'), '?')})",
+         f"CPython {cpy['python']}, numpy {cpy['numpy']}"),
         ("tokens/s, total / training s", fmt_tps(tab["tokens_per_s"]), fmt_tps(cpy["tokens_per_s"])),
         ("tokens/s, median of slices", fmt_tps(tab["tokens_per_s_median_slice"]),
          fmt_tps(cpy["tokens_per_s_median_slice"])),

@@ -27,6 +27,7 @@ from . import ROOT, BuildError, log
 from .bytecode import compiled
 from .fetch import check_digest, fetch_npm, fetch_pypi
 from .pretrained import ship_extras
+from .kernel import MISSING, compile_kernel, compilers
 from .imports import page_sources, pyscript_sources, record_imports
 from .pins import (LOCAL_INTERPRETER, NUMPY_VERSION, PROVISA, PROVISA_WHEEL_DIR, PYODIDE, PYODIDE_CDN_INTERPRETER,
                    PYODIDE_CORE_FILES, PYODIDE_ROOT_PACKAGES, PYODIDE_VERSION, PYSCRIPT, PYSCRIPT_VERSION, UPLOT,
@@ -35,10 +36,10 @@ from .serve import GZIP_SUFFIXES, gzip_bytes
 from .trim import trim_numpy, trim_stdlib, trimmed_wheel_name
 from .wheel import build_wheel, read_project
 
-STEPS = 8
+STEPS = 9
 # The files Python needs before the page is ready, besides the page's own: the loading card's
 # download bar counts these (manifest.json's "runtime").
-RUNTIME_DIRS = ("pyodide/", "wheels/", "data/")
+RUNTIME_DIRS = ("pyodide/", "wheels/", "kernels/", "data/")
 # The other built-in lists and the pre-trained models (pretrained.py): fetched when the page asks
 # for one, never by the offline copy on a first visit (manifest.json's "on_demand").
 ON_DEMAND_DIRS = ("lists/", "pretrained/")
@@ -265,21 +266,28 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
     wheel = build_wheel(root, out / "wheels")
     log(f"      {wheel.name} ({human(wheel.stat().st_size)})")
 
+    log(f"[7/{STEPS}] SIMD kernel -> kernels/")
+    kernel = compile_kernel(root, out / "kernels" / "gemm.wasm")
+    if kernel is None:
+        log(f"      warning: no clang or wasm-ld on PATH: {MISSING}")
+    else:
+        log(f"      {kernel['file']} ({human(kernel['bytes'])}, sha256 {kernel['sha256'][:16]}…)")
+
     runtime = {"bytecode": False, "trimmed": False}
     if pyodide_cdn:
-        log(f"[7/{STEPS}] standard library and numpy: the CDN's official files, sources only (Python "
+        log(f"[8/{STEPS}] standard library and numpy: the CDN's official files, sources only (Python "
             "starts about 1 s slower, and a first visit downloads them untrimmed)")
     elif not bytecode:
-        log(f"[7/{STEPS}] standard library and numpy: the official files, sources only (--no-bytecode: Python "
+        log(f"[8/{STEPS}] standard library and numpy: the official files, sources only (--no-bytecode: Python "
             "starts about 1 s slower, and a first visit downloads more)")
     else:
-        log(f"[7/{STEPS}] standard library and numpy: bytecode of what the page loads")
+        log(f"[8/{STEPS}] standard library and numpy: bytecode of what the page loads")
         runtime = trim_runtime(root, out, cache, wheel) or runtime
         if not runtime["trimmed"]:
             log("      warning: no `node` on PATH: shipping the official files, sources only (Python starts "
                 "about 1 s slower, and a first visit downloads more)")
 
-    log(f"[8/{STEPS}] data + build.json + manifest.json")
+    log(f"[9/{STEPS}] data + build.json + manifest.json")
     (out / "data").mkdir(exist_ok=True)
     shutil.copyfile(names, out / "data" / "names.txt")
     datasets, pretrained = ship_extras(root, out, cache)
@@ -292,6 +300,8 @@ def build(root: Path = ROOT, out: Path | None = None, cache: Path | None = None,
         "interpreter": PYODIDE_CDN_INTERPRETER if pyodide_cdn else LOCAL_INTERPRETER,
         # how the standard library and numpy ship: trimmed bytecode, or the official sources
         "runtime": runtime,
+        # the tab's SIMD kernel (kernels/gemm.c), or None: the page computes with numpy
+        "kernel": kernel,
         "datasets": datasets,
         "pretrained": pretrained,
         "built": git_head(root),
@@ -341,6 +351,13 @@ def dist_stale(root: Path, dist: Path) -> str | None:
             built = dist / src.relative_to(site)
             if not built.is_file() or built.read_bytes() != src.read_bytes():
                 return f"{built} differs from {src}"
+    if info.get("kernel") is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = compile_kernel(root, Path(tmp) / "gemm.wasm")
+        if fresh is not None and fresh["sha256"] != info["kernel"]["sha256"]:
+            return f"{dist / info['kernel']['file']} differs from a build of {root / 'kernels'}"
+    elif compilers():
+        return f"{dist} has no SIMD kernel, and clang and wasm-ld are here to build it"
     data = dist / "data" / "names.txt"
     if not data.is_file() or data.read_bytes() != (root / "names.txt").read_bytes():
         return f"{dist / 'data' / 'names.txt'} differs from names.txt"

@@ -14,9 +14,11 @@ from pyodide.ffi import create_proxy
 
 import numpy  # noqa: F401  (imported now, while the page waits, rather than at the first step)
 from zcgpt import ports as wire
+from zcgpt import simd
 from zcgpt.shards import Helper
 
-helper = Helper()
+gemm, _ = simd.install()   # the same kernel file as the leader's; "join" says which engine to run
+helper = Helper(gemm)
 port = None
 
 

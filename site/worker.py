@@ -2,8 +2,9 @@
 
 js/runtime.js starts this file in a PyScript worker. Pyodide installed numpy and the zcgpt
 wheel while it booted; the "init" message brings the absolute URL (a worker runs from a blob:
-URL, where relative ones mean nothing) of the names. Everything else is zcgpt.app.App, which
-pytest runs on CPython; zcgpt/protocol.py lists the messages.
+URL, where relative ones mean nothing) of the names. The page's config puts the SIMD kernel
+among the worker's files: zcgpt/simd.py installs it, or says why numpy computes. Everything
+else is zcgpt.app.App, which pytest runs on CPython; zcgpt/protocol.py lists the messages.
 
 A run goes in slices of about SLICE_S seconds; between them the worker's event loop delivers
 the page's messages (pause, stop, reset), so Stop is answered within one slice.
@@ -69,7 +70,9 @@ async def on_init(msg):
     import numpy
     post({"type": "stage", "stage": "zcgpt", "numpy": numpy.__version__})
     import zcgpt
+    from zcgpt import simd
     from zcgpt.app import App
+    _, engine_note = simd.install()   # the SIMD kernel if it starts here, else numpy (say why)
     post({"type": "stage", "stage": "data", "zcgpt": zcgpt.__version__})
     name = msg["data"].rsplit("/", 1)[-1]
     try:
@@ -82,8 +85,8 @@ async def on_init(msg):
     app.pool = Pool(send_to_helper)
     app.pool.wake = wake
     post(app.start(text, name, link=msg.get("hash") or "", timings=msg.get("timings"),
-                   seconds=time.perf_counter() - t0,
-                   numpy=numpy.__version__, bytecode=bytecode_report()))
+                   seconds=time.perf_counter() - t0, numpy=numpy.__version__, bytecode=bytecode_report(),
+                   engine_note=engine_note))
 
 
 async def on_builtin(msg):

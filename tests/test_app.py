@@ -80,6 +80,7 @@ def test_ready_lists_presets_and_limits():
     tiny = ready["presets"]["tiny"]
     assert tiny["params"] > 0 and tiny["page_steps"] >= 1 and tiny["note"]
     assert ready["limits"] == LIMITS
+    assert ready["engine"] == "numpy"                    # CPython never installs the SIMD kernel
 
 
 def test_train_reports_the_run_loop_points(app):
@@ -285,6 +286,7 @@ def test_save_and_load_model_round_trip(trained):
     assert saved["type"] == "checkpoint" and saved["step"] == 30
     model, vocab, meta = checkpoint.loads(saved["text"])
     assert meta["step"] == 30 and math.isfinite(meta["metrics"]["val_loss"])
+    assert meta["metrics"]["engine"] == "numpy"          # what computed it (the tab's kernel: "simd")
 
     other = App()
     other.start("\n".join(NAMES), "names.txt", seconds=0.0, numpy="x", bytecode={})

@@ -12,6 +12,7 @@ import importlib.util
 import io
 import json
 import math
+import shutil
 import subprocess
 import sys
 import threading
@@ -28,7 +29,7 @@ CACHE = ROOT / ".cache"
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from buildtools import BuildError, bytecode, fetch, imports, trim  # noqa: E402
+from buildtools import BuildError, bytecode, fetch, imports, kernel, trim  # noqa: E402
 from buildtools import dist as assemble  # noqa: E402
 from buildtools.dist import built_with_bytecode  # noqa: E402
 from buildtools.bench import (first_visit, fmt_ratio, fmt_tps, modeled_ready, same_bits, seconds_at_step,  # noqa: E402
@@ -195,6 +196,44 @@ def test_wheel_of_this_repo_holds_every_file_of_the_package_and_nothing_else(tmp
     assert packaged == on_disk and "zcgpt/run.py" in packaged
 
 
+# ----------------------------------------------------------------------------- the SIMD kernel
+
+def wasm_sections(data: bytes) -> list[int]:
+    """The ids of a wasm module's sections, in order."""
+    assert data[:8] == b"\0asm\1\0\0\0"
+    ids, i = [], 8
+    while i < len(data):
+        ids.append(data[i])
+        size, shift, i = 0, 0, i + 1
+        while True:
+            byte = data[i]
+            size |= (byte & 0x7F) << shift
+            shift, i = shift + 7, i + 1
+            if byte < 0x80:
+                break
+        i += size
+    return ids
+
+
+def test_kernel_compiles_to_the_same_bytes_twice_with_no_data_and_an_imported_memory(tmp_path):
+    if kernel.compilers() is None:
+        pytest.skip("no clang or wasm-ld: `apt-get install clang lld`")
+    first = kernel.compile_kernel(ROOT, tmp_path / "a" / "gemm.wasm")
+    second = kernel.compile_kernel(ROOT, tmp_path / "b" / "gemm.wasm")
+    data = (tmp_path / "a" / "gemm.wasm").read_bytes()
+    assert data == (tmp_path / "b" / "gemm.wasm").read_bytes() and first == second
+    assert first["sha256"] == hashlib.sha256(data).hexdigest() and first["file"] == "kernels/gemm.wasm"
+    ids = wasm_sections(data)
+    assert 11 not in ids and 5 not in ids, "no data segment and no memory of its own: it writes only its output"
+    assert 2 in ids and b"memory" in data and all(name.encode() in data for name in kernel.EXPORTS)
+
+
+def test_kernel_is_left_out_without_clang_or_wasm_ld(tmp_path, monkeypatch):
+    monkeypatch.setattr(kernel.shutil, "which", lambda name: None)
+    assert kernel.compile_kernel(ROOT, tmp_path / "gemm.wasm") is None
+    assert not (tmp_path / "gemm.wasm").exists()
+
+
 # ----------------------------------------------------------------------------- build guards
 
 def test_build_fails_clearly_without_site_index(tmp_path, monkeypatch):
@@ -220,9 +259,10 @@ def no_extras(monkeypatch):
 
 
 def fake_project(tmp_path):
-    """A repo in miniature: a one-line page, an empty package, two names, our pyproject."""
+    """A repo in miniature: a one-line page, an empty package, two names, our pyproject and kernel."""
     root = tmp_path / "proj"
     (root / "site").mkdir(parents=True)
+    shutil.copytree(ROOT / "kernels", root / "kernels")
     (root / "site" / "index.html").write_text("<!doctype html><p>hi")
     (root / "zcgpt").mkdir()
     (root / "zcgpt" / "__init__.py").write_text("")
@@ -245,6 +285,11 @@ def test_build_with_complete_cache_makes_no_network_call(tmp_path, monkeypatch):
     assert info["interpreter"] == "pyodide/pyodide.mjs"   # the self-hosted copy, relative to the page
     assert json.loads((root / "dist" / "build.json").read_text())["interpreter"] == "pyodide/pyodide.mjs"
     assert assemble.dist_stale(root, root / "dist") is None
+    if kernel.compilers() is not None:
+        assert (root / "dist" / info["kernel"]["file"]).is_file()
+        body = root / "kernels" / "gemm_body.h"
+        body.write_text(body.read_text().replace("REAL s = 0;", "REAL s = 1;"))
+        assert "kernels" in assemble.dist_stale(root, root / "dist")
     (root / "site" / "index.html").write_text("<!doctype html><p>changed")
     assert "index.html" in assemble.dist_stale(root, root / "dist")
 
@@ -757,6 +802,16 @@ def test_dist_lock_holds_numpy_only_and_its_shipped_wheel(dist):
         assert pkg["sha256"] == "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08"
 
 
+def test_dist_kernel_matches_build_json(dist):
+    info = json.loads((dist / "build.json").read_text())["kernel"]
+    if info is None:
+        pytest.skip("built without clang or wasm-ld: no SIMD kernel")
+    data = (dist / info["file"]).read_bytes()
+    assert info["sha256"] == hashlib.sha256(data).hexdigest() and info["bytes"] == len(data) < 32_000
+    manifest = json.loads((dist / "manifest.json").read_text())
+    assert info["file"] in manifest["runtime"], "the workers load it before the page is ready"
+
+
 def test_dist_manifest_lists_every_file_with_its_size_and_sha256(dist):
     manifest = json.loads((dist / "manifest.json").read_text())
     files = manifest["files"]
@@ -768,7 +823,7 @@ def test_dist_manifest_lists_every_file_with_its_size_and_sha256(dist):
         assert entry["bytes"] == len(data), rel
         assert entry["sha256"] == "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode(), rel
         assert entry["gzip"] == (len(gzip_bytes(data)) if Path(rel).suffix in GZIP_SUFFIXES else None), rel
-    assert set(manifest["runtime"]) == {rel for rel in files if rel.startswith(("pyodide/", "wheels/", "data/"))}
+    assert set(manifest["runtime"]) == {rel for rel in files if rel.startswith(("pyodide/", "wheels/", "kernels/", "data/"))}
     assert "pyodide/pyodide.asm.wasm" in manifest["runtime"] and "index.html" not in manifest["runtime"]
 
 

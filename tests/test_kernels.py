@@ -1,9 +1,14 @@
 """zcgpt.kernels: each speed helper against the plain numpy it stands for."""
 
+import ctypes
+
 import numpy as np
 import pytest
 
-from zcgpt import kernels
+from zcgpt import kernels, presets
+from zcgpt.data import make_dataset, parse_lines
+from zcgpt.simd import Gemm, address, check_reach, sequential_product
+from zcgpt.train import Trainer
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -50,3 +55,72 @@ def test_softmax_last_is_the_softmax():
     e = np.exp(z - z.max(axis=1, keepdims=True))
     np.testing.assert_allclose(p, e / e.sum(axis=1, keepdims=True), rtol=1e-12)
     np.testing.assert_allclose(log_norm[:, 0], np.log(np.exp(z).sum(axis=1)), rtol=1e-12)
+
+
+# --- the seam for the tab's SIMD kernel (zcgpt/simd.py; the kernel itself: tests/test_simd.py) ---
+
+def fake_kernel(dtype):
+    """gemm.c's contract in Python, on CPython's own addresses: what zcgpt.simd.Gemm passes it
+    (sizes, addresses and strides in elements) is all it gets."""
+    dtype = np.dtype(dtype)
+
+    def at(address, count):
+        return np.frombuffer((ctypes.c_char * (count * dtype.itemsize)).from_address(address), dtype=dtype)
+
+    def gemm(M, N, K, pa, sam, sak, pb, ldb, pc):
+        size = dtype.itemsize
+        a = np.lib.stride_tricks.as_strided(at(pa, (M - 1) * sam + (K - 1) * sak + 1), (M, K), (sam * size, sak * size))
+        b = np.lib.stride_tricks.as_strided(at(pb, (K - 1) * ldb + N), (K, N), (ldb * size, size))
+        at(pc, M * N)[:] = sequential_product(a, b).reshape(-1)
+    return gemm
+
+
+@pytest.fixture
+def fake_gemm():
+    gemm = Gemm({np.dtype(d): fake_kernel(d) for d in ("float32", "float64")}, address_limit=2 ** 64)
+    kernels.use_gemm(gemm)
+    yield gemm
+    kernels.use_gemm(None)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_products_go_through_an_installed_kernel(fake_gemm, dtype):
+    rng = np.random.default_rng(3)
+    a, w, dy = (rng.normal(size=s).astype(dtype) for s in ((13, 7), (5, 7), (13, 5)))
+    assert kernels.engine() == "simd"
+    assert np.array_equal(kernels.dot_rows(a, w), sequential_product(a, w.T))             # x @ W.T
+    assert np.array_equal(kernels.dot_rows(dy, w.T), sequential_product(dy, w))           # dy @ W, a strided view
+    assert np.array_equal(kernels.transposed_product(dy, a), sequential_product(dy.T, a))  # dy.T @ x
+    np.testing.assert_allclose(kernels.dot_rows(a, w), a @ w.T, rtol=1e-5)
+    kernels.use_gemm(None)
+    assert kernels.engine() == "numpy"
+
+
+def test_gemm_refuses_operands_the_kernel_must_not_get(fake_gemm):
+    f4 = np.ones((3, 4), np.float32)
+    with pytest.raises(TypeError):
+        fake_gemm.product(f4, np.ones((4, 2), np.float64))
+    with pytest.raises(TypeError):
+        fake_gemm.product(np.ones((3, 4), np.int64), np.ones((4, 2), np.int64))
+    with pytest.raises(ValueError, match="contiguous"):
+        fake_gemm.product(np.ones((4, 3), np.float32).T, np.ones((4, 2), np.float32))
+    with pytest.raises(ValueError, match="do not fit"):
+        fake_gemm.product(f4, np.ones((3, 2), np.float32))
+    with pytest.raises(ValueError, match="would reach"):
+        check_reach(f4, address(f4), f4.size, 2 ** 64)
+    with pytest.raises(ValueError, match="would reach"):
+        check_reach(f4, 2 ** 32 - 8, f4.size - 1)                  # past wasm32's memory
+    assert fake_gemm.product(f4, np.ones((0, 2), np.float32).reshape(4, 0)).shape == (3, 0)
+    assert np.array_equal(fake_gemm.product(np.ones((3, 0), np.float32), np.ones((0, 2), np.float32)),
+                          np.zeros((3, 2), np.float32))
+
+
+def test_a_training_run_on_the_kernel_matches_numpy(fake_gemm):
+    names = ["emma", "liam", "olivia", "noah", "ava", "mia", "lucas", "amelia", "ethan", "harper"] * 4
+    losses = {}
+    for gemm in (fake_gemm, None):
+        kernels.use_gemm(gemm)
+        tr = Trainer(presets["tiny"].replace(steps=15), make_dataset(parse_lines("\n".join(names), "n"), 0.2, 1), 1)
+        losses[kernels.engine()] = [tr.train_step() for _ in range(15)]
+    np.testing.assert_allclose(losses["simd"], losses["numpy"], rtol=1e-4)
+    assert losses["simd"] != losses["numpy"]            # the kernel did compute: its own last bits

@@ -300,3 +300,26 @@ def test_app_with_helpers_trains_the_same_run_and_says_how_many_work():
     assert notes[0]["helpers"] == 4
     assert notes[-1]["dropped"] == 9 and notes[-1]["working"] == 4 and "stopped it" in notes[-1]["reason"]
     assert {m.get("workers") for m in shared if m["type"] == "progress"} <= {4, 5}
+
+
+def test_helpers_compute_with_the_leaders_engine_or_are_dropped():
+    from zcgpt import kernels
+
+    class Kernel:                       # stands for a zcgpt.simd.Gemm this worker loaded
+        engine = "simd"
+
+    join = {"type": "join", "run": 1, "config": config().to_dict(), "vocab_size": 27}
+    pool = Pool(lambda *a: None)
+    pool.begin(1, config(), 27)
+    assert pool.joining["engine"] == kernels.engine() == "numpy"   # CPython never has the kernel
+    try:
+        assert Helper().handle(dict(join, engine="numpy"), []) is None
+        reply, _ = Helper().handle(dict(join, engine="simd"), [])   # the leader runs a kernel it has not
+        assert reply["type"] == "failed" and "simd" in reply["message"]
+        pool.add(4)
+        assert pool.arrive(4, reply, []) == reply["message"]          # so the leader drops it
+        helper = Helper(Kernel())
+        assert helper.handle(dict(join, engine="simd"), []) is None and kernels.engine() == "simd"
+        assert helper.handle(dict(join, engine="numpy"), []) is None and kernels.engine() == "numpy"
+    finally:
+        kernels.use_gemm(None)

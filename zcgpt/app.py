@@ -20,6 +20,7 @@ from .config import field_help
 from .data import DataError, Dataset, Vocab, decode_text, make_dataset, parse_lines, split_sizes
 from .design import (KEEP_TIMINGS, DesignError, Timing, design_config, estimate, field_table, parse_link,
                      preset_table, read_timings, run_work, timing_dict)
+from .kernels import engine
 from .prng import Rng
 from .protocol import ProtocolError, check_message
 from .reply import LIMITS, Refused, clean, in_range, out, sentence
@@ -99,7 +100,7 @@ class App(Views):
         return out("ready", zcgpt=__version__, items=len(self.items), vocab_size=vocab.size,
                    chars="".join(vocab.chars), longest=max(self.items, key=len),
                    presets=preset_table(vocab.size), limits=LIMITS, fields=field_table(field_help()),
-                   link=parse_link(link, LIMITS), **runtime)
+                   link=parse_link(link, LIMITS), engine=engine(), **runtime)
 
     def handle(self, msg):
         """One message from the page -> the messages to send back."""
@@ -155,7 +156,8 @@ class App(Views):
         t0, tr = time.perf_counter(), job.trainer
         resume = {"trainer": tr.state(), "run": job.run.state(), "data": data_hash(self.items)}
         text = checkpoint.dumps(tr.model, tr.dataset.vocab, step=tr.step, seed=job.seed,
-                                metrics={"preset": job.preset, "data": self.data_name}, resume=resume)
+                                metrics={"preset": job.preset, "data": self.data_name, "engine": engine()},
+                                resume=resume)
         return out("snapshot", run=job.id, step=tr.step, text=text, ms=1000 * (time.perf_counter() - t0))
 
     def train_slice(self, job, seconds):
@@ -253,7 +255,7 @@ class App(Views):
         run.watch = self.watch
         self.model, self.vocab, self.train_set = tr.model, ds.vocab, set(ds.train)
         self.meta = {"step": base_step, "seed": seed,
-                     "metrics": {"preset": preset, "data": self.data_name}}
+                     "metrics": {"preset": preset, "data": self.data_name, "engine": engine()}}
         init_val = tr.evaluate(list(schedule.val_items)) if schedule.val_items else None
         return [out("start", run=self.run_id, preset=preset, steps=config.steps, lr=config.lr, seed=seed,
                     init_val=init_val, params=tr.model.num_params(), vocab_size=ds.vocab.size,

@@ -3,7 +3,8 @@
 numpy reduces a short last axis slowly (it vectorises along the contiguous axis), while a
 matmul with a column of ones runs at BLAS speed; so sums and means over the last axis are
 matmuls here, and the constant vectors, identities and masks they need are built once and kept.
-Pure numpy, no I/O: the same file runs in the browser tab (Pyodide) and on the desktop.
+Pure numpy, no I/O: the same file runs in the browser tab (Pyodide) and on the desktop. In the
+tab, the worker may hand use_gemm a SIMD kernel (zcgpt/simd.py) for the two weight products.
 """
 
 import sys
@@ -21,6 +22,19 @@ NO_BLAS = sys.platform == "emscripten"
 LONG_LOOP = 32
 
 _CONSTS = {}   # (kind, size, ..., dtype) -> a constant array, built on first use
+_GEMM = None   # the tab's SIMD kernel (zcgpt.simd.Gemm) once the worker installs one
+
+
+def use_gemm(gemm):
+    """Run dot_rows and transposed_product on `gemm` (a zcgpt.simd.Gemm), or on numpy again
+    with None. Only the tab's workers call this, at start-up; the desktop never does."""
+    global _GEMM
+    _GEMM = gemm
+
+
+def engine():
+    """What computes the products: "simd" (the tab's kernel) or "numpy"."""
+    return "numpy" if _GEMM is None else _GEMM.engine
 
 
 def _fill(n, value, dtype):
@@ -86,6 +100,8 @@ def softmax_last(z):
 
 def dot_rows(a, b):
     # (N, K), (M, K) -> a @ b.T (N, M): every row of a dotted with every row of b
+    if _GEMM is not None:
+        return _GEMM.dot_rows(a, b)
     if not NO_BLAS:
         return a @ b.T
     K, M = a.shape[1], b.shape[0]
@@ -100,6 +116,8 @@ def dot_rows(a, b):
 
 def transposed_product(a, b):
     # (N, I), (N, J) -> a.T @ b (I, J): a weight gradient, summed over the N rows
+    if _GEMM is not None:
+        return _GEMM.transposed_product(a, b)
     if NO_BLAS and a.shape[0] > LONG_LOOP:
         return np.einsum("in,jn->ij", np.ascontiguousarray(a.T), np.ascontiguousarray(b.T))
     return np.dot(a.T, b)   # BLAS takes the transposes as they are; copies would only cost

@@ -38,7 +38,8 @@ TO_WORKER = {
 TO_PAGE = {
     "stage": {"stage": "str", "python": "str?", "numpy": "str?", "zcgpt": "str?"},
     "ready": {"seconds": "number", "numpy": "str", "zcgpt": "str", "bytecode": "dict", "items": "int",
-              "vocab_size": "int", "chars": "str", "longest": "str", "presets": "dict", "limits": "dict", "fields": "list", "link": "dict"},
+              "vocab_size": "int", "chars": "str", "longest": "str", "presets": "dict", "limits": "dict", "fields": "list", "link": "dict",
+              "engine": "str", "engine_note": "str?"},        # engine: "simd" or "numpy"; the note says why numpy
     "start": {"run": "int", "preset": "str", "steps": "int", "lr": "number", "seed": "int",
               "init_val": "number?", "params": "int", "vocab_size": "int", "uniform": "number",
               "n_train": "int", "n_val": "int", "config": "dict", "report_every": "int",

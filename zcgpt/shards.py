@@ -11,7 +11,7 @@ Nothing here touches JavaScript. A message is a header (a dict that goes as JSON
 numpy arrays (that go as bytes, described in the header by pack/unpack); site/worker.py and
 site/helper.py carry them over MessageChannel ports.
 
-Leader -> helper: "join" {run, config, vocab_size} before a run's first step, then one "work"
+Leader -> helper: "join" {run, config, vocab_size, engine} before a run's first step, then one "work"
 {run, step, total, slices} per step with [weights, rows and npred of each slice].
 Helper -> leader: "grads" {run, step, slices, losses} with [gradient of each slice], or
 "failed" {run, step, message} (out of memory, say), after which the leader drops it.
@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from . import kernels
 from .config import Config
 from .model import GPT
 from .train import slice_result
@@ -60,17 +61,33 @@ def unpack(header, blob):
 
 
 class Helper:
-    """A helper worker's side: a model of the run's shape, and the slices it is asked for."""
+    """A helper worker's side: a model of the run's shape, and the slices it is asked for.
+    `gemm` is the SIMD kernel this worker loaded (zcgpt.simd), or None: it computes with the
+    engine the leader names, so a slice has the same bits whoever computes it."""
 
-    def __init__(self):
+    def __init__(self, gemm=None):
         self.model = None
         self.run = None
+        self.gemm = gemm
+
+    def use_engine(self, engine):
+        """Compute with the leader's engine -> None, or why this worker cannot."""
+        if engine == "numpy":
+            kernels.use_gemm(None)
+        elif self.gemm is not None and engine == self.gemm.engine:
+            kernels.use_gemm(self.gemm)
+        else:
+            return f"it cannot run the leader's {engine} engine"
+        return None
 
     def handle(self, header, arrays):
         """One message from the leader -> the reply (header, arrays), or None."""
         kind = header.get("type")
         if kind == "join":
             self.run, self.model = None, None
+            why = self.use_engine(header.get("engine", "numpy"))
+            if why is not None:
+                return {"type": "failed", "run": header["run"], "message": why}, []
             self.model = GPT(Config.from_dict(header["config"]), header["vocab_size"], seed=0)
             self.run = header["run"]
             return None
@@ -217,7 +234,8 @@ class Pool:
         self.used_steps = {}
         self.used = 0
         self.tuner.restart(self.tuner.most)
-        self.joining = {"type": "join", "run": run, "config": config.to_dict(), "vocab_size": vocab_size}
+        self.joining = {"type": "join", "run": run, "config": config.to_dict(), "vocab_size": vocab_size,
+                        "engine": kernels.engine()}
         for hid in self.helpers:
             self.send(hid, self.joining, [])
 

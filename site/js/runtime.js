@@ -32,6 +32,13 @@ async function packages() {
   return ['numpy', siteURL(wheel)];
 }
 
+/** The worker's files besides its packages: the SIMD kernel, when the build made one
+ *  (zcgpt/simd.py reads it as gemm.wasm). Every worker gets the same, so all run one engine. */
+async function files() {
+  const kernel = (await buildInfo())?.kernel;
+  return kernel ? { [siteURL(kernel.file)]: './gemm.wasm' } : {};
+}
+
 let pyscriptPromise = null;
 /** PyScript's module, imported once; preload() starts it while the offline copy gets ready. */
 const pyscript = () => (pyscriptPromise ??= import('../pyscript/core.js'));
@@ -49,13 +56,13 @@ export function preload() {
  * @returns {Promise<{send: (msg: object, transfer?: Transferable[]) => void}>}
  */
 export async function startWorker(onMessage, file = 'worker.py') {
-  const [{ PyWorker }, interpreter, wanted] = await Promise.all([pyscript(), interpreterURL(), packages()]);
+  const [{ PyWorker }, interpreter, wanted, extra] = await Promise.all([pyscript(), interpreterURL(), packages(), files()]);
   // `version` is what PyScript actually loads the interpreter from; without it a worker
   // created from JS falls back to the CDN build, which a default build must never contact.
   // Pyodide's indexURL is the interpreter's folder, so numpy comes from beside it too.
   // packages_cache 'passthrough' hands the packages to Pyodide's own start-up, which fetches
   // and links them while the interpreter boots (sooner than loading them after it, and no micropip).
-  const config = { interpreter, packages: wanted, packages_cache: 'passthrough' };
+  const config = { interpreter, packages: wanted, packages_cache: 'passthrough', files: extra };
   // PyScript's module takes a long task of its own to evaluate; start the worker in the next.
   await nextTask();
   const worker = await PyWorker(here(`../${file}`), { config, version: interpreter });

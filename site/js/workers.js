@@ -8,6 +8,8 @@
 
 import { startWorker } from './runtime.js';
 
+const ENGINES = { simd: 'SIMD kernel', numpy: 'numpy' };   // what computes the matrix products
+
 const MB_PER_WORKER = 100;  // a helper's Python, numpy and a model: about 90 MB measured (README)
 const MEMORY_SHARE = 0.25;  // of the device memory the browser reports (at most 8 GB), for all workers
 
@@ -140,6 +142,9 @@ export function createWorkers({ leader, setStatus }) {
         started = true;
         fillSelect(auto);
         $('workers-line').hidden = false;      // left out of the page's first layout until now
+        $('engine').textContent = ENGINES[msg.engine] || msg.engine;
+        $('engine').dataset.engine = msg.engine;
+        $('engine').title = msg.engine_note || 'Every worker runs the matrix products on WebAssembly SIMD.';
         for (const id of helpers.keys()) attach(id);   // a restarted leader: the helpers join it again
         setWant(want);
       },

@@ -9,7 +9,11 @@ import json
 
 import pytest
 
-from conftest import ANSWER_MS, FROZEN_TASK_MS, open_lab
+from conftest import ANSWER_MS, FROZEN_TASK_MS, ROOT, open_lab
+
+# The engine every worker runs: the SIMD kernel when the build made one (zcgpt/simd.py)
+BUILD = ROOT / "dist" / "build.json"
+ENGINE = "simd" if BUILD.is_file() and json.loads(BUILD.read_text()).get("kernel") else "numpy"
 
 STEPS = 600
 SEED = 11
@@ -47,6 +51,7 @@ def runs(server, open_tab, tmp_path_factory, metrics):
         tab.page.evaluate("window.__longtasks.length = 0")
         tab.page.click("#train")
         run, model = finish(tab, tmp_path_factory.mktemp(f"w{n}"))
+        run["engine_shown"] = tab.page.inner_text("#engine")
         out[n] = (run, model, tab.longest_task_ms()[0])
         metrics[f"workers_{n}_tokens_per_s"] = run["tokensPerS"]
         tab.close()
@@ -56,6 +61,8 @@ def runs(server, open_tab, tmp_path_factory, metrics):
 def test_same_bits_on_one_two_and_three_workers(runs, metrics):
     (run1, model1, _), *others = [runs[n] for n in (1, 2, 3)]
     assert model1["step"] == STEPS and model1["config"]["shards"] == 3
+    assert model1["metrics"]["engine"] == ENGINE, "every worker ran the build's engine"
+    assert run1["engine_shown"] == {"simd": "SIMD kernel", "numpy": "numpy"}[ENGINE]
     for run, model, _ in others:
         assert json.dumps(model["params"]) == json.dumps(model1["params"])
         assert run["points"] == run1["points"] and run["finalVal"] == run1["finalVal"]

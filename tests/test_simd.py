@@ -1,0 +1,142 @@
+"""The tab's SIMD kernel (kernels/gemm.c, zcgpt/simd.py) in the shipped Pyodide under node.
+
+One Pyodide serves every case (tests/simd_node.mjs runs tests/simd_pyodide.py): Hypothesis draws
+shapes (1, odd, prime, large), float32 and float64, and strided operands here, Pyodide computes
+them through zcgpt.kernels with the kernel installed as a worker installs it, and this side
+checks the bits against a sequential sum over k in numpy (what gemm.c promises) and the values
+against numpy's own product. Then: what the Python side refuses, that the kernel writes only its
+output, the fallback to numpy, and a short training run with the kernel and without.
+"""
+
+import base64
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from zcgpt.simd import sequential_product
+
+from conftest import ROOT
+
+DIST = ROOT / "dist"
+HERE = ROOT / "tests"
+
+
+class Pyodide:
+    """The node process serving requests, one JSON line each way."""
+
+    def __init__(self, proc):
+        self.proc = proc
+
+    def ask(self, op, **fields):
+        self.proc.stdin.write(json.dumps({"op": op, **fields}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, f"node stopped: {self.proc.stderr.read()[-3000:]}"
+        reply = json.loads(line)
+        assert "error" not in reply, reply["error"]
+        return reply["ok"]
+
+
+@pytest.fixture(scope="module")
+def pyodide():
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no `node` on PATH")
+    if not (DIST / "build.json").is_file():
+        pytest.skip("dist/ not built: run `python build.py` first")
+    info = json.loads((DIST / "build.json").read_text())
+    if info.get("kernel") is None:
+        pytest.skip("this build has no SIMD kernel (no clang or wasm-ld): `apt-get install clang lld`")
+    proc = subprocess.Popen([node, str(HERE / "simd_node.mjs"), str(DIST / "pyodide"), str(DIST / info["wheel"]),
+                             str(DIST / info["kernel"]["file"]), str(HERE / "simd_pyodide.py")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first == "ready\n", first + proc.stderr.read()[-3000:]
+        py = Pyodide(proc)
+        installed = py.ask("install")
+        assert installed == {"engine": "simd", "note": None}, installed
+        yield py
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+
+
+def pack(a):
+    return {"data": base64.b64encode(np.ascontiguousarray(a).tobytes()).decode(), "dtype": a.dtype.str,
+            "shape": list(a.shape)}
+
+
+def unpack(d):
+    return np.frombuffer(base64.b64decode(d["data"]), dtype=d["dtype"]).reshape(d["shape"])
+
+
+SIZES = st.one_of(st.sampled_from([1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 64, 97, 128]), st.integers(1, 40),
+                  st.sampled_from([211, 256, 263]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=SIZES, inner=SIZES, cols=SIZES, dtype=st.sampled_from(["float32", "float64"]),
+       fn=st.sampled_from(["dot_rows", "transposed_product"]), b_view=st.booleans(), seed=st.integers(0, 2**32 - 1))
+@example(rows=1, inner=1, cols=1, dtype="float32", fn="dot_rows", b_view=False, seed=0)
+@example(rows=263, inner=97, cols=211, dtype="float64", fn="transposed_product", b_view=False, seed=1)
+@example(rows=160, inner=20, cols=60, dtype="float32", fn="dot_rows", b_view=True, seed=2)
+def test_kernel_gives_the_sequential_sums_bits(pyodide, rows, inner, cols, dtype, fn, b_view, seed):
+    rng = np.random.default_rng(seed)
+    if fn == "dot_rows":                          # (N, K), (M, K) -> a @ b.T
+        a = rng.standard_normal((rows, inner)).astype(dtype)
+        b = rng.standard_normal((cols, inner)).astype(dtype)
+        want = sequential_product(a, b.T)
+        close = a @ b.T
+    else:                                         # (N, I), (N, J) -> a.T @ b
+        a = rng.standard_normal((inner, rows)).astype(dtype)
+        b = rng.standard_normal((inner, cols)).astype(dtype)
+        want = sequential_product(a.T, b)
+        close = a.T @ b
+    # b_view: b reaches the kernel as a transposed (strided) view, as dot_rows(dy, w.T) passes it
+    sent = pack(b.T) if b_view else pack(b)
+    got = pyodide.ask("product", fn=fn, a=pack(a), b=sent, b_view="T" if b_view else None)
+    assert got["engine"] == "simd"
+    out = unpack(got["out"])
+    assert out.dtype == np.dtype(dtype) and out.shape == want.shape
+    assert np.array_equal(out, want), np.abs(out - want).max()
+    tol = 1e-4 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(out, close, rtol=tol, atol=tol * np.sqrt(inner))
+
+
+def test_python_side_refuses_what_the_kernel_must_not_get(pyodide):
+    said = pyodide.ask("refuse")
+    assert said.pop("fits") is None
+    assert said["mixed dtypes"].startswith("TypeError") and said["int arrays"].startswith("TypeError")
+    assert said["byte-swapped"].startswith("TypeError")
+    for case in ("not contiguous", "shapes do not fit", "not matrices", "past the end"):
+        assert said[case].startswith("ValueError"), (case, said[case])
+
+
+def test_kernel_writes_its_output_and_nothing_else(pyodide):
+    for dtype, seen in pyodide.ask("guard").items():
+        assert seen == {"output": True, "around": True, "inputs": True}, dtype
+
+
+def test_numpy_computes_where_simd_or_the_memory_or_the_file_is_missing(pyodide):
+    seen = pyodide.ask("fallback")
+    assert "no SIMD" in seen["no_simd"]
+    assert seen["lost"] and "no memory here" in seen["no_memory"]
+    assert seen["missing"] and "no SIMD kernel" in seen["no_file"]
+    assert seen["engine_after"] == "numpy" and seen["numpy_bits"]
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float32", 2e-4), ("float64", 1e-10)])
+def test_training_with_the_kernel_matches_numpy(pyodide, dtype, rtol):
+    losses = pyodide.ask("train", steps=40, dtype=dtype)
+    simd, plain = np.array(losses["simd"]), np.array(losses["numpy"])
+    assert simd[-1] < simd[0] - 0.3                              # it learned
+    np.testing.assert_allclose(simd, plain, rtol=rtol)
+    assert losses["simd_val"] == pytest.approx(losses["numpy_val"], rel=rtol)
+    if dtype == "float32":
+        assert not np.array_equal(simd, plain), "another summation order: the last bits differ"
