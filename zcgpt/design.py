@@ -5,6 +5,7 @@ A design is a preset plus `changes`, a dict of Config fields by their own names;
 exactly that (`#preset=tiny&n_layer=2&block_size=24&seed=7&data=names`).
 """
 
+import functools
 import math
 import urllib.parse
 from dataclasses import asdict, dataclass, fields
@@ -35,7 +36,7 @@ TAB_MAX_SECONDS = 30 * 60
 # with multiply-adds (Python and numpy calls, per step and per layer of each slice) besides the
 # products themselves (a tab's numpy has no BLAS); a share on top for live samples and messages;
 # the validations; a fixed start. Fitted to a headless Chromium tab on a shared 2-core machine;
-# a tab that has finished runs scales the sum by what it measured (seconds_scale).
+# a tab that has finished runs scales its two parts by what it measured (part_scales).
 FIXED_S = 0.35             # setting the run up, the first and last messages
 STEP_S = 2e-4              # per step
 SLICE_LAYER_S = 4.5e-4     # per step, for each layer of each slice (shards x n_layer)
@@ -174,18 +175,51 @@ def run_work(config, vocab_size, items, n_val):
     return Work(config.steps, round(step_madds), config.shards * config.n_layer, round(eval_madds))
 
 
+def guess_parts(work):
+    """(seconds of overhead, seconds of multiply-adds) of `work`, by the constants above."""
+    overhead = FIXED_S + (1 + BETWEEN_STEPS) * work.steps * (STEP_S + work.slice_layers * SLICE_LAYER_S)
+    madds = (1 + BETWEEN_STEPS) * work.steps * work.step_madds / STEP_MADDS_PER_S + work.eval_madds / EVAL_MADDS_PER_S
+    return overhead, madds
+
+
 def guess_seconds(work):
     """Seconds from Train to "done" for `work`, by the constants above."""
-    per_step = STEP_S + work.slice_layers * SLICE_LAYER_S + work.step_madds / STEP_MADDS_PER_S
-    return FIXED_S + (1 + BETWEEN_STEPS) * work.steps * per_step + work.eval_madds / EVAL_MADDS_PER_S
+    return sum(guess_parts(work))
 
 
-def seconds_scale(timings):
-    """How many times guess_seconds this tab took on its newest runs (a geometric mean; 1 with none)."""
+# log10 of the factors tried for the overhead and the multiply-adds, and how strongly the fit
+# keeps them equal when the runs cannot tell them apart (runs of one shape)
+SCALE_GRID = [i / 20 for i in range(-30, 31)]
+SAME_SCALE_WEIGHT = 0.01
+
+
+@functools.lru_cache(maxsize=8)
+def part_scales(timings):
+    """(overhead factor, multiply-add factor) that fit this tab's newest runs best, in log
+    seconds: runs of one shape give one factor for both (their geometric mean); runs of other
+    shapes tell a faster engine (the SIMD kernel) from a slower Python."""
     recent = timings[-KEEP_TIMINGS:]
     if not recent:
-        return 1.0
-    return math.exp(sum(math.log(t.seconds / guess_seconds(t.work)) for t in recent) / len(recent))
+        return 1.0, 1.0
+    parts = [(*guess_parts(t.work), math.log(t.seconds)) for t in recent]
+
+    def misfit(a, b):
+        fa, fb = 10 ** a, 10 ** b
+        return (sum((math.log(fa * o + fb * m) - s) ** 2 for o, m, s in parts)
+                + SAME_SCALE_WEIGHT * (a - b) ** 2)
+
+    # one factor for both (the runs' geometric mean), or the best of a coarse grid
+    same = sum(s - math.log(o + m) for o, m, s in parts) / len(parts) / math.log(10)
+    best = min([(same, same)] + [(a, b) for a in SCALE_GRID for b in SCALE_GRID], key=lambda ab: misfit(*ab))
+    step = SCALE_GRID[1] - SCALE_GRID[0]
+    while step > 1e-4:                  # then a pattern search: the best neighbour, or a finer step
+        a, b = best
+        near = min(((a + da, b + db) for da in (-step, 0, step) for db in (-step, 0, step)),
+                   key=lambda ab: misfit(*ab))
+        if near == best:
+            step /= 2
+        best = near
+    return 10 ** best[0], 10 ** best[1]
 
 
 def timing_dict(timing):
@@ -235,7 +269,9 @@ def estimate(config, vocab_size, items, n_val, timings=()):
     floats_per_row = config.n_layer * (10 * config.n_embd + 3 * config.mlp_ratio * config.n_embd
                                        + 2 * config.n_head * T) + 3 * vocab_size
     memory_mb = (4 * params + rows * floats_per_row) * 4 / 2 ** 20
-    seconds = guess_seconds(work) * seconds_scale(list(timings))
+    overhead, madds = guess_parts(work)
+    fa, fb = part_scales(tuple(timings))
+    seconds = fa * overhead + fb * madds
     refused = None
     if params > MAX_PARAMS:
         refused = f"{params:,} parameters is more than zcgpt builds ({MAX_PARAMS:,})"
