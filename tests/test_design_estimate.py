@@ -6,7 +6,7 @@ import math
 import pytest
 
 from zcgpt.design import (KEEP_TIMINGS, Timing, TimingError, Work, design_config, estimate, guess_seconds,
-                          part_scales, read_timing, read_timings, run_work, timing_dict)
+                          guess_parts, part_scales, read_timing, read_timings, run_work, timing_dict)
 
 from conftest import ROOT
 
@@ -56,8 +56,6 @@ def test_runs_of_two_shapes_tell_faster_products_from_slower_python():
     """A tab whose products run 2.5x the model's rate (the SIMD kernel) and whose Python is 1.2x
     slower: after a run of each of two shapes, a third shape is estimated within a few per cent,
     where one factor for both parts is off by more."""
-    from zcgpt.design import guess_parts
-
     def real(w):
         overhead, madds = guess_parts(w)
         return 1.2 * overhead + madds / 2.5
@@ -70,6 +68,14 @@ def test_runs_of_two_shapes_tell_faster_products_from_slower_python():
     assert (a * overhead + b * madds) / real(third) == pytest.approx(1, abs=0.05)
     one = part_scales(both[:1])
     assert abs((one[0] * overhead + one[1] * madds) / real(third) - 1) > 0.08
+
+
+def test_the_simd_engine_guesses_faster_products_and_the_same_overhead():
+    w = work(steps=600, n_layer=2, n_embd=32)
+    (o, m), (o_simd, m_simd) = guess_parts(w), guess_parts(w, "simd")
+    assert o_simd == o and 0 < m_simd < m / 2
+    assert seconds(steps=600, n_layer=2, n_embd=32) > estimate(
+        design_config("tiny", {"steps": 600, "n_layer": 2, "n_embd": 32}), 28, NAMES, N_VAL, (), "simd")["est_seconds"]
 
 
 def test_a_timing_goes_to_the_page_and_back():

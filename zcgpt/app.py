@@ -288,7 +288,7 @@ class App(Views):
         in_range(config.steps, "steps")
         in_range(config.lr, "lr")
         refused = estimate(config, Vocab.from_items(self.items).size, self.items, self.n_val(),
-                           self.timings)["refused"]
+                           self.timings, engine())["refused"]
         if refused:
             raise Refused(f"this model is too big for the tab: {refused}")
         return config
@@ -307,7 +307,7 @@ class App(Views):
             except Refused as exc:
                 problems[name] = sentence(exc)
         cost = estimate(config, Vocab.from_items(items).size if items else 28, items or ["x"], self.n_val(),
-                        self.timings)
+                        self.timings, engine())
         return [out("design", id=msg["id"], problems=problems, measured=bool(self.timings),
                     config=config.to_dict(), **cost)]
 

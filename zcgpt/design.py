@@ -43,6 +43,7 @@ SLICE_LAYER_S = 4.5e-4     # per step, for each layer of each slice (shards x n_
 STEP_MADDS_PER_S = 1.55e9  # training's multiply-adds
 EVAL_MADDS_PER_S = 1.8e9   # the validations' multiply-adds (forward only, on whole blocks)
 BETWEEN_STEPS = 0.06       # live samples, messages and the ends of slices, as a share of the steps' time
+SIMD_MADDS = 3.0           # the products' speed-up where the tab runs the SIMD kernel (zcgpt/simd.py)
 KEEP_TIMINGS = 5           # the tab's newest finished runs that scale the estimate
 
 
@@ -175,16 +176,16 @@ def run_work(config, vocab_size, items, n_val):
     return Work(config.steps, round(step_madds), config.shards * config.n_layer, round(eval_madds))
 
 
-def guess_parts(work):
-    """(seconds of overhead, seconds of multiply-adds) of `work`, by the constants above."""
+def guess_parts(work, engine="numpy"):
+    """(seconds of overhead, seconds of multiply-adds) of `work` on `engine`, by the constants above."""
     overhead = FIXED_S + (1 + BETWEEN_STEPS) * work.steps * (STEP_S + work.slice_layers * SLICE_LAYER_S)
     madds = (1 + BETWEEN_STEPS) * work.steps * work.step_madds / STEP_MADDS_PER_S + work.eval_madds / EVAL_MADDS_PER_S
-    return overhead, madds
+    return overhead, madds / (SIMD_MADDS if engine == "simd" else 1.0)
 
 
-def guess_seconds(work):
-    """Seconds from Train to "done" for `work`, by the constants above."""
-    return sum(guess_parts(work))
+def guess_seconds(work, engine="numpy"):
+    """Seconds from Train to "done" for `work` on `engine`, by the constants above."""
+    return sum(guess_parts(work, engine))
 
 
 # log10 of the factors tried for the overhead and the multiply-adds, and how strongly the fit
@@ -194,14 +195,14 @@ SAME_SCALE_WEIGHT = 0.01
 
 
 @functools.lru_cache(maxsize=8)
-def part_scales(timings):
+def part_scales(timings, engine="numpy"):
     """(overhead factor, multiply-add factor) that fit this tab's newest runs best, in log
     seconds: runs of one shape give one factor for both (their geometric mean); runs of other
     shapes tell a faster engine (the SIMD kernel) from a slower Python."""
     recent = timings[-KEEP_TIMINGS:]
     if not recent:
         return 1.0, 1.0
-    parts = [(*guess_parts(t.work), math.log(t.seconds)) for t in recent]
+    parts = [(*guess_parts(t.work, engine), math.log(t.seconds)) for t in recent]
 
     def misfit(a, b):
         fa, fb = 10 ** a, 10 ** b
@@ -257,10 +258,10 @@ def read_timings(raw):
     return timings
 
 
-def estimate(config, vocab_size, items, n_val, timings=()):
+def estimate(config, vocab_size, items, n_val, timings=(), engine="numpy"):
     """What a design costs: params, tokens and multiply-adds per step (forward and backward),
-    memory in MB, seconds from Train to "done" (scaled by the tab's `timings`), and the reason
-    to refuse it."""
+    memory in MB, seconds from Train to "done" on `engine` (scaled by the tab's `timings`), and
+    the reason to refuse it."""
     params = param_count(config, vocab_size)
     tokens = config.batch_size * mean_predicted(items, config)
     work = run_work(config, vocab_size, items, n_val)
@@ -269,8 +270,8 @@ def estimate(config, vocab_size, items, n_val, timings=()):
     floats_per_row = config.n_layer * (10 * config.n_embd + 3 * config.mlp_ratio * config.n_embd
                                        + 2 * config.n_head * T) + 3 * vocab_size
     memory_mb = (4 * params + rows * floats_per_row) * 4 / 2 ** 20
-    overhead, madds = guess_parts(work)
-    fa, fb = part_scales(tuple(timings))
+    overhead, madds = guess_parts(work, engine)
+    fa, fb = part_scales(tuple(timings), engine)
     seconds = fa * overhead + fb * madds
     refused = None
     if params > MAX_PARAMS:
