@@ -240,7 +240,7 @@ class App(Views):
         self.paused = False
         self.job = Job(self.run_id, run, seed, preset)
         if self.pool is not None:
-            self.pool.begin(self.run_id, config, ds.vocab.size)
+            self.pool.begin(self.run_id, config, ds.vocab.size, seed)
         run.watch = self.watch
         self.model, self.vocab, self.train_set = tr.model, ds.vocab, set(ds.train)
         self.meta = {"step": base_step, "seed": seed,
