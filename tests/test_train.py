@@ -143,3 +143,37 @@ def test_a_prefix_may_fill_all_but_the_last_position(trained_tiny, names_ds):
     assert all(n.startswith("a" * (block - 1)) and len(n) <= block for n in names)
     with pytest.raises(ValueError, match="no room"):
         generate(trained_tiny.model, names_ds.vocab, 3, Rng(1), prefix="a" * block)
+
+
+def test_a_run_with_dropout_repeats_bit_for_bit_and_goes_on_from_a_saved_state(names_ds):
+    cfg = presets["tiny"].replace(steps=40, dropout=0.2)
+
+    def run(seed, stop=None):
+        tr = Trainer(cfg, names_ds, seed=seed)
+        losses = [tr.train_step() for _ in range(stop or cfg.steps)]
+        return tr, losses
+
+    a, la = run(7)
+    b, lb = run(7)
+    assert la == lb and a.model.flat.tobytes() == b.model.flat.tobytes()
+    assert run(8)[1] != la
+    plain = Trainer(cfg.replace(dropout=0.0), names_ds, seed=7)
+    assert [plain.train_step() for _ in range(cfg.steps)] != la        # the masks do act
+    # a trainer restored halfway draws the second half's masks as the first did
+    half, lh = run(7, stop=20)
+    resumed = Trainer(cfg, names_ds, seed=7)
+    resumed.model.flat[...] = half.model.flat
+    resumed.restore(half.state())
+    lh += [resumed.train_step() for _ in range(20)]
+    assert lh == la and resumed.model.flat.tobytes() == a.model.flat.tobytes()
+
+
+def test_dropout_is_off_when_evaluating(names_ds):
+    tr = Trainer(presets["tiny"].replace(steps=10, dropout=0.5), names_ds, seed=3)
+    for _ in range(10):
+        tr.train_step()
+    first = tr.evaluate(names_ds.val[:200])
+    assert tr.evaluate(names_ds.val[:200]) == first
+    plain = Trainer(presets["tiny"].replace(steps=10), names_ds, seed=3)
+    plain.model.flat[...] = tr.model.flat
+    assert plain.evaluate(names_ds.val[:200]) == first

@@ -251,7 +251,7 @@ class App(Views):
         self.job = Job(self.run_id, run, seed, preset, t0)
         self.job.timed = tr.step == 0
         if self.pool is not None:
-            self.pool.begin(self.run_id, config, ds.vocab.size)
+            self.pool.begin(self.run_id, config, ds.vocab.size, seed)
         run.watch = self.watch
         self.model, self.vocab, self.train_set = tr.model, ds.vocab, set(ds.train)
         self.meta = {"step": base_step, "seed": seed,

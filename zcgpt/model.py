@@ -8,8 +8,9 @@ microgpt): RMSNorm without weights instead of LayerNorm, no biases, squared ReLU
 lm_head tied to wte, no norm after the embedding or before lm_head (the latter optional here),
 output projections (wo, fc2) start at zero. Departures from zeroclaw: batches of names padded to
 a common length (a mask keeps padding out of the loss and so out of every gradient), more than
-one layer, a choice of activation, and one flat parameter vector so the optimizer is a few
-array ops.
+one layer, a choice of activation, optional dropout (GPT-2's on the embedding and on each
+branch before it joins the residual stream; none on the attention weights), and one flat
+parameter vector so the optimizer is a few array ops.
 
 Weights are stored (out, in) like zeroclaw's, so a linear layer is x @ W.T. Scalars are plain
 Python floats: a numpy float64 scalar would silently promote a float32 model to float64.
@@ -157,6 +158,28 @@ def act_backward(da, cache, kind):
     return da * (0.5 * (1 + t) + 0.5 * h * dt)
 
 
+def dropout_masks(p, drop, shape, dtype):
+    # -> shape (K, N, C): K masks, each entry 0 with probability p and 1 / (1 - p) otherwise (the
+    # expected value is unchanged), from the slice's prng.Lanes `drop`; K Nones without dropout.
+    # One draw for the whole forward pass: many small ones would each pay numpy's overhead.
+    if drop is None or p == 0:
+        return [None] * shape[0]
+    cut = np.uint32(min(round(p * 2 ** 32), 2 ** 32 - 1))
+    mask = (drop.u32_array(math.prod(shape)).reshape(shape) >= cut).astype(dtype)
+    mask *= 1.0 / (1.0 - p)
+    return mask
+
+
+def dropout_forward(x, mask):
+    # (N, C), (N, C) or None -> (N, C)
+    return x if mask is None else x * mask
+
+
+def dropout_backward(dout, mask):
+    # (N, C) -> (N, C)
+    return dout if mask is None else dout * mask
+
+
 def cross_entropy_forward(logits, targets, weights):
     # (N, V), (N,), (N,) weights = mask / n_predicted -> scalar mean NLL
     probs, log_norm = softmax_last(logits)                     # (N, V), (N, 1)
@@ -193,31 +216,34 @@ class BlockCache(NamedTuple):
     norm2: NormCache
     act: Any            # act_forward's cache
     a: np.ndarray       # (N, F) activation, input of fc2
+    drop1: Any          # (N, C) dropout mask of the attention branch, None without dropout
+    drop2: Any          # (N, C) dropout mask of the MLP branch
 
 
-def block_forward(x, w, attend, activation):
+def block_forward(x, w, attend, activation, masks=(None, None)):
     # (N, C) -> (N, C): attention, then the MLP, each on a normalised copy added to the stream.
     # attend: (N, 3C) q, k, v -> (N, C), cache; attention_forward in training,
-    # attention_step with a KV cache when sampling.
+    # attention_step with a KV cache when sampling. masks: the dropout masks (N, C) of the two
+    # branches' outputs before they join the stream (GPT-2's residual dropout), or Nones.
     xn, c_n1 = rmsnorm_forward(x)
     qkv, _ = linear_forward(xn, w.qkv)                                 # (N, 3C)
     y, c_att = attend(qkv)                                             # (N, C)
-    x = x + dot_rows(y, w.wo)
+    x = x + dropout_forward(dot_rows(y, w.wo), masks[0])
     xn2, c_n2 = rmsnorm_forward(x)
     h, _ = linear_forward(xn2, w.fc1)                                  # (N, F)
     a, c_act = act_forward(h, activation)
-    x = x + dot_rows(a, w.fc2)
-    return x, BlockCache(xn, c_n1, c_att, y, xn2, c_n2, c_act, a)
+    x = x + dropout_forward(dot_rows(a, w.fc2), masks[1])
+    return x, BlockCache(xn, c_n1, c_att, y, xn2, c_n2, c_act, a, masks[0], masks[1])
 
 
 def block_backward(dx, cache, w, dw, activation):
     # (N, C) -> (N, C); accumulates the block's weight gradients into dw (a BlockParams)
     c = cache
-    da = linear_backward(dx, c.a, w.fc2, dw.fc2)                       # (N, F)
+    da = linear_backward(dropout_backward(dx, c.drop2), c.a, w.fc2, dw.fc2)   # (N, F)
     dh = act_backward(da, c.act, activation)
     dxn2 = linear_backward(dh, c.xn2, w.fc1, dw.fc1)                   # (N, C)
     dx = dx + rmsnorm_backward(dxn2, c.norm2)
-    dy = linear_backward(dx, c.y, w.wo, dw.wo)                         # (N, C)
+    dy = linear_backward(dropout_backward(dx, c.drop1), c.y, w.wo, dw.wo)     # (N, C)
     dqkv = attention_backward(dy, c.attention)                         # (N, 3C)
     dxn = linear_backward(dqkv, c.xn, w.qkv, dw.qkv)
     return dx + rmsnorm_backward(dxn, c.norm1)
@@ -264,6 +290,7 @@ class ForwardCache(NamedTuple):
     x: np.ndarray       # (N, C) input of lm_head
     norm_f: Any         # NormCache of the final RMSNorm, None without one
     blocks: list        # a BlockCache per block
+    drop: Any = None    # (N, C) dropout mask of the embedding, None without dropout
 
 
 @dataclass
@@ -333,22 +360,26 @@ class GPT:
 
     # --- forward and backward ------------------------------------------------------------
 
-    def forward(self, idx):
-        """(B, T) token ids -> logits (B*T, V) and the ForwardCache backward needs."""
+    def forward(self, idx, drop=None):
+        """(B, T) token ids -> logits (B*T, V) and the ForwardCache backward needs. `drop`, a
+        prng.Lanes, draws the dropout masks of a training step (None: no dropout, as in
+        evaluation and sampling)."""
         cfg, P = self.config, self.params
         B, T = idx.shape
         x = embedding_forward(P["wte"], P["wpe"], idx).reshape(B * T, -1)   # (N, C)
+        masks = dropout_masks(cfg.dropout, drop, (1 + 2 * cfg.n_layer,) + x.shape, x.dtype)
+        x = dropout_forward(x, masks[0])
         attend = partial(attention_forward, B=B, T=T, H=cfg.n_head)         # (N, 3C) -> (N, C)
         caches = []
-        for w in self.blocks:
-            x, c_block = block_forward(x, w, attend, cfg.activation)        # (N, C)
+        for l, w in enumerate(self.blocks):
+            x, c_block = block_forward(x, w, attend, cfg.activation, masks[1 + 2 * l:3 + 2 * l])  # (N, C)
             caches.append(c_block)
         c_f = None
         if cfg.final_norm:
             x, c_f = rmsnorm_forward(x)
         head = P["wte"] if cfg.tied_head else P["lm_head"]
         logits = dot_rows(x, head)                                          # (N, V)
-        return logits, ForwardCache(idx, x, c_f, caches)
+        return logits, ForwardCache(idx, x, c_f, caches, masks[0])
 
     def backward(self, dlogits, cache):
         """Accumulates every parameter's gradient into self.grads."""
@@ -360,11 +391,13 @@ class GPT:
         for l in reversed(range(cfg.n_layer)):
             dx = block_backward(dx, cache.blocks[l], self.blocks[l], self.dblocks[l], cfg.activation)
         B, T = cache.idx.shape
+        dx = dropout_backward(dx, cache.drop)
         embedding_backward(dx.reshape(B, T, -1), cache.idx, G["wte"], G["wpe"])
 
-    def loss_arrays(self, inputs, targets, weights, grad=True):
-        """Loss of encoded arrays; with grad, fills self.grad_flat (zeroed first)."""
-        logits, fcache = self.forward(inputs)
+    def loss_arrays(self, inputs, targets, weights, grad=True, drop=None):
+        """Loss of encoded arrays; with grad, fills self.grad_flat (zeroed first). `drop`: see
+        forward."""
+        logits, fcache = self.forward(inputs, drop)
         tflat = targets.reshape(-1)
         loss, ccache = cross_entropy_forward(logits, tflat, weights)
         if grad:
@@ -372,13 +405,13 @@ class GPT:
             self.backward(cross_entropy_backward(tflat, weights, ccache), fcache)
         return loss
 
-    def loss_and_grads(self, batch):
+    def loss_and_grads(self, batch, drop=None):
         """batch: list of whole token sequences -> (mean NLL, {name: gradient copy})."""
-        loss = self.loss_arrays(*self.encode_batch(batch))
+        loss = self.loss_arrays(*self.encode_batch(batch), drop=drop)
         return loss, {k: g.copy() for k, g in self.grads.items()}
 
-    def loss(self, batch):
-        return self.loss_arrays(*self.encode_batch(batch), grad=False)
+    def loss(self, batch, drop=None):
+        return self.loss_arrays(*self.encode_batch(batch), grad=False, drop=drop)
 
     # --- incremental decoding with a KV cache ------------------------------------------
 

@@ -85,3 +85,56 @@ class Rng:
         dart = u * cdf[:, -1]                                      # (n,)
         idx = (cdf < dart[:, None]).sum(axis=1)
         return np.minimum(idx, p.shape[1] - 1)
+
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def splitmix64(key: int, n: int) -> np.ndarray:
+    """The first n outputs of SplitMix64 seeded with `key`: (n,) uint64. It spreads nearby keys
+    (0, 1, 2, ...) into unrelated words, the seeding xoshiro's authors recommend."""
+    z = np.uint64(int(key) & 0xFFFFFFFFFFFFFFFF) + np.arange(1, n + 1, dtype=np.uint64) * GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)   # array arithmetic wraps
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def mix_key(*parts: int) -> int:
+    """One 64-bit key from several integers (a seed, a step, a slice...): each folded in by
+    SplitMix64, so keys of nearby parts are unrelated."""
+    key = 0
+    for part in parts:
+        key = int(splitmix64(key ^ (int(part) & 0xFFFFFFFFFFFFFFFF), 1)[0])
+    return key
+
+
+class Lanes:
+    """xoshiro128+ run as `lanes` streams side by side on uint32 arrays: many numbers at once,
+    where Rng gives one per Python call. The streams' states are SplitMix64's outputs for `key`,
+    so the numbers depend on `key` only (dropout keys it by seed, step and slice)."""
+
+    def __init__(self, key: int, lanes: int = 4096):
+        words = splitmix64(key, 2 * lanes)                                   # (2 * lanes,)
+        s = np.empty((4, lanes), dtype=np.uint32)
+        s[0::2] = (words & np.uint64(MASK)).astype(np.uint32).reshape(2, lanes)
+        s[1::2] = (words >> np.uint64(32)).astype(np.uint32).reshape(2, lanes)
+        s[0, (s == 0).all(axis=0)] = 1        # an all-zero state would stay zero
+        self.s = s
+
+    def next_u32(self) -> np.ndarray:
+        """One number from each stream: (lanes,) uint32, the same rule as Rng.next_u32."""
+        s0, s1, s2, s3 = self.s
+        r = s0 + s3
+        t = s1 << np.uint32(9)
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        np.bitwise_or(s3 << np.uint32(11), s3 >> np.uint32(21), out=s3)
+        return r
+
+    def u32_array(self, n: int) -> np.ndarray:
+        """The next n numbers, stream by stream in turn: (n,) uint32."""
+        rounds = -(-n // self.s.shape[1])
+        return np.concatenate([self.next_u32() for _ in range(rounds)])[:n]

@@ -11,7 +11,7 @@ Nothing here touches JavaScript. A message is a header (a dict that goes as JSON
 numpy arrays (that go as bytes, described in the header by pack/unpack); site/worker.py and
 site/helper.py carry them over MessageChannel ports.
 
-Leader -> helper: "join" {run, config, vocab_size, engine} before a run's first step, then one "work"
+Leader -> helper: "join" {run, config, vocab_size, seed, engine} before a run's first step, then one "work"
 {run, step, total, slices} per step with [weights, rows and npred of each slice].
 Helper -> leader: "grads" {run, step, slices, losses} with [gradient of each slice], or
 "failed" {run, step, message} (out of memory, say), after which the leader drops it.
@@ -24,7 +24,7 @@ import numpy as np
 from . import kernels
 from .config import Config
 from .model import GPT
-from .train import slice_result
+from .train import dropout_lanes, slice_result
 
 WAIT = "wait"          # what Pool.gather (and so Run.steps) yields while helpers are computing
 TRIAL_STEPS = 12       # steps timed with each number of helpers when the pool tries them
@@ -69,6 +69,7 @@ class Helper:
         self.model = None
         self.run = None
         self.gemm = gemm
+        self.seed = 0            # the run's seed: it keys the dropout masks of each slice
 
     def use_engine(self, engine):
         """Compute with the leader's engine -> None, or why this worker cannot."""
@@ -89,6 +90,7 @@ class Helper:
             if why is not None:
                 return {"type": "failed", "run": header["run"], "message": why}, []
             self.model = GPT(Config.from_dict(header["config"]), header["vocab_size"], seed=0)
+            self.seed = int(header["seed"])
             self.run = header["run"]
             return None
         if kind != "work":
@@ -103,8 +105,9 @@ class Helper:
                 raise ValueError(f"{weights.size} weights for a model of {model.flat.size}")
             t0 = time.perf_counter()
             model.flat[...] = weights
-            results = [slice_result(model, rest[2 * k], rest[2 * k + 1], header["total"])
-                       for k in range(len(header["slices"]))]
+            results = [slice_result(model, rest[2 * k], rest[2 * k + 1], header["total"],
+                                    dropout_lanes(model.config, self.seed, header["step"], i))
+                       for k, i in enumerate(header["slices"])]
         except (MemoryError, ValueError, KeyError, IndexError) as exc:
             return dict(reply, type="failed", message=f"{type(exc).__name__}: {exc}"), []
         return dict(reply, type="grads", slices=header["slices"], losses=[loss for loss, _ in results],
@@ -226,8 +229,9 @@ class Pool:
             self.wake()
         return True
 
-    def begin(self, run, config, vocab_size):
-        """A new run: every helper (and any that come later) builds a model of its shape."""
+    def begin(self, run, config, vocab_size, seed):
+        """A new run: every helper (and any that come later) builds a model of its shape and
+        keeps its seed (for the dropout masks)."""
         self.pending = None
         self.stats = dict.fromkeys(self.stats, 0.0)
         self.slowest = 0.0
@@ -235,7 +239,7 @@ class Pool:
         self.used = 0
         self.tuner.restart(self.tuner.most)
         self.joining = {"type": "join", "run": run, "config": config.to_dict(), "vocab_size": vocab_size,
-                        "engine": kernels.engine()}
+                        "seed": seed, "engine": kernels.engine()}
         for hid in self.helpers:
             self.send(hid, self.joining, [])
 
@@ -312,7 +316,7 @@ class Pool:
                 st["wait_s"] += self.clock() - t2
                 continue
             if p.results[i] is None:
-                p.results[i] = slice_result(trainer.model, *work.slices[i], work.total)
+                p.results[i] = slice_result(trainer.model, *work.slices[i], work.total, trainer.drop(work, i))
         st["own_s"] += self.clock() - t1
         st["steps"] += 1
         self.pending = None

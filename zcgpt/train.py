@@ -12,9 +12,10 @@ import math
 import numpy as np
 
 from .model import GPT, batch_arrays
-from .prng import Rng
+from .prng import Lanes, Rng, mix_key
 
 DATA_STREAM = 0x5EED_DA7A  # the batch-order generator is seeded apart from the weights
+DROPOUT_STREAM = 0xD20B_0D70  # and the dropout masks apart from both
 
 
 def encode_items(items, vocab, config):
@@ -66,16 +67,26 @@ def shard_bounds(n, shards):
     return [(s * n // shards, (s + 1) * n // shards) for s in range(shards)]
 
 
-def slice_loss(model, rows, npred, total):
+def dropout_lanes(config, seed, step, index):
+    """The generator of the dropout masks of slice `index` of step `step` (None without dropout).
+    It is keyed by the run's seed, the step and the slice only, so whichever worker computes a
+    slice draws the same masks, and a run repeats bit for bit."""
+    if config.dropout == 0:
+        return None
+    return Lanes(mix_key(seed ^ DROPOUT_STREAM, step, index))
+
+
+def slice_loss(model, rows, npred, total, drop=None):
     """Loss of one slice of a batch whose predicted tokens number `total`; fills model.grad_flat
-    with the slice's gradient. The slices' losses (and gradients) add up to the batch's."""
+    with the slice's gradient. The slices' losses (and gradients) add up to the batch's. `drop`:
+    the slice's dropout_lanes."""
     with np.errstate(over="ignore", invalid="ignore"):    # divergence is reported by the caller
-        return model.loss_arrays(*batch_arrays(rows, npred, model.dtype, total))
+        return model.loss_arrays(*batch_arrays(rows, npred, model.dtype, total), drop=drop)
 
 
-def slice_result(model, rows, npred, total):
+def slice_result(model, rows, npred, total, drop=None):
     """(loss, a copy of the gradient) of one slice: what a worker contributes to a shared step."""
-    return slice_loss(model, rows, npred, total), model.grad_flat.copy()
+    return slice_loss(model, rows, npred, total, drop), model.grad_flat.copy()
 
 
 class StepWork:
@@ -210,16 +221,21 @@ class Trainer:
         slices = [(rows[lo:hi], npred[lo:hi]) for lo, hi in shard_bounds(len(rows), self.config.shards)]
         return StepWork(self.step, slices, int(npred.sum()))
 
+    def drop(self, work, index):
+        """The dropout generator of slice `index` of `work` (see dropout_lanes)."""
+        return dropout_lanes(self.config, self.seed, work.step, index)
+
     def compute(self, work):
         """[(loss, gradient)] of each slice of `work`, in order, computed here."""
         model = self.model
         if work.arrays is not None:
             with np.errstate(over="ignore", invalid="ignore"):
-                return [(model.loss_arrays(*work.arrays), model.grad_flat)]
+                return [(model.loss_arrays(*work.arrays, drop=self.drop(work, 0)), model.grad_flat)]
         if len(work.slices) == 1:
             rows, npred = work.slices[0]
-            return [(slice_loss(model, rows, npred, work.total), model.grad_flat)]
-        return [slice_result(model, rows, npred, work.total) for rows, npred in work.slices]
+            return [(slice_loss(model, rows, npred, work.total, self.drop(work, 0)), model.grad_flat)]
+        return [slice_result(model, rows, npred, work.total, self.drop(work, i))
+                for i, (rows, npred) in enumerate(work.slices)]
 
     def apply(self, work, results, watch=False):
         """Add the slices' losses and gradients in slice order, check for divergence, take the

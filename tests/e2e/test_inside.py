@@ -60,7 +60,7 @@ def test_source_panel_shows_the_installed_forward_pass(tab):
     heads = page.locator("#src-view h3 code").all_inner_texts()
     assert heads[0] == "GPT.forward" and "attention_forward" in heads
     code = page.inner_text("#src-view")
-    assert "def forward(self, idx):" in code and "def attention_forward" in code
+    assert "def forward(self, idx, drop=None):" in code and "def attention_forward" in code
     assert "inspect.getsource" in page.inner_text("#src-note")
 
 

@@ -161,13 +161,14 @@ def test_corrupt_or_foreign_model_file_is_refused(tab, tmp_path, content, expect
     page.eval_on_selector("#model-note", "el => el.className = 'note'")
 
 
-def cli_points(preset, seed, steps, lr):
+def cli_points(preset, seed, steps, lr, **changes):
     """The page's train points computed by CPython: the package's run loop and the page's schedule."""
     from zcgpt import presets
     from zcgpt.data import load_lines, make_dataset
     from zcgpt.run import Run, Schedule
     from zcgpt.train import Trainer
-    tr = Trainer(presets[preset].replace(steps=steps, lr=lr), make_dataset(load_lines(ROOT / "names.txt"), 0.1, seed), seed)
+    tr = Trainer(presets[preset].replace(steps=steps, lr=lr, **changes),
+                 make_dataset(load_lines(ROOT / "names.txt"), 0.1, seed), seed)
     return [(p.step, p.train_loss) for p in Run(tr, Schedule.for_page(tr)).steps() if p is not None]
 
 
