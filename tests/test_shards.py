@@ -318,9 +318,9 @@ def test_helpers_compute_with_the_leaders_engine_or_are_dropped():
     class Kernel:                       # stands for a zcgpt.simd.Gemm this worker loaded
         engine = "simd"
 
-    join = {"type": "join", "run": 1, "config": config().to_dict(), "vocab_size": 27}
+    join = {"type": "join", "run": 1, "config": config().to_dict(), "vocab_size": 27, "seed": 0}
     pool = Pool(lambda *a: None)
-    pool.begin(1, config(), 27)
+    pool.begin(1, config(), 27, 0)
     assert pool.joining["engine"] == kernels.engine() == "numpy"   # CPython never has the kernel
     try:
         assert Helper().handle(dict(join, engine="numpy"), []) is None
