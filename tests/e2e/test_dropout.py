@@ -8,7 +8,7 @@ masks could not do).
 
 import json
 
-
+from conftest import open_lab
 from test_share import cli_points
 
 SEED, STEPS, DROPOUT = 13, 300, 0.2
@@ -25,6 +25,7 @@ def run_in_tab(open_tab, server, tmp_path, workers):
     page.click("#train")
     tab.wait_state("done", timeout_s=180)
     run = page.evaluate("window.zcgpt.run")
+    open_lab(page, "keep")
     with page.expect_download() as saved:
         page.click("#model-save")
     path = tmp_path / f"w{workers}.json"
