@@ -109,11 +109,11 @@ def test_design_train_reload_find_generate_and_link(server, open_tab, tmp_path):
 
 
 def test_a_run_cut_off_by_a_reload_continues_to_the_same_model(server, open_tab, metrics):
-    steps = 4000                                                # > 15 s of training: at least one snapshot
+    steps = 12000                                               # > 15 s of training (SIMD kernel too): a snapshot
     whole = open_tab(server.url)
     whole.wait_state("ready")
     design(whole.page, steps=steps)
-    train_now(whole, timeout_s=240)
+    train_now(whole, timeout_s=400)
     want_val = whole.page.evaluate("window.zcgpt.run.finalVal")
     want = download_params(whole.page)
     whole.close()
@@ -130,7 +130,7 @@ def test_a_run_cut_off_by_a_reload_continues_to_the_same_model(server, open_tab,
     open_lab(page, "runs")
     page.wait_for_selector("#runs-body li[data-status=interrupted]")
     page.click("#runs-body li[data-status=interrupted] button[data-act=continue]")
-    tab.wait_state("done", timeout_s=240)
+    tab.wait_state("done", timeout_s=400)
     got_val = page.evaluate("window.zcgpt.run.finalVal")
     metrics["continued_val"] = [want_val, got_val]
     assert got_val == want_val
