@@ -29,6 +29,9 @@ const app = {
 const WATCH_MS = 2000;   // how often the page checks
 const DEAD_MS = 10000;   // a ping unanswered this long means Python is gone
 
+const trips = new Map();   // round-trip ping id -> resolve (window.zcgpt.roundTrip)
+let tripSeq = 0;
+
 // Read-only view for the curious (and the end-to-end tests): window.zcgpt.run.points etc.
 window.zcgpt = { get state() { return page.state; }, get run() { return app.run; }, get readyMs() { return app.readyMs; },
   get loadMs() { return app.loadMs; }, get bytecode() { return app.bytecode; }, get presets() { return page.presets; },
@@ -47,8 +50,6 @@ window.zcgpt = { get state() { return page.state; }, get run() { return app.run;
     trips.set(id, resolve);
     app.worker.send({ type: 'ping', id });
   }) };
-const trips = new Map();   // round-trip ping id -> resolve
-let tripSeq = 0;
 
 let chart = null;  // created in boot(), after the first paint, to keep start-up tasks short
 let runsPanel = null;
