@@ -28,7 +28,8 @@ export function smooth(values, alpha) {
   });
 }
 
-function cssColor(name, fallback) {
+/** A colour of the page's CSS (light or dark), or `fallback` where it is not set. */
+export function cssColor(name, fallback) {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   return v || fallback;
 }

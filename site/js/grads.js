@@ -3,6 +3,7 @@
 // asks the worker to watch; closing it stops the watching.
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
+import { cssColor } from './chart.js';
 import { el, loadStyle } from './inside.js';
 
 const $ = (id) => document.getElementById(id);
@@ -17,9 +18,7 @@ export function createGrads({ send, canSend }) {
   let lr = null;           // the run's learning rate, for the note
 
   const make = (host, label) => {
-    const css = getComputedStyle(document.documentElement);
-    const axis = { stroke: css.getPropertyValue('--muted').trim() || '#6b7280',
-      grid: { stroke: css.getPropertyValue('--line').trim() || '#e5e7eb' } };
+    const axis = { stroke: cssColor('--muted', '#6b7280'), grid: { stroke: cssColor('--line', '#e5e7eb') } };
     return new uPlot({
       width: Math.max(260, host.clientWidth), height: 180, legend: { live: false },
       scales: { x: { time: false }, y: { distr: 3 } },
