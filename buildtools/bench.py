@@ -1,5 +1,5 @@
 """Training speed in a headless Chromium tab next to CPython's: the same Trainer, preset, seed,
-steps and learning rate on both sides, timed the same way (slices of training seconds); and
+steps and learning rate on both sides, timed the same way (ticks of training seconds); and
 what the page's first visit costs.
 
 The page is served gzipped under a sub-path, as a project's GitHub Pages site is, by the build's
@@ -37,27 +37,27 @@ def median(xs):
     return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
 
 
-def throughput(slices) -> dict:
-    """Predicted tokens per second from training slices ({'tokens', 's'} each, pauses excluded).
+def throughput(ticks) -> dict:
+    """Predicted tokens per second from training ticks ({'tokens', 's'} each, pauses excluded).
 
-    total: all tokens / all training seconds; median: the median of each slice's own rate.
+    total: all tokens / all training seconds; median: the median of each tick's own rate.
     """
-    tokens = sum(x["tokens"] for x in slices)
-    seconds = sum(x["s"] for x in slices)
+    tokens = sum(x["tokens"] for x in ticks)
+    seconds = sum(x["s"] for x in ticks)
     return {"tokens": tokens, "seconds": seconds,
             "total": tokens / seconds if seconds > 0 else None,
-            "median": median([x["tokens"] / x["s"] for x in slices if x["s"] > 0])}
+            "median": median([x["tokens"] / x["s"] for x in ticks if x["s"] > 0])}
 
 
-def time_to_val(slices, target: float) -> dict | None:
+def time_to_val(ticks, target: float) -> dict | None:
     """The first validation point at or below `target`, and the one before it (a lower bound).
 
-    Slices carry 'tokens', 's' (training seconds of the slice), 'step', 'val' (None when none
+    Ticks carry 'tokens', 's' (training seconds of the tick), 'step', 'val' (None when none
     was measured) and optionally 'busy' (the worker's clock: training plus live validation and
     samples) and 'ms' (wall milliseconds since Train was pressed). 'seconds' is training only.
     """
     before, train_s = None, 0.0
-    for x in slices:
+    for x in ticks:
         train_s += x["s"]
         if x.get("val") is None:
             continue
@@ -73,10 +73,10 @@ def time_to_val(slices, target: float) -> dict | None:
     return None
 
 
-def seconds_at_step(slices, step: int) -> float | None:
-    """Training seconds when `step` was reached, interpolated within its slice (None if never)."""
+def seconds_at_step(ticks, step: int) -> float | None:
+    """Training seconds when `step` was reached, interpolated within its tick (None if never)."""
     train_s, prev_step = 0.0, 0
-    for x in slices:
+    for x in ticks:
         if x["step"] >= step:
             frac = (step - prev_step) / (x["step"] - prev_step) if x["step"] > prev_step else 1.0
             return train_s + frac * x["s"]
@@ -154,7 +154,7 @@ def train_in_tab(page, errors, preset: str, steps: int | None, seed: int, timeou
     if page.evaluate("document.body.dataset.state") == "error":
         raise BuildError(f"training failed in the tab: {page.inner_text('#status')} {errors}")
     run = page.evaluate("""() => { const r = window.zcgpt.run;
-        return {slices: r.slices, finalVal: r.finalVal, finalStep: r.finalStep, busy: r.busy, points: r.points,
+        return {ticks: r.ticks, finalVal: r.finalVal, finalStep: r.finalStep, busy: r.busy, points: r.points,
                 params: r.params, tokensPerS: r.tokensPerS, shared: r.shared || null,
                 steps: r.steps, lr: r.lr}; }""")
     with page.expect_download() as saved:
@@ -224,8 +224,8 @@ def bench_tab(url: str, traffic: Traffic, preset: str, steps: int | None, seed: 
                         + (f" on {n} worker{'s' if n > 1 else ''}" if n is not None else ""))
             except PlaywrightError as e:
                 raise BuildError(f"driving the page failed: {str(e).splitlines()[0]}") from None
-            if any(r.get("slices") is None for r in runs.values()):
-                raise BuildError("the page reports no training slices (window.zcgpt.run.slices): dist/ is stale")
+            if any(r.get("ticks") is None for r in runs.values()):
+                raise BuildError("the page reports no training ticks (window.zcgpt.run.ticks): dist/ is stale")
         finally:
             browser.close()
     run = next(iter(runs.values()))
@@ -237,16 +237,16 @@ def bench_tab(url: str, traffic: Traffic, preset: str, steps: int | None, seed: 
 
 def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float) -> dict:
     """The page's training on CPython in this process: same Trainer and data split, zcgpt.run's
-    loop, timed in slices of about the page's SLICE_S training seconds.
+    loop, timed in ticks of about the page's TICK_S training seconds.
 
     Every `val_every` steps (a 200th of the run) the loss on every held-out name is measured
-    outside the training clock; 'vals' holds those points in the slices' format for time_to_val.
+    outside the training clock; 'vals' holds those points in the ticks' format for time_to_val.
     """
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     import numpy
     from zcgpt import presets
-    from zcgpt.app import SLICE_S, VAL_FRAC
+    from zcgpt.app import TICK_S, VAL_FRAC
     from zcgpt.data import load_lines, make_dataset
     from zcgpt.run import Run, Schedule
     from zcgpt.train import Trainer
@@ -255,18 +255,18 @@ def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float) -> 
     tr = Trainer(presets[preset].replace(steps=steps, lr=lr), ds, seed)
     val_every = max(1, steps // 200)
     run = Run(tr, Schedule(report_every=val_every, val_every=val_every, val_items=tuple(ds.val)))
-    slices, vals = [], []
-    slice_start, tokens0, last_val_s = 0.0, 0, 0.0
+    ticks, vals = [], []
+    tick_start, tokens0, last_val_s = 0.0, 0, 0.0
     for point in run.steps():
         if point is not None and point.val_loss is not None:
             vals.append({"step": point.step, "tokens": 0, "s": run.train_seconds - last_val_s,
                          "val": point.val_loss})
             last_val_s = run.train_seconds
-        if run.train_seconds - slice_start >= SLICE_S or run.done:
-            slices.append({"step": tr.step, "tokens": tr.tokens_seen - tokens0,
-                           "s": run.train_seconds - slice_start})
-            slice_start, tokens0 = run.train_seconds, tr.tokens_seen
-    return {"python": sys.version.split()[0], "numpy": numpy.__version__, "slices": slices, "vals": vals,
+        if run.train_seconds - tick_start >= TICK_S or run.done:
+            ticks.append({"step": tr.step, "tokens": tr.tokens_seen - tokens0,
+                           "s": run.train_seconds - tick_start})
+            tick_start, tokens0 = run.train_seconds, tr.tokens_seen
+    return {"python": sys.version.split()[0], "numpy": numpy.__version__, "ticks": ticks, "vals": vals,
             "val_every": val_every, "final_val": vals[-1]["val"] if vals else None,
             "params": tr.model.num_params()}
 
@@ -275,10 +275,10 @@ def workers_table(runs: dict) -> list[dict] | None:
     """Per worker count: tokens/s, its ratio to the first count's, what sharing a step cost."""
     if list(runs) == [None]:
         return None
-    base = throughput(next(iter(runs.values()))["slices"])["total"]
+    base = throughput(next(iter(runs.values()))["ticks"])["total"]
     rows = []
     for n, run in runs.items():
-        tps = throughput(run["slices"])["total"]
+        tps = throughput(run["ticks"])["total"]
         rows.append({"workers": n, "tokens_per_s": tps, "ratio": tps / base if tps and base else None,
                      "final_val": run["finalVal"], "shared_ms_per_step": run["shared"]})
     return rows
@@ -307,31 +307,31 @@ def run_bench(root: Path, dist: Path, preset: str, steps: int | None, seed: int,
     cpy = bench_cpython(root, preset, tab["steps"], seed, tab["lr"])
     load_after = os.getloadavg()
 
-    tab_slices = tab["run"]["slices"]
-    t_tab, t_cpy = throughput(tab_slices), throughput(cpy["slices"])
-    v_tab, v_cpy = time_to_val(tab_slices, target_val), time_to_val(cpy["vals"], target_val)
+    tab_ticks = tab["run"]["ticks"]
+    t_tab, t_cpy = throughput(tab_ticks), throughput(cpy["ticks"])
+    v_tab, v_cpy = time_to_val(tab_ticks, target_val), time_to_val(cpy["vals"], target_val)
     return {
         "preset": preset, "steps": tab["steps"], "seed": seed, "lr": tab["lr"],
         "params": cpy["params"], "target_val": target_val,
-        "tab": {"tokens_per_s": t_tab["total"], "tokens_per_s_median_slice": t_tab["median"],
-                "train_seconds": t_tab["seconds"], "tokens": t_tab["tokens"], "slices": len(tab_slices),
+        "tab": {"tokens_per_s": t_tab["total"], "tokens_per_s_median_tick": t_tab["median"],
+                "train_seconds": t_tab["seconds"], "tokens": t_tab["tokens"], "ticks": len(tab_ticks),
                 "time_to_target": v_tab, "final_val": tab["run"]["finalVal"],
                 "ready_s": tab["ready_s"], "load_ms": tab["load_ms"], "bytecode": tab["bytecode"],
                 "copy": tab["copy"], "first_visit": tab["first_visit"], "repeat_visit": tab["repeat_visit"],
                 "chromium": tab["chromium"], "engine": tab["engine"],
                 "pyodide": PYODIDE_VERSION, "numpy": NUMPY_VERSION,
                 "off_origin_requests": tab["off_origin_requests"]},
-        "cpython": {"tokens_per_s": t_cpy["total"], "tokens_per_s_median_slice": t_cpy["median"],
-                    "train_seconds": t_cpy["seconds"], "tokens": t_cpy["tokens"], "slices": len(cpy["slices"]),
+        "cpython": {"tokens_per_s": t_cpy["total"], "tokens_per_s_median_tick": t_cpy["median"],
+                    "train_seconds": t_cpy["seconds"], "tokens": t_cpy["tokens"], "ticks": len(cpy["ticks"]),
                     "time_to_target": v_cpy, "val_every": cpy["val_every"], "final_val": cpy["final_val"],
                     "python": cpy["python"], "numpy": cpy["numpy"]},
         # Both sides follow the same trajectory (same seed and data order), so the tab's time at
         # the step where CPython's full validation crossed the target is a finer estimate than
         # the tab's own live points, which come every 25th of the run.
-        "tab_seconds_at_cpython_step": seconds_at_step(tab_slices, v_cpy["step"]) if v_cpy else None,
+        "tab_seconds_at_cpython_step": seconds_at_step(tab_ticks, v_cpy["step"]) if v_cpy else None,
         "same_batches": t_tab["tokens"] == t_cpy["tokens"],   # same seed, same data order on both sides
         "ratio": t_tab["total"] / t_cpy["total"] if t_tab["total"] and t_cpy["total"] else None,
-        "ratio_median_slice": t_tab["median"] / t_cpy["median"] if t_tab["median"] and t_cpy["median"] else None,
+        "ratio_median_tick": t_tab["median"] / t_cpy["median"] if t_tab["median"] and t_cpy["median"] else None,
         "cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": load_after,
         "workers": workers_table(tab["runs"]),
         "bit_identical_across_workers": same_bits(tab["runs"]) if workers else None,
@@ -350,10 +350,10 @@ def print_bench(r: dict) -> None:
         ("", f"tab (Pyodide {tab['pyodide']}, numpy {tab['numpy']}; {ENGINES.get(tab.get('engine'), '?')})",
          f"CPython {cpy['python']}, numpy {cpy['numpy']}"),
         ("tokens/s, total / training s", fmt_tps(tab["tokens_per_s"]), fmt_tps(cpy["tokens_per_s"])),
-        ("tokens/s, median of slices", fmt_tps(tab["tokens_per_s_median_slice"]),
-         fmt_tps(cpy["tokens_per_s_median_slice"])),
-        ("training seconds", f"{tab['train_seconds']:.2f} ({tab['slices']} slices)",
-         f"{cpy['train_seconds']:.2f} ({cpy['slices']} slices)"),
+        ("tokens/s, median of ticks", fmt_tps(tab["tokens_per_s_median_tick"]),
+         fmt_tps(cpy["tokens_per_s_median_tick"])),
+        ("training seconds", f"{tab['train_seconds']:.2f} ({tab['ticks']} ticks)",
+         f"{cpy['train_seconds']:.2f} ({cpy['ticks']} ticks)"),
         (f"training s to val <= {r['target_val']}", reach(tab["time_to_target"]), reach(cpy["time_to_target"])),
         ("final validation NLL", f"{tab['final_val']:.4f}" if tab["final_val"] is not None else "-",
          f"{cpy['final_val']:.4f}" if cpy["final_val"] is not None else "-"),
@@ -365,7 +365,7 @@ def print_bench(r: dict) -> None:
     for a, b, c in rows:
         print(f"  {a:<{w0}}  {b:<{w1}}  {c}")
     print(f"  ratio tab / CPython: {fmt_ratio(tab['tokens_per_s'], cpy['tokens_per_s'])}"
-          f"  [median of slices: {fmt_ratio(tab['tokens_per_s_median_slice'], cpy['tokens_per_s_median_slice'])}]")
+          f"  [median of ticks: {fmt_ratio(tab['tokens_per_s_median_tick'], cpy['tokens_per_s_median_tick'])}]")
     v = tab["time_to_target"]
     if v is not None and v.get("wall_seconds") is not None:
         print(f"  tab: val <= {r['target_val']} seen {v['wall_seconds']:.2f} s after pressing Train (wall clock; "
@@ -392,7 +392,7 @@ def print_bench(r: dict) -> None:
         for row in r["workers"]:
             shared = row["shared_ms_per_step"]
             used = ", ".join(f"{k} for {v}" for k, v in (shared or {}).get("helpers_used", {}).items())
-            cost = (f"; per shared step: deal {shared['deal_ms']:.2f} ms, own slices {shared['own_ms']:.2f}, "
+            cost = (f"; per shared step: deal {shared['deal_ms']:.2f} ms, own ticks {shared['own_ms']:.2f}, "
                     f"waiting {shared['wait_ms']:.2f}, helpers computing {shared['helper_ms']:.2f}; "
                     f"helpers dealt to: {used} steps") if shared else ""
             ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"

@@ -1,4 +1,4 @@
-"""A helper worker: computes the slices of each step that the leader (site/worker.py) deals it.
+"""A helper worker: computes the shards of each step that the leader (site/worker.py) deals it.
 
 js/workers.js starts this file in a PyScript worker of its own once the leader is ready, then
 sends "attach" with one end of a MessageChannel whose other end the leader holds. From then on

@@ -1,4 +1,4 @@
-"""The Pyodide adapter around zcgpt.app: messages in, messages out, training in time slices.
+"""The Pyodide adapter around zcgpt.app: messages in, messages out, training in ticks.
 
 js/runtime.js starts this file in a PyScript worker. Pyodide installed numpy and the zcgpt
 wheel while it booted; the "init" message brings the absolute URL (a worker runs from a blob:
@@ -6,13 +6,13 @@ URL, where relative ones mean nothing) of the names. The page's config puts the 
 among the worker's files: zcgpt/simd.py installs it, or says why numpy computes. Everything
 else is zcgpt.app.App, which pytest runs on CPython; zcgpt/protocol.py lists the messages.
 
-A run goes in slices of about SLICE_S seconds; between them the worker's event loop delivers
-the page's messages (pause, stop, reset), so Stop is answered within one slice.
+A run goes in ticks of about TICK_S seconds; between them the worker's event loop delivers
+the page's messages (pause, stop, reset), so Stop is answered within one tick.
 
 This worker is the leader of the tab's workers: helper workers (site/helper.py) that the page
 starts join by a MessageChannel port each ("helper" brings it). zcgpt.shards.Pool deals each
-step's slices; while a step waits for the helpers' gradients this loop awaits their answer, and
-a helper silent for OVERDUE_S is dropped (its slices come back here: the bits stay the same).
+step's shards; while a step waits for the helpers' gradients this loop awaits their answer, and
+a helper silent for OVERDUE_S is dropped (its shards come back here: the bits stay the same).
 """
 
 import asyncio
@@ -145,7 +145,7 @@ def post_all(replies):
 
 def watch_helpers(last=None):
     """Every second while a run goes on: drop helpers that owe an answer for too long (one that
-    was ended without a word, say: see zcgpt.shards.Pool.overdue); their slices come back here.
+    was ended without a word, say: see zcgpt.shards.Pool.overdue); their shards come back here.
     After a gap far over a second (the tab was frozen or the machine slept) no one is judged."""
     global watchdog
     from zcgpt.shards import OVERDUE_S
@@ -157,13 +157,13 @@ def watch_helpers(last=None):
 
 
 async def work():
-    """Run the app's work in slices while it has any, letting messages in between."""
+    """Run the app's work in ticks while it has any, letting messages in between."""
     global worker_task
-    from zcgpt.app import SLICE_S
+    from zcgpt.app import TICK_S
     try:
         watch_helpers()
         while app.has_work():
-            for reply in app.work(SLICE_S):
+            for reply in app.work(TICK_S):
                 post(reply)
             if app.waiting():
                 await helpers_answer()

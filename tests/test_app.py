@@ -118,12 +118,12 @@ def test_a_second_train_while_one_runs_is_refused(app):
     assert snapshot(app) == before
 
 
-def test_pause_resume_stop(app):
+def test_pause_unpause_stop(app):
     send(app, train_msg(2000))
     checked(app.work(0.01))
     assert send(app, {"type": "pause", "by": "user"}) == [{"type": "paused", "paused": True, "by": "user"}]
     assert not app.has_work()
-    send(app, {"type": "resume"})
+    send(app, {"type": "unpause"})
     assert app.has_work()
     checked(app.work(0.01))
     assert send(app, {"type": "stop"}) == []
@@ -190,7 +190,7 @@ def test_diverging_run_is_an_error_not_a_crash(app, monkeypatch):
     ({"type": "save", "please": True}, "unknown field(s) please"),
     ({"type": "stop", "now": 1}, "unknown field(s) now"),
     ({"type": "reset", "all": 1}, "unknown field(s) all"),
-    ({"type": "resume", "by": []}, "'by' must be str"),
+    ({"type": "unpause", "by": []}, "'by' must be str"),
     ({"type": "ping"}, "needs the field 'id'"),
     ({"type": "helper"}, "needs the field 'id'"),
     ({"type": "helper", "id": 1}, "cannot share steps with helpers"),
@@ -435,11 +435,11 @@ def test_a_finished_run_times_the_tab_and_the_page_gets_the_timings_back(app):
     assert send(broken, design)[0] == guess
 
 
-@pytest.mark.parametrize("interrupt", ["pause", "stop", "resume"])
+@pytest.mark.parametrize("interrupt", ["pause", "stop", "continue"])
 def test_a_paused_stopped_or_continued_run_does_not_time_the_tab(app, monkeypatch, interrupt):
     import zcgpt.app as app_module
     msg = train_msg(60)
-    if interrupt == "resume":
+    if interrupt == "continue":
         monkeypatch.setattr(app_module, "SNAPSHOT_S", 0.0)
         send(app, msg)
         snap = None
@@ -447,11 +447,11 @@ def test_a_paused_stopped_or_continued_run_does_not_time_the_tab(app, monkeypatc
             snap = next((m for m in checked(app.work(0.0)) if m["type"] == "snapshot"), None)
         send(app, {"type": "reset"})
         app.timings = []
-        msg = {**msg, "resume": snap["text"]}
+        msg = {**msg, "snapshot": snap["text"]}
     send(app, msg)
     if interrupt in ("pause", "stop"):
         send(app, {"type": interrupt})
-        send(app, {"type": "resume"})
+        send(app, {"type": "unpause"})
     done = drive(app)[-1]
     assert done["type"] == "done" and done["timings"] is None and app.timings == []
 
@@ -474,8 +474,8 @@ def test_a_run_goes_on_from_its_snapshot_bit_for_bit(app, monkeypatch):
     assert 0 < snap["step"] < 60
     fresh = App()
     fresh.start("\n".join(NAMES), "names.txt")
-    start = send(fresh, {**msg, "resume": snap["text"]})[0]
-    assert start["type"] == "start" and start["resumed_at"] == snap["step"]
+    start = send(fresh, {**msg, "snapshot": snap["text"]})[0]
+    assert start["type"] == "start" and start["continued_at"] == snap["step"]
     rest = drive(fresh)
     got_points = [p for m in rest if m["type"] == "progress" for p in m["points"]]
     assert got_points == [p for p in want_points if p[0] > snap["step"]]
@@ -495,16 +495,16 @@ def test_a_snapshot_only_goes_on_with_its_design_and_list(app, monkeypatch):
     send(app, {"type": "reset"})
     before = snapshot(app)
     for msg, words in [
-        (train_msg(61, resume=snap["text"]), "another design"),
-        (train_msg(60, resume="{}"), "not a zcgpt checkpoint"),
-        (train_msg(60, resume="x"), "not a zcgpt checkpoint: invalid json"),
-        (train_msg(60, resume=plain), "holds no saved run"),
+        (train_msg(61, snapshot=snap["text"]), "another design"),
+        (train_msg(60, snapshot="{}"), "not a zcgpt checkpoint"),
+        (train_msg(60, snapshot="x"), "not a zcgpt checkpoint: invalid json"),
+        (train_msg(60, snapshot=plain), "holds no saved run"),
     ]:
         reply = send(app, msg)
         assert kinds(reply) == ["error"] and words in reply[0]["message"].lower(), reply
         assert snapshot(app) == before
     send(app, {"type": "data", "via": "paste", "name": "p", "text": "\n".join(NAMES[:300])})
-    reply = send(app, train_msg(60, resume=snap["text"]))
+    reply = send(app, train_msg(60, snapshot=snap["text"]))
     assert "another list" in reply[0]["message"]
 
 

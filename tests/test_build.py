@@ -353,8 +353,8 @@ def test_bench_workers_argument(monkeypatch, capsys):
 
 
 def test_bench_workers_table_and_same_bits():
-    run = {"slices": SLICES, "finalVal": 2.2, "points": [[10, 3.0, None]], "model_params": "[1]", "shared": None}
-    faster = dict(run, slices=[dict(x, s=x["s"] / 2) for x in SLICES], shared={"deal_ms": 0.1})
+    run = {"ticks": TICKS, "finalVal": 2.2, "points": [[10, 3.0, None]], "model_params": "[1]", "shared": None}
+    faster = dict(run, ticks=[dict(x, s=x["s"] / 2) for x in TICKS], shared={"deal_ms": 0.1})
     rows = workers_table({1: run, 2: faster})
     assert [r["workers"] for r in rows] == [1, 2] and rows[0]["ratio"] == 1.0
     assert rows[1]["ratio"] == pytest.approx(2.0) and rows[1]["shared_ms_per_step"] == {"deal_ms": 0.1}
@@ -370,7 +370,7 @@ def test_bench_ratio_formatting():
     assert fmt_tps(123456.7) == "123,457" and fmt_tps(None) == "-"
 
 
-SLICES = [  # as the page records them: tokens and training seconds per slice, val now and then
+TICKS = [  # as the page records them: tokens and training seconds per tick, val now and then
     {"step": 10, "tokens": 1000, "s": 0.04, "busy": 0.05, "val": 3.1, "ms": 60},
     {"step": 20, "tokens": 1000, "s": 0.04, "busy": 0.09, "val": None, "ms": 100},
     {"step": 30, "tokens": 2000, "s": 0.04, "busy": 0.14, "val": 2.5, "ms": 150},
@@ -379,8 +379,8 @@ SLICES = [  # as the page records them: tokens and training seconds per slice, v
 ]
 
 
-def test_bench_throughput_total_and_median_of_slices():
-    t = throughput(SLICES)
+def test_bench_throughput_total_and_median_of_ticks():
+    t = throughput(TICKS)
     assert t["tokens"] == 6000 and t["seconds"] == pytest.approx(0.18)
     assert t["total"] == pytest.approx(6000 / 0.18)
     assert t["median"] == pytest.approx(25_000)   # rates 25k, 25k, 50k, 50k, 25k
@@ -388,26 +388,26 @@ def test_bench_throughput_total_and_median_of_slices():
 
 
 def test_bench_time_to_validation_target():
-    v = time_to_val(SLICES, 2.4)
+    v = time_to_val(TICKS, 2.4)
     assert v["step"] == 40 and v["val"] == 2.39
     assert v["seconds"] == pytest.approx(0.14)          # training seconds only
     assert v["busy_seconds"] == 0.17 and v["wall_seconds"] == pytest.approx(0.19)
     assert v["after_step"] == 30 and v["after_seconds"] == pytest.approx(0.12)
-    assert time_to_val(SLICES, 3.5)["after_step"] == 0
-    assert time_to_val(SLICES, 2.0) is None
-    assert seconds_at_step(SLICES, 35) == pytest.approx(0.13)
-    assert seconds_at_step(SLICES, 10) == pytest.approx(0.04)
-    assert seconds_at_step(SLICES, 51) is None
+    assert time_to_val(TICKS, 3.5)["after_step"] == 0
+    assert time_to_val(TICKS, 2.0) is None
+    assert seconds_at_step(TICKS, 35) == pytest.approx(0.13)
+    assert seconds_at_step(TICKS, 10) == pytest.approx(0.04)
+    assert seconds_at_step(TICKS, 51) is None
 
 
-def test_bench_cpython_slices_and_full_validations_on_the_run_loop():
+def test_bench_cpython_ticks_and_full_validations_on_the_run_loop():
     from buildtools.bench import bench_cpython
     r = bench_cpython(ROOT, "tiny", 30, seed=42, lr=0.01)
     assert r["val_every"] == 1 and [v["step"] for v in r["vals"]] == list(range(1, 31))
-    assert r["slices"][-1]["step"] == 30 and all(x["tokens"] > 0 for x in r["slices"])
+    assert r["ticks"][-1]["step"] == 30 and all(x["tokens"] > 0 for x in r["ticks"])
     assert r["final_val"] == r["vals"][-1]["val"] < math.log(28)
     # both record the same training seconds, evaluation excluded
-    assert sum(v["s"] for v in r["vals"]) == pytest.approx(sum(x["s"] for x in r["slices"]))
+    assert sum(v["s"] for v in r["vals"]) == pytest.approx(sum(x["s"] for x in r["ticks"]))
 
 
 # ----------------------------------------------------------------------------- serve

@@ -27,12 +27,12 @@ def timing(w, factor):
     return Timing(w, factor * guess_seconds(w))
 
 
-def test_the_guess_grows_with_steps_layers_width_and_slices():
+def test_the_guess_grows_with_steps_layers_width_and_shards():
     base = guess_seconds(work(steps=2000))
     assert guess_seconds(work(steps=4000)) > 1.8 * base
     assert guess_seconds(work(steps=2000, n_layer=2)) > 1.5 * base
     assert guess_seconds(work(steps=2000, n_embd=64)) > 3 * base
-    assert guess_seconds(work(steps=2000, shards=1)) < base     # fewer slices: less overhead per step
+    assert guess_seconds(work(steps=2000, shards=1)) < base     # fewer shards: less overhead per step
     assert guess_seconds(work(steps=1)) > 0.3                   # start-up and validations cost on their own
 
 
@@ -81,9 +81,11 @@ def test_the_simd_engine_guesses_faster_products_and_the_same_overhead():
 def test_a_timing_goes_to_the_page_and_back():
     t = Timing(work(steps=700, n_layer=3), 12.345)
     d = timing_dict(t)
-    assert set(d) == {"steps", "step_madds", "slice_layers", "eval_madds", "seconds"}
+    assert set(d) == {"steps", "step_madds", "shard_layers", "eval_madds", "seconds"}
     assert read_timing(d) == t
     assert read_timings([d, d]) == [t, t]
+    old = {("slice_layers" if k == "shard_layers" else k): v for k, v in d.items()}   # kept before the rename
+    assert read_timing(old) == t
 
 
 GOOD = timing_dict(Timing(Work(2000, 7_000_000, 3, 500_000_000), 14.0))
@@ -95,7 +97,7 @@ GOOD = timing_dict(Timing(Work(2000, 7_000_000, 3, 500_000_000), 14.0))
     ({k: v for k, v in GOOD.items() if k != "seconds"}, "has the fields"),
     ({**GOOD, "steps": "2000"}, "whole numbers"),
     ({**GOOD, "steps": 2000.0}, "whole numbers"),
-    ({**GOOD, "slice_layers": True}, "whole numbers"),
+    ({**GOOD, "shard_layers": True}, "whole numbers"),
     ({**GOOD, "step_madds": -1}, "whole numbers"),
     ({**GOOD, "eval_madds": 10 ** 400}, "whole numbers"),
     ({**GOOD, "seconds": 0}, "above 0"),

@@ -1,5 +1,5 @@
 """Sharing steps between workers (zcgpt.shards): the bits depend on `shards`, never on how many
-workers computed the slices, which did which, in what order they answered, or who dropped out.
+workers computed the shards, which did which, in what order they answered, or who dropped out.
 
 The helpers here are zcgpt.shards.Helper objects behind a fake transport that carries every
 message as bytes, as the tab's MessageChannels do, and delivers answers in a shuffled order.
@@ -107,16 +107,16 @@ def test_shard_bounds_cover_the_batch_in_order():
             assert all(hi > lo for lo, hi in b) and all(b[i][1] == b[i + 1][0] for i in range(len(b) - 1))
 
 
-def test_slices_add_up_to_the_whole_batch_gradient():
+def test_shards_add_up_to_the_whole_batch_gradient():
     tr = Trainer(config(steps=1, dtype="float64"), dataset(), seed=5)
     work = tr.next_work()
-    assert len(work.slices) == 6
-    sliced = tr.compute(work)
+    assert len(work.shards) == 6
+    sharded = tr.compute(work)
     one = Trainer(config(steps=1, shards=1, dtype="float64"), dataset(), seed=5)
     w1 = one.next_work()
     (loss1, grad1), = one.compute(w1)
-    assert sum(l for l, _ in sliced) == pytest.approx(loss1, rel=1e-12)
-    np.testing.assert_allclose(sum(g for _, g in sliced), grad1, rtol=1e-9, atol=1e-15)
+    assert sum(l for l, _ in sharded) == pytest.approx(loss1, rel=1e-12)
+    np.testing.assert_allclose(sum(g for _, g in sharded), grad1, rtol=1e-9, atol=1e-15)
 
 
 def test_shards_change_the_run_and_one_shard_is_the_plain_step():
@@ -134,7 +134,7 @@ def test_any_number_of_helpers_gives_the_same_bits(helpers):
     assert same_bits(alone, tr) and list(run.tail) == losses
 
 
-def test_dropout_masks_depend_on_the_slice_not_on_who_computes_it():
+def test_dropout_masks_depend_on_the_shard_not_on_who_computes_it():
     cfg = config(dropout=0.2)
     alone, losses = run_alone(cfg)
     assert not same_bits(alone, run_alone(config())[0])     # dropout is on: another run
@@ -157,7 +157,7 @@ def test_a_helper_that_dies_mid_run_loses_nothing():
     assert same_bits(alone, tr) and t.pool.helpers == [1, 3]
 
 
-def test_a_helper_that_fails_is_dropped_and_its_slices_done_by_the_leader():
+def test_a_helper_that_fails_is_dropped_and_its_shards_done_by_the_leader():
     alone, _ = run_alone(config())
     t = Transport(2, failing={1})
     tr, _, _ = run_shared(config(), t)
@@ -217,10 +217,10 @@ def test_overdue_waits_longer_for_a_run_whose_answers_are_slow():
 def test_late_and_foreign_answers_are_ignored():
     _, t, tr, _ = waiting_step(1)
     grads = [np.zeros_like(tr.model.flat)] * 3
-    assert t.pool.arrive(1, {"type": "grads", "run": 1, "step": 99, "slices": [0, 2, 4], "losses": [0.0] * 3},
+    assert t.pool.arrive(1, {"type": "grads", "run": 1, "step": 99, "shards": [0, 2, 4], "losses": [0.0] * 3},
                          grads) is None                      # another step: no news
-    assert t.pool.arrive(1, {"type": "grads", "run": 1, "step": 0, "slices": [1], "losses": [0.0]},
-                         grads[:1]).startswith("it answered other slices")
+    assert t.pool.arrive(1, {"type": "grads", "run": 1, "step": 0, "shards": [1], "losses": [0.0]},
+                         grads[:1]).startswith("it answered other shards")
     assert t.pool.waiting
 
 
@@ -237,14 +237,14 @@ def test_an_answer_with_too_few_losses_drops_its_helper():
     _, t, tr, _ = waiting_step(1)
     owed = t.pool.pending.owed[1]
     grads = [np.zeros_like(tr.model.flat)] * len(owed)
-    reason = t.pool.arrive(1, {"type": "grads", "run": 1, "step": 0, "slices": owed, "losses": [0.0]}, grads)
-    assert reason and reason.startswith("it answered other slices")
+    reason = t.pool.arrive(1, {"type": "grads", "run": 1, "step": 0, "shards": owed, "losses": [0.0]}, grads)
+    assert reason and reason.startswith("it answered other shards")
 
 
-def test_the_leaders_own_slices_and_a_frozen_tab_are_not_held_against_helpers():
+def test_the_leaders_own_shards_and_a_frozen_tab_are_not_held_against_helpers():
     clock, t, _, _ = waiting_step(1)                 # the wait began at 0
     clock[0] = 2.0
-    t.pool.pending.waiting_since = 1.5               # (as if its own slices took 1.5 s)
+    t.pool.pending.waiting_since = 1.5               # (as if its own shards took 1.5 s)
     assert t.pool.overdue(1.0) == []                 # waited 0.5 s, not 2
     clock[0] = 10.0
     t.pool.pardon()                                  # the tab was frozen until now
@@ -269,10 +269,10 @@ def test_a_bug_mid_step_ends_the_run_instead_of_spinning(monkeypatch):
 
 def test_helper_refuses_work_that_does_not_fit():
     h = Helper()
-    reply, _ = h.handle({"type": "work", "run": 1, "step": 0, "total": 5, "slices": [0]}, [np.zeros(3)])
+    reply, _ = h.handle({"type": "work", "run": 1, "step": 0, "total": 5, "shards": [0]}, [np.zeros(3)])
     assert reply["type"] == "failed" and "before joining" in reply["message"]
     h.handle({"type": "join", "run": 1, "config": config().to_dict(), "vocab_size": 27, "seed": 5}, [])
-    reply, _ = h.handle({"type": "work", "run": 1, "step": 0, "total": 5, "slices": [0]},
+    reply, _ = h.handle({"type": "work", "run": 1, "step": 0, "total": 5, "shards": [0]},
                         [np.zeros(3, dtype=np.float32)])
     assert reply["type"] == "failed" and "3 weights" in reply["message"]
 

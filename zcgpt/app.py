@@ -31,7 +31,7 @@ from .train import Trainer, TrainingDiverged
 from .views import Views
 
 VAL_FRAC = 0.1
-SLICE_S = 0.04         # seconds of a run's work between two looks at the page's messages
+TICK_S = 0.04         # seconds of a run's work between two looks at the page's messages
 SAMPLE_EVERY_S = 1.0   # seconds of training between live samples of names
 SNAPSHOT_S = 15.0      # seconds of training between copies of the run for the page to keep
 LIVE_SAMPLES = 8
@@ -53,17 +53,17 @@ class Job:
         self.last_sample = 0.0
         self.last_snapshot = 0.0
         self.pending_snapshot = False
-        self.open = None         # the OpenSlice of a step waiting for helpers
+        self.open = None         # the OpenTick of a step waiting for helpers
         self.t0 = t0             # when the page's "train" arrived (time.perf_counter)
-        self.timed = True        # its time from Train to "done" measures the tab (no pause, not resumed)
+        self.timed = True        # its time from Train to "done" measures the tab (no pause, not continued)
 
     @property
     def trainer(self):
         return self.run.trainer
 
 
-class OpenSlice:
-    """A slice of work that a step waiting for helpers interrupted: where it started."""
+class OpenTick:
+    """A tick of work that a step waiting for helpers interrupted: where it started."""
 
     def __init__(self, t0, tokens0, train0):
         self.t0, self.tokens0, self.train0 = t0, tokens0, train0
@@ -134,7 +134,7 @@ class App(Views):
                 job.final = job.run.final_eval() if job.trainer.step > 0 else iter(())
                 return [out("halted", run=job.id, stopped=job.stop, step=job.trainer.step,
                             steps=job.trainer.config.steps)]
-            msgs = self.train_slice(job, seconds)
+            msgs = self.train_tick(job, seconds)
             if msgs and job.pending_snapshot:
                 job.pending_snapshot = False
                 msgs.append(self.snapshot(job))
@@ -152,7 +152,7 @@ class App(Views):
             self.pool.cancel()
 
     def snapshot(self, job):
-        """The run so far as a checkpoint with the state to go on from (see on_train's resume)."""
+        """The run so far as a checkpoint with the state to go on from (see on_train's snapshot)."""
         t0, tr = time.perf_counter(), job.trainer
         resume = {"trainer": tr.state(), "run": job.run.state(), "data": data_hash(self.items)}
         text = checkpoint.dumps(tr.model, tr.dataset.vocab, step=tr.step, seed=job.seed,
@@ -160,12 +160,12 @@ class App(Views):
                                 resume=resume)
         return out("snapshot", run=job.id, step=tr.step, text=text, ms=1000 * (time.perf_counter() - t0))
 
-    def train_slice(self, job, seconds):
-        """Steps for about `seconds` -> [progress]; [] when a step waits for helpers (the slice
+    def train_tick(self, job, seconds):
+        """Steps for about `seconds` -> [progress]; [] when a step waits for helpers (the tick
         goes on at the next call, once they have answered)."""
         tr, run = job.trainer, job.run
         if job.open is None:
-            job.open = OpenSlice(time.perf_counter(), tr.tokens_seen, run.train_seconds)
+            job.open = OpenTick(time.perf_counter(), tr.tokens_seen, run.train_seconds)
         sl = job.open
         for point in job.steps:
             if point is WAIT:
@@ -173,7 +173,7 @@ class App(Views):
             if point is not None:
                 sl.points.append(point)
                 if point.val_loss is not None:
-                    break          # send the validation now: it took part of this slice
+                    break          # send the validation now: it took part of this tick
             if time.perf_counter() - sl.t0 >= seconds or self.paused or job.stop:
                 break
         job.open = None
@@ -193,7 +193,7 @@ class App(Views):
         return [out("progress", run=job.id, step=tr.step, steps=tr.config.steps,
                    loss=points[-1].train_loss if points else None,
                    points=[[p.step, clean(p.train_loss), clean(p.val_loss)] for p in points],
-                   tokens=tr.tokens_seen, slice_tokens=tr.tokens_seen - sl.tokens0, slice_s=train_s,
+                   tokens=tr.tokens_seen, tick_tokens=tr.tokens_seen - sl.tokens0, tick_s=train_s,
                    busy=job.busy, workers=workers, **extra,
                    **({"parts": [[p.step, p.parts] for p in points if p.parts]} if self.watch else {}))]
 
@@ -236,8 +236,8 @@ class App(Views):
             model, base_step, state = None, 0, None
             if msg.get("from_model"):
                 model, ds, config, base_step = self.continue_from_loaded(ds, config.steps, config.lr)
-            elif msg.get("resume") is not None:
-                model, state = self.saved_run(msg["resume"], config, ds)
+            elif msg.get("snapshot") is not None:
+                model, state = self.saved_run(msg["snapshot"], config, ds)
             tr = Trainer(config, ds, seed, model=model)
             run = Run(tr, Schedule.for_page(tr), pool=self.pool)
             if state is not None:
@@ -262,7 +262,7 @@ class App(Views):
                     uniform=math.log(ds.vocab.size), n_train=len(ds.train), n_val=len(ds.val),
                     config=config.to_dict(), report_every=schedule.report_every,
                     val_every=schedule.val_every, val_items=len(schedule.val_items),
-                    from_model=bool(msg.get("from_model")), base_step=base_step, resumed_at=tr.step)]
+                    from_model=bool(msg.get("from_model")), base_step=base_step, continued_at=tr.step)]
 
     def saved_run(self, text, config, ds):
         """The model and state of a snapshot the page kept, checked against this run's design
@@ -342,7 +342,7 @@ class App(Views):
             self.job.timed = False    # its time from Train to "done" holds the pause
         return [out("paused", paused=True, by=msg.get("by") or "user")]
 
-    def on_resume(self, msg):
+    def on_unpause(self, msg):
         self.paused = False
         return [out("paused", paused=False, by=msg.get("by") or "user")]
 
@@ -436,7 +436,7 @@ class App(Views):
         return [self.workers_note()]
 
     def on_helper_gone(self, msg):
-        """A helper died, failed to boot or was let go: its slices go to the others."""
+        """A helper died, failed to boot or was let go: its ticks go to the others."""
         if self.pool is None or not self.pool.drop(msg["id"]):
             return []
         return [self.workers_note(dropped=msg["id"], reason=msg.get("reason") or "it stopped")]

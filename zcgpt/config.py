@@ -45,9 +45,9 @@ class Config:
     # --- training ---
     steps: int = 5000           # optimizer steps; the learning rate decays linearly to 0 over them
     batch_size: int = 32        # names per step
-    shards: int = 1             # slices each step's batch is cut into (at most batch_size), each
-                                # computed on its own and summed in slice order: the tab's workers
-                                # share a step by slices, so a run depends on shards, never on how
+    shards: int = 1             # pieces each step's batch is cut into (at most batch_size), each
+                                # computed on its own and summed in shard order: the tab's workers
+                                # share a step by shards, so a run depends on shards, never on how
                                 # many workers computed it
     lr: float = 1e-2            # peak learning rate
     warmup_steps: int = 0       # linear warmup before the decay
@@ -140,8 +140,8 @@ presets = {
     # zeroclaw, exactly: one name per step in file order, names cut to the 8-position block.
     "zeroclaw": Config(n_embd=16, n_head=4, n_layer=1, block_size=8, steps=5000, batch_size=1,
                        lr=1e-2, shuffle=False, zeroclaw_truncation=True),
-    # `shards` (see above): small cuts each batch into 6 slices, so up to 6 workers in a tab share
-    # its long steps; tiny's steps are short, and 3 slices cost the desktop less than more
+    # `shards` (see above): small cuts each batch into 6 shards, so up to 6 workers in a tab share
+    # its long steps; tiny's steps are short, and 3 shards cost the desktop less than more
     # workers could win back there.
     # zeroclaw's size class (under 5,000 parameters), but every name fits the block, and
     # batched, shuffled, with a norm before lm_head; tuned for validation loss in a minute.
@@ -153,7 +153,7 @@ presets = {
                     steps=20000, batch_size=64, shards=6, lr=5e-3, weight_decay=0.1),
     # The best validation loss in five times tiny's time on the desktop (docs/medium.md): wider
     # and deeper than small, with dropout, which holds off the overfitting that stops small.
-    # Three slices, not six: each slice is a pass of its own, and three leave the desktop time
+    # Three shards, not six: each shard is a pass of its own, and three leave the desktop time
     # for more steps; the step count is what fits in five times tiny's time.
     "medium": Config(n_embd=64, n_head=4, n_layer=4, block_size=16, final_norm=True,
                      steps=22000, batch_size=64, shards=3, lr=4e-3, weight_decay=0.1, dropout=0.1),

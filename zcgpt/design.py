@@ -35,16 +35,16 @@ TAB_MEMORY_MB = 1024      # a design needing more (weights, Adam, one step's act
 TAB_MAX_SECONDS = 30 * 60
 
 # A run's time in a tab, from Train to "done": its steps, each with a cost that does not scale
-# with multiply-adds (Python and numpy calls, per step and per layer of each slice) besides the
+# with multiply-adds (Python and numpy calls, per step and per layer of each shard) besides the
 # products themselves (a tab's numpy has no BLAS); a share on top for live samples and messages;
 # the validations; a fixed start. Fitted to a headless Chromium tab on a shared 2-core machine;
 # a tab that has finished runs scales its two parts by what it measured (part_scales).
 FIXED_S = 0.35             # setting the run up, the first and last messages
 STEP_S = 2e-4              # per step
-SLICE_LAYER_S = 4.5e-4     # per step, for each layer of each slice (shards x n_layer)
+SHARD_LAYER_S = 4.5e-4     # per step, for each layer of each shard (shards x n_layer)
 STEP_MADDS_PER_S = 1.55e9  # training's multiply-adds
 EVAL_MADDS_PER_S = 1.8e9   # the validations' multiply-adds (forward only, on whole blocks)
-BETWEEN_STEPS = 0.06       # live samples, messages and the ends of slices, as a share of the steps' time
+BETWEEN_STEPS = 0.06       # live samples, messages and the ends of ticks, as a share of the steps' time
 SIMD_MADDS = 3.0           # the products' speed-up where the tab runs the SIMD kernel (zcgpt/simd.py)
 KEEP_TIMINGS = 5           # the tab's newest finished runs that scale the estimate
 
@@ -70,8 +70,8 @@ FIELD_WORDS = {
     "tied_head": ("Tied output", "Score the next letter with the same table that turns letters into "
                                  "vectors: fewer parameters."),
     "batch_size": ("Batch", "How many names one step learns from; the step follows their average."),
-    "shards": ("Shards", "Each step's batch is cut into this many slices, computed one by one and added "
-                         "in order. The tab's workers share a step by slices, so any number of workers "
+    "shards": ("Shards", "Each step's batch is cut into this many shards, computed one by one and added "
+                         "in order. The tab's workers share a step by shards, so any number of workers "
                          "gives the same result."),
     "steps": ("Steps", "How many times the model is updated."),
     "lr": ("Learning rate", "How big the first steps are; it falls to 0 by the last step."),
@@ -153,7 +153,7 @@ class Work:
     """A run in the units the time model counts."""
     steps: int
     step_madds: int      # multiply-adds of one step, forward and backward
-    slice_layers: int    # shards x n_layer: the blocks a step goes through, one slice at a time
+    shard_layers: int    # shards x n_layer: the blocks a step goes through, one shard at a time
     eval_madds: int      # multiply-adds of the validations: the live ones and the final one
 
 
@@ -182,7 +182,7 @@ def run_work(config, vocab_size, items, n_val):
 
 def guess_parts(work, engine="numpy"):
     """(seconds of overhead, seconds of multiply-adds) of `work` on `engine`, by the constants above."""
-    overhead = FIXED_S + (1 + BETWEEN_STEPS) * work.steps * (STEP_S + work.slice_layers * SLICE_LAYER_S)
+    overhead = FIXED_S + (1 + BETWEEN_STEPS) * work.steps * (STEP_S + work.shard_layers * SHARD_LAYER_S)
     madds = (1 + BETWEEN_STEPS) * work.steps * work.step_madds / STEP_MADDS_PER_S + work.eval_madds / EVAL_MADDS_PER_S
     return overhead, madds / (SIMD_MADDS if engine == "simd" else 1.0)
 
@@ -236,6 +236,8 @@ def read_timing(d):
     """A kept timing (timing_dict's form) -> Timing, or TimingError saying what does not fit."""
     if not isinstance(d, dict):
         raise TimingError("a timing must be an object")
+    if "slice_layers" in d and "shard_layers" not in d:    # kept before the field's rename
+        d = {("shard_layers" if k == "slice_layers" else k): v for k, v in d.items()}
     want = [f.name for f in fields(Work)] + ["seconds"]
     if set(d) != set(want):
         raise TimingError(f"a timing has the fields {', '.join(want)}")

@@ -160,7 +160,7 @@ def act_backward(da, cache, kind):
 
 def dropout_masks(p, drop, shape, dtype):
     # -> shape (K, N, C): K masks, each entry 0 with probability p and 1 / (1 - p) otherwise (the
-    # expected value is unchanged), from the slice's prng.Lanes `drop`; K Nones without dropout.
+    # expected value is unchanged), from the shard's prng.Lanes `drop`; K Nones without dropout.
     # One draw for the whole forward pass: many small ones would each pay numpy's overhead.
     if drop is None or p == 0:
         return [None] * shape[0]
@@ -255,7 +255,7 @@ def batch_arrays(rows, npred, dtype, total=None):
     """Token rows (B, >= T+1), padded after each name, and predicted positions per row (B,)
     -> inputs (B, T), targets (B, T), loss weights (B*T,): 1/total on each predicted position,
     0 on padding. total is npred.sum() (the weights sum to 1), or the token count of the whole
-    batch these rows are a slice of (the slices' losses and gradients then add up to the batch's)."""
+    batch these rows are a shard of (the shards' losses and gradients then add up to the batch's)."""
     T = int(npred.max())
     mask = (np.arange(T) < npred[:, None]).astype(dtype)     # (B, T)
     mask *= 1.0 / float(npred.sum() if total is None else total)

@@ -100,7 +100,7 @@ def splitmix64(key: int, n: int) -> np.ndarray:
 
 
 def mix_key(*parts: int) -> int:
-    """One 64-bit key from several integers (a seed, a step, a slice...): each folded in by
+    """One 64-bit key from several integers (a seed, a step, a shard...): each folded in by
     SplitMix64, so keys of nearby parts are unrelated."""
     key = 0
     for part in parts:
@@ -111,7 +111,7 @@ def mix_key(*parts: int) -> int:
 class Lanes:
     """xoshiro128+ run as `lanes` streams side by side on uint32 arrays: many numbers at once,
     where Rng gives one per Python call. The streams' states are SplitMix64's outputs for `key`,
-    so the numbers depend on `key` only (dropout keys it by seed, step and slice)."""
+    so the numbers depend on `key` only (dropout keys it by seed, step and shard)."""
 
     def __init__(self, key: int, lanes: int = 4096):
         words = splitmix64(key, 2 * lanes)                                   # (2 * lanes,)

@@ -14,10 +14,10 @@ TO_WORKER = {
     "init": {"data": "str", "hash": "str?", "timings": "list?"},   # start-up: the names' URL, the address's
                                                                # hash, the runs the page kept (done's timings)
     "train": {"preset": "str", "seed": "int", "changes": "dict", "data": "str?", "from_model": "bool?",
-              "resume": "str?"},                           # resume: a "snapshot" text to go on from
+              "snapshot": "str?"},                         # snapshot: a "snapshot" text to continue from
     "design": {"preset": "str", "changes": "dict", "id": "int"},   # changes: Config fields by name
     "pause": {"by": "str?"},                                   # by: "user" or "hidden" (tab in the background)
-    "resume": {"by": "str?"},
+    "unpause": {"by": "str?"},
     "stop": {},
     "reset": {},
     "generate": {"n": "int", "temperature": "number", "prefix": "str", "seed": "int"},
@@ -44,9 +44,9 @@ TO_PAGE = {
               "init_val": "number?", "params": "int", "vocab_size": "int", "uniform": "number",
               "n_train": "int", "n_val": "int", "config": "dict", "report_every": "int",
               "val_every": "int", "val_items": "int", "from_model": "bool", "base_step": "int",
-              "resumed_at": "int"},
+              "continued_at": "int"},
     "progress": {"run": "int", "step": "int", "steps": "int", "loss": "number?", "points": "list",
-                 "tokens": "int", "slice_tokens": "int", "slice_s": "number", "busy": "number",
+                 "tokens": "int", "tick_tokens": "int", "tick_s": "number", "busy": "number",
                  "val": "number?", "samples": "list?", "parts": "list?",   # parts: [[step, {part: [grad, ratio]}]]
                  "workers": "int?"},                           # workers sharing the steps
     "paused": {"paused": "bool", "by": "str"},

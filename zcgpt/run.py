@@ -2,7 +2,7 @@
 
 The schedule counts steps, never seconds, so the reported curve of a run is the same wherever
 it runs (the CLI, the page, the bench, the tests) and a shared link repeats it bit for bit.
-Callers add only what is theirs: the CLI prints, the page slices the work by time and posts.
+Callers add only what is theirs: the CLI prints, the page cuts the work into ticks of time and posts.
 """
 
 import math
@@ -96,7 +96,7 @@ class Run:
             watch = self.watch and ((tr.step + 1) % self.watch_every == 0 or tr.step + 1 == last)
             if self.pool is None:
                 loss = tr.train_step(watch)
-            else:                        # yields WAIT while helpers compute their slices
+            else:                        # yields WAIT while helpers compute their shards
                 work = tr.next_work()
                 loss = tr.apply(work, (yield from self.pool.gather(tr, work)), watch)
             self.train_seconds += time.perf_counter() - t0

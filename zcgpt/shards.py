@@ -1,10 +1,10 @@
-"""Sharing a step between workers: the leader deals a step's slices, helpers compute some.
+"""Sharing a step between workers: the leader deals a step's shards, helpers compute some.
 
-A step's batch is cut into `config.shards` slices (Trainer.next_work). In the tab, the worker
+A step's batch is cut into `config.shards` shards (Trainer.next_work). In the tab, the worker
 that runs the App is the leader; helper workers hold a copy of the model's shape and nothing
-else. Each step the leader sends every helper the weights and the rows of its slices, computes
-its own slices, and waits for the helpers' losses and gradients; Trainer.apply adds them all in
-slice order. So the bits of a run depend on `shards` only: which worker computed a slice, or how
+else. Each step the leader sends every helper the weights and the rows of its shards, computes
+its own shards, and waits for the helpers' losses and gradients; Trainer.apply adds them all in
+shard order. So the bits of a run depend on `shards` only: which worker computed a shard, or how
 many there were, changes nothing.
 
 Nothing here touches JavaScript. A message is a header (a dict that goes as JSON) and a list of
@@ -12,8 +12,8 @@ numpy arrays (that go as bytes, described in the header by pack/unpack); site/wo
 site/helper.py carry them over MessageChannel ports.
 
 Leader -> helper: "join" {run, config, vocab_size, seed, engine} before a run's first step, then one "work"
-{run, step, total, slices} per step with [weights, rows and npred of each slice].
-Helper -> leader: "grads" {run, step, slices, losses} with [gradient of each slice], or
+{run, step, total, shards} per step with [weights, rows and npred of each shard].
+Helper -> leader: "grads" {run, step, shards, losses} with [gradient of each shard], or
 "failed" {run, step, message} (out of memory, say), after which the leader drops it.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 from . import kernels
 from .config import Config
 from .model import GPT
-from .train import dropout_lanes, slice_result
+from .train import dropout_lanes, shard_result
 
 WAIT = "wait"          # what Pool.gather (and so Run.steps) yields while helpers are computing
 TRIAL_STEPS = 12       # steps timed with each number of helpers when the pool tries them
@@ -61,15 +61,15 @@ def unpack(header, blob):
 
 
 class Helper:
-    """A helper worker's side: a model of the run's shape, and the slices it is asked for.
+    """A helper worker's side: a model of the run's shape, and the shards it is asked for.
     `gemm` is the SIMD kernel this worker loaded (zcgpt.simd), or None: it computes with the
-    engine the leader names, so a slice has the same bits whoever computes it."""
+    engine the leader names, so a shard has the same bits whoever computes it."""
 
     def __init__(self, gemm=None):
         self.model = None
         self.run = None
         self.gemm = gemm
-        self.seed = 0            # the run's seed: it keys the dropout masks of each slice
+        self.seed = 0            # the run's seed: it keys the dropout masks of each shard
 
     def use_engine(self, engine):
         """Compute with the leader's engine -> None, or why this worker cannot."""
@@ -105,26 +105,26 @@ class Helper:
                 raise ValueError(f"{weights.size} weights for a model of {model.flat.size}")
             t0 = time.perf_counter()
             model.flat[...] = weights
-            results = [slice_result(model, rest[2 * k], rest[2 * k + 1], header["total"],
+            results = [shard_result(model, rest[2 * k], rest[2 * k + 1], header["total"],
                                     dropout_lanes(model.config, self.seed, header["step"], i))
-                       for k, i in enumerate(header["slices"])]
+                       for k, i in enumerate(header["shards"])]
         except (MemoryError, ValueError, KeyError, IndexError) as exc:
             return dict(reply, type="failed", message=f"{type(exc).__name__}: {exc}"), []
-        return dict(reply, type="grads", slices=header["slices"], losses=[loss for loss, _ in results],
+        return dict(reply, type="grads", shards=header["shards"], losses=[loss for loss, _ in results],
                     seconds=time.perf_counter() - t0), [grad for _, grad in results]
 
 
 class Pending:
-    """The step in flight: each slice's (loss, gradient) once known, and who owes which."""
+    """The step in flight: each shard's (loss, gradient) once known, and who owes which."""
 
     def __init__(self, run, step, n, sent_at):
         self.run = run
         self.step = step
         self.results = [None] * n
-        self.owed = {}           # helper id -> slice indices it has not answered yet
-        self.orphans = []        # slices of dropped helpers, for the leader to compute
+        self.owed = {}           # helper id -> shard indices it has not answered yet
+        self.orphans = []        # shards of dropped helpers, for the leader to compute
         self.sent_at = sent_at
-        self.waiting_since = None  # when the leader, its own slices done, began to wait
+        self.waiting_since = None  # when the leader, its own shards done, began to wait
 
     @property
     def complete(self):
@@ -178,7 +178,7 @@ class Tuner:
 
 
 class Pool:
-    """The leader's side: its helpers, and one step's slices dealt between them and itself.
+    """The leader's side: its helpers, and one step's shards dealt between them and itself.
 
     `send(helper_id, header, arrays)` delivers a message to a helper (copying what it needs
     before it returns); `wake()` is called when the step in flight can go on. A Tuner picks
@@ -192,7 +192,7 @@ class Pool:
         self.joining = None      # the join header of the current run
         self.pending = None
         self.wake = lambda: None
-        # seconds of the shared steps: dealing (weights and rows out), the leader's own slices,
+        # seconds of the shared steps: dealing (weights and rows out), the leader's own shards,
         # waiting for helpers, adding their answers in; and the helpers' own compute time
         self.stats = dict.fromkeys(("steps", "deal_s", "own_s", "wait_s", "arrive_s", "helper_s"), 0.0)
         self.slowest = 0.0       # seconds of this run's slowest answer, from dealing to arriving
@@ -218,7 +218,7 @@ class Pool:
                 self.send(hid, self.joining, [])
 
     def drop(self, hid):
-        """Forget a helper; its unanswered slices go to the leader. True if it was known."""
+        """Forget a helper; its unanswered shards go to the leader. True if it was known."""
         if hid not in self.helpers:
             return False
         self.helpers.remove(hid)
@@ -260,7 +260,7 @@ class Pool:
         return max(limit, OVERDUE_TIMES * self.slowest)
 
     def overdue(self, limit=OVERDUE_S):
-        """Helpers that have kept the leader waiting (its own slices done) past overdue_limit."""
+        """Helpers that have kept the leader waiting (its own shards done) past overdue_limit."""
         p = self.pending
         if p is None or p.waiting_since is None or self.clock() - p.waiting_since < self.overdue_limit(limit):
             return []
@@ -272,9 +272,9 @@ class Pool:
             self.pending.waiting_since = self.clock()
 
     def gather(self, trainer, work):
-        """Generator: deal `work`'s slices, compute the leader's, yield WAIT until every helper
-        has answered (or been dropped); returns [(loss, gradient)] in slice order."""
-        n = len(work.slices)
+        """Generator: deal `work`'s shards, compute the leader's, yield WAIT until every helper
+        has answered (or been dropped); returns [(loss, gradient)] in shard order."""
+        n = len(work.shards)
         start = self.clock()
         helpers = self.helpers[:self.tuner.count(min(len(self.helpers), n - 1))] if self.joining else []
         self.used = len(helpers)
@@ -283,8 +283,8 @@ class Pool:
             results = trainer.compute(work)
             self.tuner.timed(0, self.clock() - start)
             return results
-        # The leader keeps the larger share (the last ceil(n / workers) slices): a helper's
-        # slices also wait for two messages. The others go round the helpers in turn.
+        # The leader keeps the larger share (the last ceil(n / workers) shards): a helper's
+        # shards also wait for two messages. The others go round the helpers in turn.
         keep = -(-n // (len(helpers) + 1))
         mine = list(range(n - keep, n))
         dealt = {hid: [i for i in range(n - keep) if i % len(helpers) == k] for k, hid in enumerate(helpers)}
@@ -296,7 +296,7 @@ class Pool:
                 continue
             p.owed[hid] = idx
             self.send(hid, {"type": "work", "run": p.run, "step": work.step, "total": work.total,
-                            "slices": idx}, [weights] + [a for i in idx for a in work.slices[i]])
+                            "shards": idx}, [weights] + [a for i in idx for a in work.shards[i]])
         st = self.stats
         t1 = self.clock()
         st["deal_s"] += t1 - t0
@@ -316,7 +316,7 @@ class Pool:
                 st["wait_s"] += self.clock() - t2
                 continue
             if p.results[i] is None:
-                p.results[i] = slice_result(trainer.model, *work.slices[i], work.total, trainer.drop(work, i))
+                p.results[i] = shard_result(trainer.model, *work.shards[i], work.total, trainer.drop(work, i))
         st["own_s"] += self.clock() - t1
         st["steps"] += 1
         self.pending = None
@@ -332,11 +332,11 @@ class Pool:
                 or header.get("step") != p.step or hid not in p.owed:
             return None                              # a late answer to a step that is over
         losses = header.get("losses")
-        if header.get("slices") != p.owed[hid] or len(arrays) != len(p.owed[hid]) \
+        if header.get("shards") != p.owed[hid] or len(arrays) != len(p.owed[hid]) \
                 or not isinstance(losses, list) or len(losses) != len(arrays):
-            return "it answered other slices than it was asked for"
+            return "it answered other shards than it was asked for"
         t0 = self.clock()
-        for i, loss, grad in zip(header["slices"], header["losses"], arrays):
+        for i, loss, grad in zip(header["shards"], header["losses"], arrays):
             if p.results[i] is None:
                 p.results[i] = (float(loss), np.array(grad))   # a writable copy
         del p.owed[hid]

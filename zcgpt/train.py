@@ -61,44 +61,44 @@ def part_stats(model, grad_norms, before):
 
 
 def shard_bounds(n, shards):
-    """(lo, hi) rows of each slice of an n-row batch cut into `shards` (n at most), in order, as
+    """(lo, hi) rows of each shard of an n-row batch cut into `shards` (n at most), in order, as
     even as can be."""
     shards = min(shards, n)
     return [(s * n // shards, (s + 1) * n // shards) for s in range(shards)]
 
 
 def dropout_lanes(config, seed, step, index):
-    """The generator of the dropout masks of slice `index` of step `step` (None without dropout).
-    It is keyed by the run's seed, the step and the slice only, so whichever worker computes a
-    slice draws the same masks, and a run repeats bit for bit."""
+    """The generator of the dropout masks of shard `index` of step `step` (None without dropout).
+    It is keyed by the run's seed, the step and the shard only, so whichever worker computes a
+    shard draws the same masks, and a run repeats bit for bit."""
     if config.dropout == 0:
         return None
     return Lanes(mix_key(seed ^ DROPOUT_STREAM, step, index))
 
 
-def slice_loss(model, rows, npred, total, drop=None):
-    """Loss of one slice of a batch whose predicted tokens number `total`; fills model.grad_flat
-    with the slice's gradient. The slices' losses (and gradients) add up to the batch's. `drop`:
-    the slice's dropout_lanes."""
+def shard_loss(model, rows, npred, total, drop=None):
+    """Loss of one shard of a batch whose predicted tokens number `total`; fills model.grad_flat
+    with the shard's gradient. The shards' losses (and gradients) add up to the batch's. `drop`:
+    the shard's dropout_lanes."""
     with np.errstate(over="ignore", invalid="ignore"):    # divergence is reported by the caller
         return model.loss_arrays(*batch_arrays(rows, npred, model.dtype, total), drop=drop)
 
 
-def slice_result(model, rows, npred, total, drop=None):
-    """(loss, a copy of the gradient) of one slice: what a worker contributes to a shared step."""
-    return slice_loss(model, rows, npred, total, drop), model.grad_flat.copy()
+def shard_result(model, rows, npred, total, drop=None):
+    """(loss, a copy of the gradient) of one shard: what a worker contributes to a shared step."""
+    return shard_loss(model, rows, npred, total, drop), model.grad_flat.copy()
 
 
 class StepWork:
-    """One step's batch as its slices: `slices[i]` is (rows, npred) of slice i, `total` the
-    batch's predicted tokens. Whoever computes a slice (this process or a worker in the tab)
-    gets the same numbers from slice_loss; Trainer.apply adds them in slice order."""
+    """One step's batch as its shards: `shards[i]` is (rows, npred) of shard i, `total` the
+    batch's predicted tokens. Whoever computes a shard (this process or a worker in the tab)
+    gets the same numbers from shard_loss; Trainer.apply adds them in shard order."""
 
-    def __init__(self, step, slices, total, arrays=None):
+    def __init__(self, step, shards, total, arrays=None):
         self.step = step
-        self.slices = slices
+        self.shards = shards
         self.total = total
-        self.arrays = arrays     # a one-slice step's ready-made arrays (zeroclaw's fixed order)
+        self.arrays = arrays     # a one-shard step's ready-made arrays (zeroclaw's fixed order)
 
 
 def _is_int(v):
@@ -212,39 +212,39 @@ class Trainer:
         return self.apply(work, self.compute(work), watch)
 
     def next_work(self):
-        """The next step's batch, cut into config.shards slices."""
+        """The next step's batch, cut into config.shards shards."""
         if self.fixed is not None:
             i = self.step % len(self.fixed)
             return StepWork(self.step, [(self.rows[i:i + 1], self.npred[i:i + 1])], int(self.npred[i]),
                             arrays=self.fixed[i])
         rows, npred = self.next_batch()
-        slices = [(rows[lo:hi], npred[lo:hi]) for lo, hi in shard_bounds(len(rows), self.config.shards)]
-        return StepWork(self.step, slices, int(npred.sum()))
+        shards = [(rows[lo:hi], npred[lo:hi]) for lo, hi in shard_bounds(len(rows), self.config.shards)]
+        return StepWork(self.step, shards, int(npred.sum()))
 
     def drop(self, work, index):
-        """The dropout generator of slice `index` of `work` (see dropout_lanes)."""
+        """The dropout generator of shard `index` of `work` (see dropout_lanes)."""
         return dropout_lanes(self.config, self.seed, work.step, index)
 
     def compute(self, work):
-        """[(loss, gradient)] of each slice of `work`, in order, computed here."""
+        """[(loss, gradient)] of each shard of `work`, in order, computed here."""
         model = self.model
         if work.arrays is not None:
             with np.errstate(over="ignore", invalid="ignore"):
                 return [(model.loss_arrays(*work.arrays, drop=self.drop(work, 0)), model.grad_flat)]
-        if len(work.slices) == 1:
-            rows, npred = work.slices[0]
-            return [(slice_loss(model, rows, npred, work.total, self.drop(work, 0)), model.grad_flat)]
-        return [slice_result(model, rows, npred, work.total, self.drop(work, i))
-                for i, (rows, npred) in enumerate(work.slices)]
+        if len(work.shards) == 1:
+            rows, npred = work.shards[0]
+            return [(shard_loss(model, rows, npred, work.total, self.drop(work, 0)), model.grad_flat)]
+        return [shard_result(model, rows, npred, work.total, self.drop(work, i))
+                for i, (rows, npred) in enumerate(work.shards)]
 
     def apply(self, work, results, watch=False):
-        """Add the slices' losses and gradients in slice order, check for divergence, take the
+        """Add the shards' losses and gradients in shard order, check for divergence, take the
         Adam step; returns the step's loss. `results` may come from other workers: the sum is
-        the same bits whoever computed which slice."""
+        the same bits whoever computed which shard."""
         loss, grad = results[0]
-        for slice_loss_, slice_grad in results[1:]:
-            loss += slice_loss_
-            grad += slice_grad
+        for next_loss, next_grad in results[1:]:
+            loss += next_loss
+            grad += next_grad
         if not math.isfinite(loss):
             raise TrainingDiverged(f"training diverged at step {self.step + 1} (the loss is {loss});"
                                    " try a smaller learning rate")

@@ -12,7 +12,7 @@ class Views:
     """Needs the App's model, vocab, current_step(), and its helpers passed in below."""
 
     def on_inspect(self, msg):
-        """One "See inside" panel's numbers, computed between two training slices."""
+        """One "See inside" panel's numbers, computed between two training ticks."""
         what, rid = msg["what"], msg["id"]
         try:
             return [out("insight", what=what, id=rid, **self.insight(what, msg.get("text") or ""))]

@@ -3,7 +3,7 @@
 // Loaded by main.js only when a panel is first opened, together with its style sheet, so the
 // page's first load carries none of it. Python computes (zcgpt/insight.py, asked through the
 // worker's "inspect" message); this file draws. While training runs, open panels ask again
-// about once a second: the worker answers between two training slices.
+// about once a second: the worker answers between two training ticks.
 
 import { normalise } from './controls.js';
 

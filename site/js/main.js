@@ -100,14 +100,14 @@ function onTrain(run, problem) {
     Object.assign(run, extra);
   }
   run.dataLabel = page.dataName;
-  // slices: one entry per progress message (for `python build.py bench`); t0: when Train was pressed
-  replaceRun({ ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null, points: [], slices: [],
+  // ticks: one entry per progress message (for `python build.py bench`); t0: when Train was pressed
+  replaceRun({ ...run, trainTokens: 0, trainSeconds: 0, busy: 0, lastVal: null, points: [], ticks: [],
     t0: performance.now() }, 'The first names appear after about a second.');
   setState('training');
   ui.setStatus(`Training ${run.preset}…`);
   if (!wide.matches) showChart();
   app.worker.send({ type: 'train', preset: run.preset, seed: run.seed, changes: run.changes, data: run.data,
-    from_model: run.from_model, resume: run.resume });
+    from_model: run.from_model, snapshot: run.snapshot });
 }
 
 /** Go on with a run of the runs table from its last snapshot (after a reload, say). */
@@ -115,13 +115,13 @@ function continueRun(record, snapshot) {
   if (!['ready', 'done'].includes(page.state)) return;
   controls.applyLink({ preset: record.preset, seed: record.seed, ...record.changes });
   onTrain({ preset: record.preset, seed: record.seed, steps: record.changes.steps, lr: record.changes.lr,
-    changes: record.changes, resume: snapshot, resumeId: record.id, resumePoints: record.points });
+    changes: record.changes, snapshot, continues: record.id, earlierPoints: record.points });
 }
 
 function onPause(by = 'user') {
   if (page.state !== 'training' && page.state !== 'paused') return;
   if (page.paused) {
-    app.worker.send({ type: 'resume', by });
+    app.worker.send({ type: 'unpause', by });
   } else {
     app.worker.send({ type: 'pause', by });
   }
@@ -193,8 +193,8 @@ const handlers = {
     if (!app.run) return;
     Object.assign(app.run, { id: msg.run, steps: msg.steps, params: msg.params, initVal: msg.init_val, uniform: msg.uniform });
     chart.reset(msg.uniform, msg.init_val, runLabel(app.run));
-    for (const p of app.run.resumePoints || []) {     // a continued run: its curve so far
-      if (p[0] > msg.resumed_at) break;
+    for (const p of app.run.earlierPoints || []) {     // a continued run: its curve so far
+      if (p[0] > msg.continued_at) break;
       chart.add(...p);
       app.run.points.push(p);
     }
@@ -206,15 +206,15 @@ const handlers = {
   progress(msg) {
     const run = current(msg);
     if (!run) return;
-    run.trainTokens += msg.slice_tokens;
-    run.trainSeconds += msg.slice_s;
+    run.trainTokens += msg.tick_tokens;
+    run.trainSeconds += msg.tick_s;
     run.busy = msg.busy;
     if (msg.val != null) run.lastVal = msg.val;
     for (const [step, loss, val] of msg.points) {   // fixed steps: a shared link replays the same points
       chart.add(step, loss, val);
       run.points.push([step, loss, val]);
     }
-    run.slices.push({ step: msg.step, tokens: msg.slice_tokens, s: msg.slice_s, busy: msg.busy,
+    run.ticks.push({ step: msg.step, tokens: msg.tick_tokens, s: msg.tick_s, busy: msg.busy,
       val: msg.val ?? null, ms: performance.now() - run.t0 });
     const stepsPerS = msg.step / msg.busy;
     ui.setProgress(msg.step, msg.steps);
@@ -228,7 +228,7 @@ const handlers = {
     if (msg.samples) showSamples(msg.samples, msg.step);
   },
 
-  // The page switched when the button was pressed; the worker's answer comes after any slice
+  // The page switched when the button was pressed; the worker's answer comes after any tick
   // that was under way, so from here on no progress arrives until Resume.
   paused(msg) { document.body.dataset.workerPaused = String(msg.paused); },
 

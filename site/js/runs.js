@@ -321,7 +321,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
       start(msg) {
         const run = getRun();
         if (!run) return;
-        if (current && run.resumeId === current.id) {
+        if (current && run.continues === current.id) {
           current.status = 'running';
           displayed = current;
           chart.setName(nameOf(current));

@@ -132,7 +132,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     train(run) {
       if (data.isBusy()) return { problem: 'The list is still being checked: press Train again in a moment.' };
       const extra = { data: data.builtin() };
-      if (loaded && $('continue').checked && !run.resume) {
+      if (loaded && $('continue').checked && !run.snapshot) {
         const unknown = [...new Set(page.chars)].filter((ch) => !loaded.chars.includes(ch));
         if (unknown.length) {
           return { problem: `The loaded model has never seen ${unknown.slice(0, 8).map((c) => `“${c}”`).join(' ')}: `

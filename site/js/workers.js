@@ -1,5 +1,5 @@
-// The tab's helper workers: more Pythons (helper.py) that compute slices of each training step
-// for the leader (worker.py); zcgpt/shards.py deals the slices. The run's numbers depend on its
+// The tab's helper workers: more Pythons (helper.py) that compute shards of each training step
+// for the leader (worker.py); zcgpt/shards.py deals the shards. The run's numbers depend on its
 // `shards` setting only, so helpers may come, go or die mid-run without changing a bit.
 //
 // Helpers start after the leader is ready, one at a time, so the first run starts as soon as it
@@ -14,7 +14,7 @@ const MB_PER_WORKER = 100;  // a helper's Python, numpy and a model: about 90 MB
 const MEMORY_SHARE = 0.25;  // of the device memory the browser reports (at most 8 GB), for all workers
 
 /** Workers to use when the address does not say: one per core less one for the page, capped by
- *  the most slices a preset cuts a step into and by memory. */
+ *  the most shards a preset cuts a step into and by memory. */
 export function defaultWorkers(maxShards, [lo, hi]) {
   const cores = navigator.hardwareConcurrency || 2;
   const memory = navigator.deviceMemory ? Math.floor((navigator.deviceMemory * 1024 * MEMORY_SHARE) / MB_PER_WORKER) : hi;
@@ -99,7 +99,7 @@ export function createWorkers({ leader, setStatus }) {
     }
   }
 
-  /** Let a helper go; the leader deals its slices to the others. */
+  /** Let a helper go; the leader deals its shards to the others. */
   function drop(id, reason, tellLeader = true) {
     const helper = helpers.get(id);
     if (!helper) return;

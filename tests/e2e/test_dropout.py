@@ -1,6 +1,6 @@
 """A run with dropout, started from a link, repeats bit for bit in the tab.
 
-Its masks are keyed by the seed, the step and the slice (zcgpt.train.dropout_lanes): the model
+Its masks are keyed by the seed, the step and the shard (zcgpt.train.dropout_lanes): the model
 the page's Download button saves is the same bits on 1 and 2 workers, and the tab draws the
 masks the desktop draws (its first points agree with CPython's to float32 rounding, which other
 masks could not do).

@@ -80,7 +80,7 @@ def test_training_lowers_loss_and_reports_validation(trained):
     uniform = trained["uniform"]
     assert uniform == pytest.approx(math.log(28))
     assert trained["initVal"] == pytest.approx(uniform, abs=0.1)   # untrained: a uniform guess
-    first = points[0][1]                    # mean train loss of the first slice of steps
+    first = points[0][1]                    # mean train loss of the first reported steps
     last = [loss for _, loss, _ in points[-5:]]
     assert max(last) < first - 0.3, (points[:3], last)
     assert max(last) < uniform - 0.5, last  # learned well below a uniform guess
@@ -137,7 +137,7 @@ def test_pause_resume_stop_reset(tab, trained, metrics):
 
     page.click("#pause")
     tab.wait_state("paused")
-    page.wait_for_selector("body[data-worker-paused=true]")   # any slice under way has landed
+    page.wait_for_selector("body[data-worker-paused=true]")   # any tick under way has landed
     step = page.evaluate("window.zcgpt.run.points.at(-1)[0]")
     for _ in range(3):        # Python answers in order: progress would have come before each answer
         page.evaluate("window.zcgpt.roundTrip()")
