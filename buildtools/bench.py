@@ -246,7 +246,7 @@ def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float) -> 
         sys.path.insert(0, str(root))
     import numpy
     from zcgpt import presets
-    from zcgpt.app import TICK_S, VAL_FRAC
+    from zcgpt.driver import TICK_S, VAL_FRAC
     from zcgpt.data import load_lines, make_dataset
     from zcgpt.run import Run, Schedule
     from zcgpt.train import Trainer

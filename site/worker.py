@@ -159,7 +159,7 @@ def watch_helpers(last=None):
 async def work():
     """Run the app's work in ticks while it has any, letting messages in between."""
     global worker_task
-    from zcgpt.app import TICK_S
+    from zcgpt.driver import TICK_S
     try:
         watch_helpers()
         while app.has_work():

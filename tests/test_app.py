@@ -8,6 +8,7 @@ import base64
 import json
 import math
 import urllib.parse
+from dataclasses import asdict
 
 import pytest
 from hypothesis import given, settings
@@ -54,7 +55,7 @@ def kinds(msgs):
 def snapshot(app):
     """What a refused message must leave as it was."""
     return (app.items, app.data_name, app.job, app.paused, app.run_id, app.model, app.vocab,
-            app.meta and json.dumps(app.meta), app.loaded, app.gen_count)
+            app.record and json.dumps(asdict(app.record)), app.loaded, app.gen_count)
 
 
 @pytest.fixture
@@ -230,11 +231,12 @@ def test_generate(trained):
 
 
 @pytest.mark.parametrize("fields, note", [
-    ({"prefix": "m4"}, "characters not in the names: 4"),
+    ({"prefix": "m4"}, "The prefix 'm4' has characters the model has never seen: '4'"),
     ({"prefix": "a" * 17}, "at most 15 letters"),
     ({"prefix": "a" * 16}, "at most 15 letters"),
-    ({"n": 0}, "Ask for 1 to 200 names"),
-    ({"n": 201}, "Ask for 1 to 200 names"),
+    ({"n": 0}, "The number of names must be between 1 and 200, got 0."),
+    ({"n": 201}, "The number of names must be between 1 and 200, got 201."),
+    ({"temperature": 0.0}, "The temperature must be between 1e-06 and 1e+06, got 0.0."),
 ])
 def test_generate_refusals_are_notes(trained, fields, note):
     msg = {"type": "generate", "n": 5, "temperature": 1.0, "prefix": "", "seed": 0, **fields}
@@ -437,10 +439,10 @@ def test_a_finished_run_times_the_tab_and_the_page_gets_the_timings_back(app):
 
 @pytest.mark.parametrize("interrupt", ["pause", "stop", "continue"])
 def test_a_paused_stopped_or_continued_run_does_not_time_the_tab(app, monkeypatch, interrupt):
-    import zcgpt.app as app_module
+    import zcgpt.driver as driver
     msg = train_msg(60)
     if interrupt == "continue":
-        monkeypatch.setattr(app_module, "SNAPSHOT_S", 0.0)
+        monkeypatch.setattr(driver, "SNAPSHOT_S", 0.0)
         send(app, msg)
         snap = None
         while snap is None:
@@ -459,14 +461,14 @@ def test_a_paused_stopped_or_continued_run_does_not_time_the_tab(app, monkeypatc
 def test_a_run_goes_on_from_its_snapshot_bit_for_bit(app, monkeypatch):
     """Snapshot mid-run, a fresh backend (a reloaded page) goes on from it: the same points,
     the same final loss and the same parameters as a run never interrupted."""
-    import zcgpt.app as app_module
+    import zcgpt.driver as driver
     msg = train_msg(60)
     send(app, msg)
     whole = drive(app)
     want_points = [p for m in whole if m["type"] == "progress" for p in m["points"]]
     want_params = checkpoint.loads(send(app, {"type": "save"})[0]["text"])[0].flat.copy()
 
-    monkeypatch.setattr(app_module, "SNAPSHOT_S", 0.0)
+    monkeypatch.setattr(driver, "SNAPSHOT_S", 0.0)
     send(app, msg)
     snap = None
     while snap is None:
@@ -485,8 +487,8 @@ def test_a_run_goes_on_from_its_snapshot_bit_for_bit(app, monkeypatch):
 
 
 def test_a_snapshot_only_goes_on_with_its_design_and_list(app, monkeypatch):
-    import zcgpt.app as app_module
-    monkeypatch.setattr(app_module, "SNAPSHOT_S", 0.0)
+    import zcgpt.driver as driver
+    monkeypatch.setattr(driver, "SNAPSHOT_S", 0.0)
     send(app, train_msg(60))
     snap = None
     while snap is None:
@@ -557,4 +559,4 @@ def test_writing_a_name_step_by_step_matches_generate(trained):
     assert letters[-1] == "" or len(want) == 16
     note = send(trained, {"type": "write", "id": 99, "seed": 1, "temperature": 1.0, "top_k": 0,
                           "prefix": "b9", "upto": 1})[0]
-    assert note["note"].startswith("The start uses letters")
+    assert note["note"] == "The start 'b9' has characters the model has never seen: '9'."

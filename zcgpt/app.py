@@ -1,76 +1,34 @@
-"""The page's backend: what the Python worker in the tab does, as plain methods on plain dicts.
-
-`App.handle(msg)` takes one message from the page (zcgpt/protocol.py lists them all) and returns
-the messages to send back. A run is long, so `train` only sets it up; the worker then calls
-`App.work(seconds)` while `App.has_work()`, posting what each call returns, and lets the page's
-messages (pause, stop, reset) in between. Nothing here imports `js`: pytest runs it on CPython,
-and site/worker.py is only the Pyodide adapter around it.
+"""The page's backend as a message router: `App.handle(msg)` takes one message from the page
+(zcgpt/protocol.py lists them all) and calls `on_<type>`, which returns the messages to send back.
+`train` only sets a run up (zcgpt.driver); the worker then calls `App.work(seconds)` while
+`App.has_work()`, posting what each call returns, and lets the page's messages in between.
+Nothing here imports `js`: pytest runs it on CPython; site/worker.py is the Pyodide adapter.
 """
 
-import base64
-import binascii
-import hashlib
-import math
 import time
 import traceback
 
-from . import __version__, checkpoint
+from . import __version__, checkpoint, helpers
 from .checkpoint import CheckpointError
 from .config import field_help
-from .data import DataError, Dataset, Vocab, decode_text, make_dataset, parse_lines, split_sizes
-from .design import (KEEP_TIMINGS, DesignError, Timing, design_config, estimate, field_table, parse_link,
-                     preset_table, read_timings, run_work, timing_dict)
+from .data import DataError, Vocab, decode_upload, parse_lines, split_sizes
+from .design import (KEEP_TIMINGS, DesignError, design_config, estimate, field_table, parse_link, preset_table,
+                     read_timings, timing_dict)
+from .driver import VAL_FRAC, Job, ModelRecord, label, prepare_run
 from .kernels import engine
 from .prng import Rng
 from .protocol import ProtocolError, check_message
 from .reply import LIMITS, Refused, clean, in_range, out, sentence
-from .run import Run, Schedule
-from .sample import generate
-from .shards import WAIT
-from .train import Trainer, TrainingDiverged
+from .sample import SamplingError, check_sampling, generate
+from .train import TrainingDiverged
 from .views import Views
 
-VAL_FRAC = 0.1
-TICK_S = 0.04         # seconds of a run's work between two looks at the page's messages
-SAMPLE_EVERY_S = 1.0   # seconds of training between live samples of names
-SNAPSHOT_S = 15.0      # seconds of training between copies of the run for the page to keep
-LIVE_SAMPLES = 8
-NOVELTY_SAMPLES = 200  # names drawn at the end of a run to measure the share of new ones
+
+SAMPLING_WORDS = {"n": "the number of names", "temperature": "the temperature", "top_k": "top-k",
+                  "prefix": "the prefix"}
 
 
-class Job:
-    """The run in progress: its Run, the step generator, and what the page's counters need."""
-
-    def __init__(self, run_id, run, seed, preset, t0):
-        self.id = run_id
-        self.run = run
-        self.steps = run.steps()
-        self.final = None        # the final evaluation's generator, once training has ended
-        self.seed = seed
-        self.preset = preset
-        self.stop = False
-        self.busy = 0.0          # seconds spent on this run (pauses excluded)
-        self.last_sample = 0.0
-        self.last_snapshot = 0.0
-        self.pending_snapshot = False
-        self.open = None         # the OpenTick of a step waiting for helpers
-        self.t0 = t0             # when the page's "train" arrived (time.perf_counter)
-        self.timed = True        # its time from Train to "done" measures the tab (no pause, not continued)
-
-    @property
-    def trainer(self):
-        return self.run.trainer
-
-
-class OpenTick:
-    """A tick of work that a step waiting for helpers interrupted: where it started."""
-
-    def __init__(self, t0, tokens0, train0):
-        self.t0, self.tokens0, self.train0 = t0, tokens0, train0
-        self.points = []
-
-
-class App(Views):
+class App:
     def __init__(self):
         self.items = None        # the list the next run trains on (zcgpt.data.parse_lines)
         self.data_name = "names.txt"
@@ -81,11 +39,12 @@ class App(Views):
         self.model = None        # the model generate, save and the inside views use
         self.vocab = None
         self.train_set = set()   # its training names, for "new" versus "in training set"
-        self.meta = None         # step, seed and metrics written into a downloaded checkpoint
+        self.record = None       # the ModelRecord a saved model file of `model` carries
         self.loaded = None       # text of an uploaded checkpoint, read afresh for each run from it
         self.timings = []        # the tab's newest finished runs (zcgpt.design.Timing), for a design's time
         self.watch = False       # the page's gradient panel is open: points carry part_stats
         self.pool = None         # zcgpt.shards.Pool of the tab's helper workers (None: train alone)
+        self.views = Views(lambda: (self.model, self.vocab, self.current_step()))
 
     # ---------- the adapter's entry points ----------
 
@@ -126,100 +85,24 @@ class App(Views):
         """About `seconds` of the run's work -> messages (progress; halted; done at the end)."""
         job = self.job
         try:
-            if job.final is not None:
-                return self.final_chunk(job)
-            if job.open is None and (job.stop or job.run.done):
-                if self.pool is not None:
-                    self.pool.cancel()
-                job.final = job.run.final_eval() if job.trainer.step > 0 else iter(())
-                return [out("halted", run=job.id, stopped=job.stop, step=job.trainer.step,
-                            steps=job.trainer.config.steps)]
-            msgs = self.train_tick(job, seconds)
-            if msgs and job.pending_snapshot:
-                job.pending_snapshot = False
-                msgs.append(self.snapshot(job))
-            return msgs
+            msgs = job.work(seconds, self.paused)
         except TrainingDiverged as exc:
             self.end_job()
             return [out("error", where="train", message=sentence(exc))]
         except Exception:
             self.end_job()     # a bug: the run ends (the adapter reports it) rather than spin
             raise
+        if job.ended:       # a run timed from Train to "done" joins the tab's timings
+            self.job, timing = None, job.timing()
+            if timing is not None:
+                self.timings = (self.timings + [timing])[-KEEP_TIMINGS:]
+            msgs.append(job.done([timing_dict(t) for t in self.timings] if timing else None))
+        return msgs
 
     def end_job(self):
         self.job = None
         if self.pool is not None:
             self.pool.cancel()
-
-    def snapshot(self, job):
-        """The run so far as a checkpoint with the state to go on from (see on_train's snapshot)."""
-        t0, tr = time.perf_counter(), job.trainer
-        resume = {"trainer": tr.state(), "run": job.run.state(), "data": data_hash(self.items)}
-        text = checkpoint.dumps(tr.model, tr.dataset.vocab, step=tr.step, seed=job.seed,
-                                metrics={"preset": job.preset, "data": self.data_name, "engine": engine()},
-                                resume=resume)
-        return out("snapshot", run=job.id, step=tr.step, text=text, ms=1000 * (time.perf_counter() - t0))
-
-    def train_tick(self, job, seconds):
-        """Steps for about `seconds` -> [progress]; [] when a step waits for helpers (the tick
-        goes on at the next call, once they have answered)."""
-        tr, run = job.trainer, job.run
-        if job.open is None:
-            job.open = OpenTick(time.perf_counter(), tr.tokens_seen, run.train_seconds)
-        sl = job.open
-        for point in job.steps:
-            if point is WAIT:
-                return []
-            if point is not None:
-                sl.points.append(point)
-                if point.val_loss is not None:
-                    break          # send the validation now: it took part of this tick
-            if time.perf_counter() - sl.t0 >= seconds or self.paused or job.stop:
-                break
-        job.open = None
-        points, train_s = sl.points, run.train_seconds - sl.train0
-        extra = {}
-        if points and points[-1].val_loss is not None:
-            extra["val"] = points[-1].val_loss
-        if job.busy + train_s - job.last_sample >= SAMPLE_EVERY_S:
-            job.last_sample = job.busy + train_s
-            extra["samples"] = self.label(self.sample(LIVE_SAMPLES, job.seed + tr.step))
-        job.busy += time.perf_counter() - sl.t0
-        self.meta["metrics"]["train_loss"] = run.train_loss
-        if job.busy - job.last_snapshot >= SNAPSHOT_S and not run.done:
-            job.last_snapshot = job.busy
-            job.pending_snapshot = True
-        workers = self.pool.workers(tr.config.shards) if self.pool is not None else 1
-        return [out("progress", run=job.id, step=tr.step, steps=tr.config.steps,
-                   loss=points[-1].train_loss if points else None,
-                   points=[[p.step, clean(p.train_loss), clean(p.val_loss)] for p in points],
-                   tokens=tr.tokens_seen, tick_tokens=tr.tokens_seen - sl.tokens0, tick_s=train_s,
-                   busy=job.busy, workers=workers, **extra,
-                   **({"parts": [[p.step, p.parts] for p in points if p.parts]} if self.watch else {}))]
-
-    def final_chunk(self, job):
-        """One chunk of the final evaluation; at the end, the run's "done"."""
-        if next(job.final, StopIteration) is not StopIteration:
-            return []
-        tr, run = job.trainer, job.run
-        samples = self.label(self.sample(LIVE_SAMPLES, job.seed + tr.step)) if tr.step > 0 else []
-        drawn = self.sample(NOVELTY_SAMPLES, job.seed + tr.step + 1) if tr.step > 0 else []
-        novelty = sum(n not in self.train_set for n in drawn) / len(drawn) if drawn else None
-        self.meta["step"] += tr.step
-        self.meta["metrics"].update(val_loss=run.val_loss, novelty=novelty, n_train=len(tr.dataset.train),
-                                    n_val=len(tr.dataset.val), tokens=tr.tokens_seen,
-                                    seconds=round(job.busy, 3))
-        self.job = None
-        kept = None
-        if job.timed and not job.stop:
-            ds = tr.dataset
-            work = run_work(tr.config, ds.vocab.size, ds.train + ds.val, len(ds.val))
-            self.timings = (self.timings + [Timing(work, time.perf_counter() - job.t0)])[-KEEP_TIMINGS:]
-            kept = [timing_dict(t) for t in self.timings]
-        return [out("done", run=job.id, stopped=job.stop, step=tr.step, steps=tr.config.steps,
-                    val=run.val_loss, tokens=tr.tokens_seen, busy=job.busy, samples=samples,
-                    train_loss=run.train_loss, novelty=novelty, timings=kept,
-                    shared=self.pool.per_step_ms() if self.pool is not None else None)]
 
     # ---------- one method per message ----------
 
@@ -230,103 +113,52 @@ class App(Views):
         if self.items is None:
             raise Refused("there is no list to train on yet")
         preset, seed = msg["preset"], in_range(msg["seed"], "seed")
-        config = self.checked_design(preset, msg["changes"])
-        try:
-            ds = make_dataset(self.items, VAL_FRAC, seed)
-            model, base_step, state = None, 0, None
-            if msg.get("from_model"):
-                model, ds, config, base_step = self.continue_from_loaded(ds, config.steps, config.lr)
-            elif msg.get("snapshot") is not None:
-                model, state = self.saved_run(msg["snapshot"], config, ds)
-            tr = Trainer(config, ds, seed, model=model)
-            run = Run(tr, Schedule.for_page(tr), pool=self.pool)
-            if state is not None:
-                tr.restore(state["trainer"])
-                run.restore(state["run"])
-        except (DataError, CheckpointError, ValueError) as exc:
-            raise Refused(str(exc)) from None
-        schedule = run.schedule
+        config, problems, cost = self.judge(preset, msg["changes"])
+        if problems:
+            raise Refused(next(iter(problems.values())))
+        if cost["refused"]:
+            raise Refused(f"this model is too big for the tab: {cost['refused']}")
+        if msg.get("from_model") and self.loaded is None:
+            raise Refused("there is no loaded model to train on: load a model file first")
+        run, base_step = prepare_run(self.items, config, seed, self.pool, msg.get("snapshot"),
+                                     self.loaded if msg.get("from_model") else None)
         self.run_id += 1
         self.paused = False
-        self.job = Job(self.run_id, run, seed, preset, t0)
-        self.job.timed = tr.step == 0
+        self.record = ModelRecord.for_run(base_step, seed, preset, self.data_name)
+        self.job = Job(self.run_id, run, self.record, self.pool, self.items, t0)
         if self.pool is not None:
-            self.pool.begin(self.run_id, config, ds.vocab.size, seed)
+            self.pool.begin(self.run_id, run.trainer.config, run.trainer.dataset.vocab.size, seed)
         run.watch = self.watch
-        self.model, self.vocab, self.train_set = tr.model, ds.vocab, set(ds.train)
-        self.meta = {"step": base_step, "seed": seed,
-                     "metrics": {"preset": preset, "data": self.data_name, "engine": engine()}}
-        init_val = tr.evaluate(list(schedule.val_items)) if schedule.val_items else None
-        return [out("start", run=self.run_id, preset=preset, steps=config.steps, lr=config.lr, seed=seed,
-                    init_val=init_val, params=tr.model.num_params(), vocab_size=ds.vocab.size,
-                    uniform=math.log(ds.vocab.size), n_train=len(ds.train), n_val=len(ds.val),
-                    config=config.to_dict(), report_every=schedule.report_every,
-                    val_every=schedule.val_every, val_items=len(schedule.val_items),
-                    from_model=bool(msg.get("from_model")), base_step=base_step, continued_at=tr.step)]
-
-    def saved_run(self, text, config, ds):
-        """The model and state of a snapshot the page kept, checked against this run's design
-        and data."""
-        if len(text) > LIMITS["model_bytes"]:
-            raise Refused("the saved run is too big to go on from")
-        model, vocab, meta = checkpoint.loads(text)
-        state = meta.get("resume")
-        if not isinstance(state, dict) or not {"trainer", "run", "data"} <= set(state):
-            raise Refused("this model file holds no saved run to go on from")
-        if model.config != config:
-            raise Refused("the saved run is of another design than the one asked for")
-        if state["data"] != data_hash(self.items) or vocab != ds.vocab:
-            raise Refused("the saved run trained on another list: choose that list first")
-        return model, state
-
-    def checked_design(self, preset, changes):
-        """The Config of a design the tab can train, or Refused with the first reason."""
-        try:
-            config = design_config(preset, changes)
-        except DesignError as exc:
-            raise Refused(str(exc)) from None
-        in_range(config.steps, "steps")
-        in_range(config.lr, "lr")
-        refused = estimate(config, Vocab.from_items(self.items).size, self.items, self.n_val(),
-                           self.timings, engine())["refused"]
-        if refused:
-            raise Refused(f"this model is too big for the tab: {refused}")
-        return config
+        self.model, self.vocab, self.train_set = run.trainer.model, run.trainer.dataset.vocab, self.job.train_set
+        return [self.job.start(preset, from_model=bool(msg.get("from_model")))]
 
     def on_design(self, msg):
         """What a design costs (parameters, work per step, memory, time here), or its problems."""
-        items = self.items or []
+        config, problems, cost = self.judge(msg["preset"], msg["changes"])
+        if cost is None:
+            return [out("design", id=msg["id"], problems=problems)]
+        return [out("design", id=msg["id"], problems=problems, measured=bool(self.timings),
+                    config=config.to_dict(), **cost)]
+
+    def judge(self, preset, changes):
+        """A design -> (config, problems, cost): problems maps fields to sentences ({}: none);
+        cost (zcgpt.design.estimate) is None when there are problems, config when it does not stand."""
         try:
-            config = design_config(msg["preset"], msg["changes"])
+            config = design_config(preset, changes)
         except DesignError as exc:
-            return [out("design", id=msg["id"], problems={k: sentence(v) for k, v in exc.problems.items()})]
+            return None, {k: sentence(v) for k, v in exc.problems.items()}, None
         problems = {}
         for name in ("steps", "lr"):
             try:
                 in_range(getattr(config, name), name)
             except Refused as exc:
                 problems[name] = sentence(exc)
-        cost = estimate(config, Vocab.from_items(items).size if items else 28, items or ["x"], self.n_val(),
-                        self.timings, engine())
-        return [out("design", id=msg["id"], problems=problems, measured=bool(self.timings),
-                    config=config.to_dict(), **cost)]
-
-    def n_val(self):
-        """Names the next run holds out for validation."""
-        return split_sizes(len(self.items), VAL_FRAC) if self.items and len(self.items) > 1 else 0
-
-    def continue_from_loaded(self, ds, steps, lr):
-        """The uploaded model (read afresh), the split in its vocabulary, its config, its step."""
-        if self.loaded is None:
-            raise Refused("there is no loaded model to train on: load a model file first")
-        model, vocab, meta = checkpoint.loads(self.loaded)
-        unknown = vocab.unknown("".join(ds.vocab.chars))
-        if unknown:
-            raise DataError(f"the data has characters the loaded model has never seen: {' '.join(unknown)}"
-                            f" (pick the data it was trained on)")
-        config = model.config.replace(steps=steps, lr=lr,
-                                      warmup_steps=min(model.config.warmup_steps, max(0, steps - 1)))
-        return model, Dataset(vocab, ds.train, ds.val), config, meta["step"]
+        if problems:
+            return config, problems, None
+        items = self.items or ["x"]
+        n_val = split_sizes(len(items), VAL_FRAC) if len(items) > 1 else 0
+        vocab_size = Vocab.from_items(items).size if self.items else 28
+        return config, problems, estimate(config, vocab_size, items, n_val, self.timings, engine())
 
     def on_watch(self, msg):
         """The gradient panel opened or closed: points of this run and later ones carry (or
@@ -354,56 +186,35 @@ class App(Views):
 
     def on_reset(self, msg):
         self.run_id += 1       # a late message of the old run is then no news to the page
-        self.job = None
-        if self.pool is not None:
-            self.pool.cancel()
+        self.end_job()
         self.paused = False
-        self.model = self.vocab = self.loaded = self.meta = None
+        self.model = self.vocab = self.loaded = self.record = None
         self.train_set = set()
         return [out("reset")]
 
     def on_generate(self, msg):
         if self.model is None or not self.current_step():
             return [out("generated", names=[], note="Train first.")]
-        lo, hi = LIMITS["generate"]
-        n, prefix = msg["n"], msg["prefix"]
-        if not lo <= n <= hi:
-            return [out("generated", names=[], note=f"Ask for {lo} to {hi} names.")]
-        t_lo, t_hi = LIMITS["temperature"]
-        temperature = min(t_hi, max(t_lo, float(msg["temperature"])))
-        unknown = self.vocab.unknown(prefix)
-        if unknown:
-            return [out("generated", names=[], note="The prefix uses characters not in the names:"
-                                                    f" {''.join(unknown)}.")]
-        room = self.model.config.block_size - 1
-        if len(prefix) > room:
-            return [out("generated", names=[], note=f"A prefix can have at most {room} letters:"
-                                                    f" the model sees {room + 1} positions.")]
+        n, prefix, temperature = msg["n"], msg["prefix"], float(msg["temperature"])
+        try:
+            check_sampling(self.vocab, self.model.config.block_size, n, temperature, 0, prefix,
+                           max_n=LIMITS["generate"][1])
+        except SamplingError as exc:
+            return [out("generated", names=[], note=sentence(f"{SAMPLING_WORDS[exc.arg]} {exc.detail}"))]
         self.gen_count += 1
         seed = msg["seed"] * 1000 + self.gen_count
         names = generate(self.model, self.vocab, n, Rng(seed), temperature=temperature, prefix=prefix)
-        return [out("generated", names=self.label(names), temperature=temperature, prefix=prefix)]
+        return [out("generated", names=label(names, self.train_set), temperature=temperature, prefix=prefix)]
 
     def on_data(self, msg):
         """Check a list as the CLI does; a refused list changes nothing (the old one and any
         trained model stay)."""
         via, source = msg["via"], msg["name"].replace("\\", "/").rsplit("/", 1)[-1] or "upload.txt"
         try:
-            if msg.get("b64") is not None:
-                b64 = msg["b64"]
-                if len(b64) // 4 * 3 > LIMITS["data_bytes"]:
-                    raise DataError(f"{source} is over the limit of {LIMITS['data_bytes'] // 2 ** 20} MB"
-                                    " of one-item-per-line text.")
-                try:
-                    raw = base64.b64decode(b64, validate=True)
-                except binascii.Error:
-                    raise DataError(f"{source} did not arrive intact (bad base64); try again.") from None
-                text = decode_text(raw, source)
-            else:
-                text = msg.get("text") or ""
-            return self.use_list(text, source, via)
+            text = decode_upload(msg["b64"], source) if msg.get("b64") is not None else msg.get("text") or ""
         except DataError as exc:
             return [out("data_error", source=source, via=via, message=str(exc))]
+        return self.use_list(text, source, via)
 
     def use_list(self, text, source, via):
         """A list's text -> "data" (now the list the next run trains on) or "data_error"."""
@@ -422,42 +233,33 @@ class App(Views):
         if self.model is None:
             return [out("model_error", action="save",
                         message="There is no model to save yet: train one or load one.")]
-        meta = self.meta
-        text = checkpoint.dumps(self.model, self.vocab, step=meta["step"], seed=meta["seed"],
-                                metrics=meta["metrics"])
+        text = self.record.save(self.model, self.vocab)
         keep = {"keep": True} if msg.get("keep") else {}
-        return [out("checkpoint", text=text, step=meta["step"], bytes=len(text), **keep)]
+        return [out("checkpoint", text=text, step=self.record.step, bytes=len(text), **keep)]
 
     def on_helper(self, msg):
-        """A helper worker is ready (the adapter holds its port): it shares the next steps."""
         if self.pool is None:
             raise Refused("this worker cannot share steps with helpers")
-        self.pool.add(msg["id"])
-        return [self.workers_note()]
+        return helpers.joined(self.pool, msg["id"], self.shards())
 
     def on_helper_gone(self, msg):
-        """A helper died, failed to boot or was let go: its ticks go to the others."""
-        if self.pool is None or not self.pool.drop(msg["id"]):
-            return []
-        return [self.workers_note(dropped=msg["id"], reason=msg.get("reason") or "it stopped")]
+        return helpers.gone(self.pool, msg["id"], msg.get("reason"), self.shards()) if self.pool is not None else []
 
     def from_helper(self, hid, header, arrays):
-        """A helper's answer (through the adapter) -> messages for the page (a dropped helper)."""
-        reason = self.pool.arrive(hid, header, arrays) if self.pool is not None else None
-        return self.on_helper_gone({"id": hid, "reason": reason}) if reason else []
+        """A helper's answer (through the adapter) -> messages for the page."""
+        return helpers.answered(self.pool, hid, header, arrays, self.shards()) if self.pool is not None else []
 
     def overdue(self, limit):
-        """Drop the helpers that owe the step in flight an answer for over `limit` seconds."""
-        msgs = []
-        for hid in self.pool.overdue(limit) if self.pool is not None else []:
-            waited = self.pool.overdue_limit(limit)
-            msgs += self.on_helper_gone({"id": hid, "reason": f"it did not answer for {waited:.3g} s"})
-        return msgs
+        return helpers.overdue(self.pool, limit, self.shards()) if self.pool is not None else []
 
-    def workers_note(self, **dropped):
-        shards = self.job.trainer.config.shards if self.job is not None else None
-        return out("workers", helpers=len(self.pool.helpers),
-                   working=self.pool.workers(shards) if shards else None, **dropped)
+    def shards(self):
+        return self.job.trainer.config.shards if self.job is not None else None
+
+    def on_inspect(self, msg):
+        return self.views.inspect(msg)
+
+    def on_write(self, msg):
+        return self.views.write(msg)
 
     def on_ping(self, msg):
         return [out("pong", id=msg["id"])]
@@ -476,7 +278,7 @@ class App(Views):
             return [out("model_error", action="load", name=name, message=f"{name}: {exc}")]
         self.loaded = text
         self.model, self.vocab = model, vocab
-        self.meta = {"step": meta["step"], "seed": meta["seed"], "metrics": dict(meta["metrics"])}
+        self.record = ModelRecord.from_file(meta)
         self.train_set = set(self.items or [])
         metrics = {k: clean(v) for k, v in meta["metrics"].items()
                    if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
@@ -488,18 +290,7 @@ class App(Views):
 
     def current_step(self):
         """Steps the model in use has been trained (during a run too)."""
-        if self.meta is None:
+        if self.record is None:
             return 0
-        return self.meta["step"] + (self.job.trainer.step if self.job is not None else 0)
+        return self.record.step + (self.job.trainer.step if self.job is not None else 0)
 
-    def sample(self, n, seed):
-        return generate(self.model, self.vocab, n, Rng(seed))
-
-    def label(self, names):
-        return [{"name": n, "new": n not in self.train_set} for n in names]
-
-
-
-def data_hash(items):
-    """A short fingerprint of a list, to tell whether a saved run trained on it."""
-    return hashlib.sha256("\n".join(items).encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -36,7 +36,7 @@ EXIT_INTERRUPT = 130
 MAX_SAMPLES = 100_000
 MAX_SEED = 2**64  # the generator takes 64 bits of the seed
 MAX_BATCH_TOKENS = 2**15  # positions a step: 32 times the presets' (64 x 16)
-TEMPERATURES = (1e-6, 1e6)  # beyond these sampling is greedy or uniform already
+SAMPLE_FLAGS = {"n": "-n", "temperature": "--temperature", "top_k": "--top-k", "prefix": "--prefix"}
 
 CHOICES = {"activation": getattr(config_module, "ACTIVATIONS", None),
            "dtype": getattr(config_module, "DTYPES", None)}
@@ -346,25 +346,15 @@ def cmd_train(args):
 
 def cmd_sample(args):
     from .prng import Rng
-    from .sample import generate
+    from .sample import SamplingError, check_sampling, generate
 
-    need(1 <= args.num <= MAX_SAMPLES, f"-n must be between 1 and {MAX_SAMPLES}, got {args.num}")
-    need(TEMPERATURES[0] <= args.temperature <= TEMPERATURES[1],
-         f"--temperature must be between {TEMPERATURES[0]:g} and {TEMPERATURES[1]:g},"
-         f" got {args.temperature}")
-    need(args.top_k >= 0, f"--top-k must be 0 (off) or more, got {args.top_k}")
     need_seed(args.seed)
     model, vocab, _ = load_checkpoint(args.model)
-    unknown = vocab.unknown(args.prefix)
-    need(not unknown, f"--prefix {args.prefix!r} has characters the model has never seen: "
-                      + " ".join(map(repr, unknown)))
-    need(len(args.prefix) + 1 <= model.config.block_size,
-         f"--prefix {args.prefix!r} is too long: the model sees {model.config.block_size} positions")
     try:
-        names = generate(model, vocab, args.num, Rng(args.seed), args.temperature, args.top_k,
-                         args.prefix)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+        check_sampling(vocab, model.config.block_size, args.num, args.temperature, args.top_k, args.prefix)
+    except SamplingError as e:
+        raise UsageError(f"{SAMPLE_FLAGS[e.arg]} {e.detail}") from None
+    names = generate(model, vocab, args.num, Rng(args.seed), args.temperature, args.top_k, args.prefix)
     sys.stdout.write("".join(name + "\n" for name in names))
     sys.stdout.flush()
     return 0

@@ -6,6 +6,8 @@ names the file and line (DataError). The split is drawn from the run's seed with
 xoshiro128+ generator, so the desktop and the browser hold out the same items.
 """
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,6 +180,18 @@ def decode_text(data: bytes, source: str) -> str:
         line = data[: e.start].count(b"\n") + 1
         raise DataError(f"{source} is not UTF-8 text: line {line} has the invalid byte"
                         f" 0x{data[e.start]:02x}.") from None
+
+
+def decode_upload(b64: str, source: str) -> str:
+    """A file the page sent as base64 -> its text, checked as decode_text checks a file."""
+    if len(b64) // 4 * 3 > MAX_FILE_BYTES:
+        raise DataError(f"{source} is over the limit of {MAX_FILE_BYTES // 2**20} MB"
+                        " of one-item-per-line text.")
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except binascii.Error:
+        raise DataError(f"{source} did not arrive intact (bad base64); try again.") from None
+    return decode_text(raw, source)
 
 
 # Where `--data NAME` finds a built-in list that is not a file: `python build.py data` writes

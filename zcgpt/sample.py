@@ -2,6 +2,36 @@
 
 import numpy as np
 
+MAX_NAMES = 100_000            # names one call may ask for
+TEMPERATURES = (1e-6, 1e6)     # beyond these, sampling is greedy or uniform already
+
+
+class SamplingError(ValueError):
+    """A sampling argument that does not fit: `arg` names it ("n", "temperature", "top_k",
+    "prefix"); the CLI puts its flag in front of `detail`, the page its own words."""
+
+    def __init__(self, arg, detail):
+        super().__init__(f"{arg} {detail}")
+        self.arg, self.detail = arg, detail
+
+
+def check_sampling(vocab, block_size, n=1, temperature=1.0, top_k=0, prefix="", max_n=MAX_NAMES):
+    """The one check of sampling arguments, used by the CLI and the page before generate."""
+    if not 1 <= n <= max_n:
+        raise SamplingError("n", f"must be between 1 and {max_n}, got {n}")
+    lo, hi = TEMPERATURES
+    if not lo <= temperature <= hi:
+        raise SamplingError("temperature", f"must be between {lo:g} and {hi:g}, got {temperature}")
+    if top_k < 0:
+        raise SamplingError("top_k", f"must be 0 (off) or more, got {top_k}")
+    unknown = vocab.unknown(prefix)
+    if unknown:
+        raise SamplingError("prefix", f"{prefix!r} has characters the model has never seen: "
+                                      + " ".join(map(repr, unknown)))
+    if len(prefix) + 1 > block_size:
+        raise SamplingError("prefix", f"{prefix!r} is too long: the model sees {block_size} positions,"
+                                      f" so a prefix has at most {block_size - 1} letters")
+
 
 def prefix_tokens(vocab, prefix):
     unknown = sorted({ch for ch in prefix if ch not in vocab.stoi})

@@ -1,17 +1,23 @@
-"""The page's views of a model, mixed into zcgpt.app.App: the "See inside" panels and the
-panel that writes a name one letter at a time. The numbers come from zcgpt.insight."""
+"""The page's views of a model: the "See inside" panels and the panel that writes a name one
+letter at a time. The numbers come from zcgpt.insight; zcgpt.app routes "inspect" and "write"
+here."""
 
 import numpy as np
 
 from . import insight
 from .prng import Rng
-from .reply import LIMITS, Refused, in_range, out, sentence
+from .reply import Refused, in_range, out, sentence
+from .sample import SamplingError, check_sampling
 
 
 class Views:
-    """Needs the App's model, vocab, current_step(), and its helpers passed in below."""
+    """Views of the model in use. `model_in_use()` -> (model, vocab, step): the App's model,
+    its vocabulary and the steps it has been trained (0 or a None model: nothing to show)."""
 
-    def on_inspect(self, msg):
+    def __init__(self, model_in_use):
+        self.model_in_use = model_in_use
+
+    def inspect(self, msg):
         """One "See inside" panel's numbers, computed between two training ticks."""
         what, rid = msg["what"], msg["id"]
         try:
@@ -24,10 +30,9 @@ class Views:
             return {"parts": insight.forward_source()}
         if what not in ("probs", "attention", "embedding"):
             raise Refused(f"there is no panel called {what!r}")
-        step = self.current_step()
-        if self.model is None or not step:
+        model, vocab, step = self.model_in_use()
+        if model is None or not step:
             return {"note": "Train a model (or start training) to look inside it."}
-        model, vocab = self.model, self.vocab
         answer = {"step": step, "itos": vocab.itos}
         if what == "embedding":
             coords, share = insight.embedding_pca(model.params["wte"])
@@ -40,24 +45,24 @@ class Views:
             return {**answer, "text": text, "probs": np.round(insight.next_token_probs(model, tokens), 4).tolist()}
         return {**answer, "text": text, "att": np.round(insight.attention_maps(model, tokens), 3).tolist()}
 
-    def on_write(self, msg):
+    def write(self, msg):
         """One name written a letter at a time (the step-through panel): the first `upto`
         letters the model draws for this seed, the probabilities of the last draw and the
         attention of the position that drew it."""
-        if self.model is None or not self.current_step():
+        model, vocab, step = self.model_in_use()
+        if model is None or not step:
             return [out("written", id=msg["id"], note="Train a model (or load one) to watch it write.")]
-        prefix, upto = msg["prefix"], msg["upto"]
-        t_lo, t_hi = LIMITS["temperature"]
-        if self.vocab.unknown(prefix) or len(prefix) > self.model.config.block_size - 1:
-            return [out("written", id=msg["id"], note="The start uses letters the model does not know,"
-                                                      " or leaves it no room.")]
-        if not 0 <= upto <= self.model.config.block_size or not 0 <= msg["top_k"] <= self.vocab.size:
-            raise Refused(f"upto and top_k must fit the model (block {self.model.config.block_size},"
-                          f" {self.vocab.size} tokens)")
-        temperature = min(t_hi, max(t_lo, float(msg["temperature"])))
-        letters, probs, att = insight.write_steps(self.model, self.vocab, Rng(in_range(msg["seed"], "seed")),
-                                                  upto, temperature, msg["top_k"], prefix)
-        return [out("written", id=msg["id"], prefix=prefix, letters=letters, itos=self.vocab.itos,
+        prefix, upto, block = msg["prefix"], msg["upto"], model.config.block_size
+        if not 0 <= upto <= block or not 0 <= msg["top_k"] <= vocab.size:
+            raise Refused(f"upto and top_k must fit the model (block {block}, {vocab.size} tokens)")
+        try:
+            check_sampling(vocab, block, 1, msg["temperature"], msg["top_k"], prefix)
+        except SamplingError as exc:
+            return [out("written", id=msg["id"], note=sentence(f"the start {exc.detail}"
+                                                               if exc.arg == "prefix" else exc))]
+        letters, probs, att = insight.write_steps(model, vocab, Rng(in_range(msg["seed"], "seed")),
+                                                  upto, msg["temperature"], msg["top_k"], prefix)
+        return [out("written", id=msg["id"], prefix=prefix, letters=letters, itos=vocab.itos,
                     probs=[round(float(x), 4) for x in probs[-1]] if len(probs) else [],
                     att=att.round(3).tolist(), done=bool(letters) and letters[-1] == "",
-                    step=self.current_step())]
+                    step=step)]

@@ -77,7 +77,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     $('share-copy').disabled = false;
   };
 
-  /** Fill the form from a shared link: Python read and checked the hash (zcgpt.app.parse_link). */
+  /** Fill the form from a shared link: Python read and checked the hash (zcgpt.design.parse_link). */
   const applyLink = (link) => {
     const { settings, notes } = link;
     // #workers=N alone is the tab's setting (workers.js reads it), not a run to repeat

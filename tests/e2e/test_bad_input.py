@@ -88,7 +88,7 @@ def test_generated_names_go_with_reset(server, open_tab):
     page.fill("#prefix", "q9")
     tab.train(50)
     page.click("#generate")
-    page.wait_for_function("document.querySelector('#gen-note').textContent.includes('not in the names')")
+    page.wait_for_function("document.querySelector('#gen-note').textContent.includes('never seen')")
     note = page.inner_text("#gen-note")
     assert "Error" not in note and note.endswith("."), note
     tab.close()
