@@ -10,7 +10,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from .train import evaluate_chunks
+from .train import evaluate_chunks, mean_loss
 
 MAX_POINTS = 400       # the page's train points per run at most
 VAL_POINTS = 25        # the page's live validation points per run
@@ -118,13 +118,11 @@ class Run:
     def final_eval(self):
         """Loss per predicted token over every held-out name into self.val_loss, yielding after
         each fixed chunk (the page lets its messages in between)."""
-        total = tokens = 0.0
-        for loss_sum, n in evaluate_chunks(self.trainer.model, self.trainer.dataset.vocab,
-                                           self.trainer.dataset.val):
-            total += loss_sum
-            tokens += n
+        model, ds, chunks = self.trainer.model, self.trainer.dataset, []
+        for chunk in evaluate_chunks(model, ds.vocab, ds.val):
+            chunks.append(chunk)
             yield
-        self.val_loss = total / tokens if tokens else None
+        self.val_loss = mean_loss(chunks) if ds.val else None
 
     def finish(self):
         """Run every remaining step and the final evaluation; returns the points reported."""

@@ -313,8 +313,13 @@ class Trainer:
 
 def evaluate(model, vocab, items, chunk=1024):
     """Mean NLL per predicted token of items; nan for none."""
+    return mean_loss(evaluate_chunks(model, vocab, items, chunk))
+
+
+def mean_loss(chunks):
+    """Mean NLL per predicted token from evaluate_chunks' (summed NLL, tokens); nan for none."""
     total = tokens = 0.0
-    for loss_sum, n in evaluate_chunks(model, vocab, items, chunk):
+    for loss_sum, n in chunks:
         total += loss_sum
         tokens += n
     return total / tokens if tokens else float("nan")
