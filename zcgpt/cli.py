@@ -25,7 +25,7 @@ from pathlib import Path
 from . import __version__
 from . import config as config_module
 from .checkpoint import CheckpointError
-from .console import Lines, fmt_rate, fmt_time, silence
+from .console import Lines, fmt_rate, fmt_time, json_number, silence
 from .config import Config, field_help, presets
 from .data import DataError
 from .train import TrainingDiverged
@@ -225,10 +225,6 @@ def check_out(path, inputs):
     return out
 
 
-def json_num(v):
-    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
-
-
 def count_cut(items, npred):
     """Items whose tokens do not all fit the block (npred: predicted positions kept per item)."""
     if npred is None:
@@ -316,12 +312,12 @@ def cmd_train(args):
     summary = {
         "preset": args.preset, "seed": args.seed, "data": str(args.data), "out": str(out),
         "steps": tr.step, "params": tr.model.num_params(),
-        "train_loss": json_num(train_loss), "val_loss": json_num(val_loss),
-        "bigram_val_loss": json_num(bigram),
+        "train_loss": json_number(train_loss), "val_loss": json_number(val_loss),
+        "bigram_val_loss": json_number(bigram),
         "seconds": round(seconds, 3), "tokens": tr.tokens_seen,
         "tokens_per_s": round(run.tokens_per_s(), 1),
         "n_train": len(ds.train), "n_val": len(ds.val),
-        "novelty": json_num(nov), "samples": names[:args.samples], "interrupted": interrupted,
+        "novelty": json_number(nov), "samples": names[:args.samples], "interrupted": interrupted,
     }
     metrics = {k: summary[k] for k in ("train_loss", "val_loss", "bigram_val_loss", "seconds", "tokens",
                                        "tokens_per_s", "novelty", "preset", "data", "n_train", "n_val")}
