@@ -26,7 +26,7 @@ from . import __version__
 from . import config as config_module
 from .checkpoint import CheckpointError
 from .console import Lines, fmt_rate, fmt_time, json_number, silence
-from .config import Config, field_help, presets
+from .config import Config, field_help, presets, type_name
 from .data import DataError
 from .train import TrainingDiverged
 
@@ -69,7 +69,7 @@ def add_config_flags(p):
     comments = field_help()
     g = p.add_argument_group("model and training settings (override the preset)")
     for f in dataclasses.fields(Config):
-        t = f.type if isinstance(f.type, str) else f.type.__name__
+        t = type_name(f)
         text = comments.get(f.name) or f"Config.{f.name}"
         values = {name: getattr(c, f.name) for name, c in presets.items()}
         if len(set(values.values())) == 1:

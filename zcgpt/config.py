@@ -15,7 +15,9 @@ DTYPES = ("float32", "float64")
 RENAMED = {"seed_truncation": "zeroclaw_truncation"}
 
 
-def _type_name(f) -> str:
+def type_name(f) -> str:
+    """A dataclass field's type as a name ("int", "float", "bool", "str"), whether the annotation
+    is the type itself or a string."""
     return f.type if isinstance(f.type, str) else f.type.__name__
 
 
@@ -86,13 +88,13 @@ class Config:
 
         for f in fields(self):
             v = getattr(self, f.name)
-            t = _type_name(f)
+            t = type_name(f)
             want = {"int": int, "float": (int, float), "bool": bool, "str": str}[t]
             bad = not isinstance(v, want) or (t != "bool" and isinstance(v, bool))
             need(not bad, f.name, f"{f.name} must be {t}, got {v!r}")
         for f in fields(self):
             v = getattr(self, f.name)
-            if _type_name(f) == "float" and f.name not in out:
+            if type_name(f) == "float" and f.name not in out:
                 need(math.isfinite(v), f.name, f"{f.name} must be a finite number, got {v!r}")
         if out:
             return out                      # the checks below compare values of the right types
@@ -127,7 +129,7 @@ class Config:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"bad config: unknown field(s) {', '.join(unknown)}")
-        floats = {f.name for f in fields(cls) if _type_name(f) == "float"}
+        floats = {f.name for f in fields(cls) if type_name(f) == "float"}
         d = {k: (float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v)
              for k, v in d.items()}
         return cls(**d).validate()
