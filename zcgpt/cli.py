@@ -23,10 +23,9 @@ import time
 from pathlib import Path
 
 from . import __version__
-from . import config as config_module
 from .checkpoint import CheckpointError
 from .console import Lines, fmt_rate, fmt_time, json_number, silence
-from .config import Config, field_help, presets, type_name
+from .config import CHOICES, Config, field_help, presets, type_name
 from .data import DataError
 from .train import TrainingDiverged
 
@@ -37,9 +36,6 @@ MAX_SAMPLES = 100_000
 MAX_SEED = 2**64  # the generator takes 64 bits of the seed
 MAX_BATCH_TOKENS = 2**15  # positions a step: 32 times the presets' (64 x 16)
 TEMPERATURES = (1e-6, 1e6)  # beyond these sampling is greedy or uniform already
-
-CHOICES = {"activation": getattr(config_module, "ACTIVATIONS", None),
-           "dtype": getattr(config_module, "DTYPES", None)}
 
 
 class UsageError(Exception):

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, fields, replace
 
 ACTIVATIONS = ("relu2", "relu", "gelu")
 DTYPES = ("float32", "float64")
+# The str fields and the values each may take (the CLI's flags and the page's designer offer these).
+CHOICES = {"activation": ACTIVATIONS, "dtype": DTYPES}
 # Old field name -> new name: checkpoints written before a rename still load.
 RENAMED = {"seed_truncation": "zeroclaw_truncation"}
 
