@@ -63,7 +63,7 @@ def trained(work):
 
 # --- train ---------------------------------------------------------------------------------
 
-def test_train_json_last_line(trained, work):
+def test_train_json_last_line(trained):
     summary, path = trained
     for key in ("train_loss", "val_loss", "steps", "seconds", "tokens_per_s", "params", "preset",
                 "seed", "novelty", "samples"):
