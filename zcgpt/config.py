@@ -144,9 +144,9 @@ presets = {
     # zeroclaw, exactly: one name per step in file order, names cut to the 8-position block.
     "zeroclaw": Config(n_embd=16, n_head=4, n_layer=1, block_size=8, steps=5000, batch_size=1,
                        lr=1e-2, shuffle=False, zeroclaw_truncation=True),
-    # `shards` (see above): small cuts each batch into 6 shards, so up to 6 workers in a tab share
-    # its long steps; tiny's steps are short, and 3 shards cost the desktop less than more
-    # workers could win back there.
+    # `shards` (see above) is how many workers in a tab can share a step: small cuts each batch
+    # into 6, so up to 6 share its long steps; tiny into 3, since each shard is a pass of its own
+    # on the desktop too and tiny's steps are short.
     # zeroclaw's size class (under 5,000 parameters), but every name fits the block, and
     # batched, shuffled, with a norm before lm_head; tuned for validation loss in a minute.
     "tiny": Config(n_embd=20, n_head=4, n_layer=1, block_size=16, mlp_ratio=3, final_norm=True,
