@@ -12,7 +12,7 @@ import { openStore } from './store.js';
 import { LOCKED, page } from './page.js';
 import { describe } from './describe.js';
 import { forgetTimings } from './speed.js';
-import { fmtInt, fmtLoss } from './panels.js';
+import { fmtInt, fmtLoss, setNote } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 const CSV_FIELDS = ['id', 'name', 'started', 'preset', 'seed', 'changes', 'data', 'params', 'steps', 'stepsDone',
@@ -68,10 +68,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
   const shown = new Set();       // records overlaid on the chart (by record: a run the store could not keep has no id)
   let clearArmed = false;
 
-  const say = (text, kind = '') => {
-    $('runs-note').textContent = text;
-    $('runs-note').className = `note ${kind}`;
-  };
+  const say = (text, kind = '') => setNote('runs-note', text, kind);
   const failed = (what, err) => say(`${what}: ${err.message}. Earlier runs are safe; delete some, or clear your data, to make room.`, 'error');
 
   const save = async (record, texts) => {
