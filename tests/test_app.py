@@ -362,7 +362,7 @@ def test_parse_link(link, settings, notes):
     assert len(got["notes"]) == len(notes) and all(n in g for n, g in zip(notes, got["notes"]))
 
 
-def test_ready_carries_the_link(app):
+def test_ready_carries_the_link():
     ready = App().start("a\nb\nc", "x.txt", link="#preset=small&steps=0")
     assert ready["link"] == {"settings": {"preset": "small"},
                              "notes": ["steps “0” is not a whole number from 1 to 100000"]}

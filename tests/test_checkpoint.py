@@ -86,7 +86,7 @@ def test_truncated(good):
     expect(text[: len(text) // 2], r"invalid JSON at line 1 column \d+ \(the file looks truncated\)")
 
 
-def test_corrupt_and_empty(good):
+def test_corrupt_and_empty():
     expect("", r"the file is empty")
     expect("{not json", r"invalid JSON")
     expect("[1, 2]", r"top level is not a JSON object")

@@ -63,7 +63,7 @@ def trained(work):
 
 # --- train ---------------------------------------------------------------------------------
 
-def test_train_json_last_line(trained, work):
+def test_train_json_last_line(trained):
     summary, path = trained
     for key in ("train_loss", "val_loss", "steps", "seconds", "tokens_per_s", "params", "preset",
                 "seed", "novelty", "samples"):
@@ -170,18 +170,44 @@ def test_no_command_shows_help_and_exits_2(tmp_path):
 
 # --- flags mirror the config -----------------------------------------------------------------
 
-def test_every_config_field_has_a_flag_with_help():
-    parser = build_parser()
-    train = parser._subparsers._group_actions[0].choices["train"]
-    flags = {opt: a for a in train._actions for opt in a.option_strings}
+def help_text(monkeypatch, capsys, *command):
+    """What `python -m zcgpt *command --help` prints, one line per entry (no wrapping)."""
+    monkeypatch.setenv("COLUMNS", "1000")
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args([*command, "--help"])
+    assert e.value.code == 0
+    return capsys.readouterr().out
+
+
+def help_entries(text):
+    """Each option in a --help text -> the help shown for it ("" when none)."""
+    entries, last = {}, None
+    for line in text.splitlines():
+        m = re.match(r"  (-\S+(?: [^-\s]\S*)?(?:, -\S+(?: [^-\s]\S*)?)*)(?:\s{2,}(.*))?$", line)
+        if m:
+            last = m.group(1).split()[0].rstrip(",")
+            entries[last] = m.group(2) or ""
+        elif last and re.match(r" {3,}\S", line):     # the help on a line of its own
+            entries[last] += line.strip()
+        else:
+            last = None
+    return entries
+
+
+def test_every_config_field_has_a_flag_with_help(monkeypatch, capsys):
+    train = help_entries(help_text(monkeypatch, capsys, "train"))
     for f in dataclasses.fields(Config):
         flag = "--" + f.name.replace("_", "-")
-        assert flag in flags, flag
-        assert flags[flag].help and not flags[flag].help.startswith("Config."), flag
-        assert "---" not in flags[flag].help, flag  # a section comment is not help
-    for sub in parser._subparsers._group_actions[0].choices.values():
-        for a in sub._actions:
-            assert a.help, (sub.prog, a.option_strings)
+        assert flag in train, flag
+        assert train[flag] and not train[flag].startswith("Config."), flag
+        assert "---" not in train[flag], flag  # a section comment is not help
+    commands = re.findall(r"^    (\w+)  ", help_text(monkeypatch, capsys), re.M)
+    assert commands == ["train", "sample", "eval", "bench"]
+    for command in [[], *([c] for c in commands)]:
+        entries = help_entries(help_text(monkeypatch, capsys, *command))
+        assert "-h" in entries and len(entries) > 1, command
+        for option, text in entries.items():
+            assert text, (command, option)
 
 
 def test_flags_override_the_preset():

@@ -2,6 +2,10 @@
 
 import sys
 
+from .process import tune_process
+
+tune_process()                     # before the command line imports numpy
+
 try:
     from .cli import main
 except KeyboardInterrupt:          # Ctrl-C while Python loads the command line

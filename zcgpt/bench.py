@@ -14,7 +14,7 @@ from .config import presets
 from .data import DataError
 
 REFERENCE = Path("tests") / "data" / "zeroclaw_reference.json"
-MAX_REFERENCE_BYTES = 16 * 2**20  # the real file is 70 KB
+MAX_REFERENCE_BYTES = 16 * 2**20  # read whole: a cap far above the real file, so a wrong path is refused
 
 
 def find_reference(path):

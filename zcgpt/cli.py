@@ -23,10 +23,9 @@ import time
 from pathlib import Path
 
 from . import __version__
-from . import config as config_module
 from .checkpoint import CheckpointError
-from .console import Lines, fmt_rate, fmt_time, silence
-from .config import Config, field_help, presets
+from .console import Lines, fmt_rate, fmt_time, json_number, silence
+from .config import CHOICES, Config, field_help, presets, type_name
 from .data import DataError
 from .train import TrainingDiverged
 
@@ -37,9 +36,6 @@ MAX_SAMPLES = 100_000
 MAX_SEED = 2**64  # the generator takes 64 bits of the seed
 MAX_BATCH_TOKENS = 2**15  # positions a step: 32 times the presets' (64 x 16)
 SAMPLE_FLAGS = {"n": "-n", "temperature": "--temperature", "top_k": "--top-k", "prefix": "--prefix"}
-
-CHOICES = {"activation": getattr(config_module, "ACTIVATIONS", None),
-           "dtype": getattr(config_module, "DTYPES", None)}
 
 
 class UsageError(Exception):
@@ -69,7 +65,7 @@ def add_config_flags(p):
     comments = field_help()
     g = p.add_argument_group("model and training settings (override the preset)")
     for f in dataclasses.fields(Config):
-        t = f.type if isinstance(f.type, str) else f.type.__name__
+        t = type_name(f)
         text = comments.get(f.name) or f"Config.{f.name}"
         values = {name: getattr(c, f.name) for name, c in presets.items()}
         if len(set(values.values())) == 1:
@@ -225,10 +221,6 @@ def check_out(path, inputs):
     return out
 
 
-def json_num(v):
-    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
-
-
 def count_cut(items, npred):
     """Items whose tokens do not all fit the block (npred: predicted positions kept per item)."""
     if npred is None:
@@ -316,12 +308,12 @@ def cmd_train(args):
     summary = {
         "preset": args.preset, "seed": args.seed, "data": str(args.data), "out": str(out),
         "steps": tr.step, "params": tr.model.num_params(),
-        "train_loss": json_num(train_loss), "val_loss": json_num(val_loss),
-        "bigram_val_loss": json_num(bigram),
+        "train_loss": json_number(train_loss), "val_loss": json_number(val_loss),
+        "bigram_val_loss": json_number(bigram),
         "seconds": round(seconds, 3), "tokens": tr.tokens_seen,
         "tokens_per_s": round(run.tokens_per_s(), 1),
         "n_train": len(ds.train), "n_val": len(ds.val),
-        "novelty": json_num(nov), "samples": names[:args.samples], "interrupted": interrupted,
+        "novelty": json_number(nov), "samples": names[:args.samples], "interrupted": interrupted,
     }
     metrics = {k: summary[k] for k in ("train_loss", "val_loss", "bigram_val_loss", "seconds", "tokens",
                                        "tokens_per_s", "novelty", "preset", "data", "n_train", "n_val")}

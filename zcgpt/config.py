@@ -11,11 +11,15 @@ from dataclasses import asdict, dataclass, fields, replace
 
 ACTIVATIONS = ("relu2", "relu", "gelu")
 DTYPES = ("float32", "float64")
+# The str fields and the values each may take (the CLI's flags and the page's designer offer these).
+CHOICES = {"activation": ACTIVATIONS, "dtype": DTYPES}
 # Old field name -> new name: checkpoints written before a rename still load.
 RENAMED = {"seed_truncation": "zeroclaw_truncation"}
 
 
-def _type_name(f) -> str:
+def type_name(f) -> str:
+    """A dataclass field's type as a name ("int", "float", "bool", "str"), whether the annotation
+    is the type itself or a string."""
     return f.type if isinstance(f.type, str) else f.type.__name__
 
 
@@ -86,13 +90,13 @@ class Config:
 
         for f in fields(self):
             v = getattr(self, f.name)
-            t = _type_name(f)
+            t = type_name(f)
             want = {"int": int, "float": (int, float), "bool": bool, "str": str}[t]
             bad = not isinstance(v, want) or (t != "bool" and isinstance(v, bool))
             need(not bad, f.name, f"{f.name} must be {t}, got {v!r}")
         for f in fields(self):
             v = getattr(self, f.name)
-            if _type_name(f) == "float" and f.name not in out:
+            if type_name(f) == "float" and f.name not in out:
                 need(math.isfinite(v), f.name, f"{f.name} must be a finite number, got {v!r}")
         if out:
             return out                      # the checks below compare values of the right types
@@ -127,7 +131,7 @@ class Config:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"bad config: unknown field(s) {', '.join(unknown)}")
-        floats = {f.name for f in fields(cls) if _type_name(f) == "float"}
+        floats = {f.name for f in fields(cls) if type_name(f) == "float"}
         d = {k: (float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v)
              for k, v in d.items()}
         return cls(**d).validate()
@@ -140,9 +144,9 @@ presets = {
     # zeroclaw, exactly: one name per step in file order, names cut to the 8-position block.
     "zeroclaw": Config(n_embd=16, n_head=4, n_layer=1, block_size=8, steps=5000, batch_size=1,
                        lr=1e-2, shuffle=False, zeroclaw_truncation=True),
-    # `shards` (see above): small cuts each batch into 6 shards, so up to 6 workers in a tab share
-    # its long steps; tiny's steps are short, and 3 shards cost the desktop less than more
-    # workers could win back there.
+    # `shards` (see above) is how many workers in a tab can share a step: small cuts each batch
+    # into 6, so up to 6 share its long steps; tiny into 3, since each shard is a pass of its own
+    # on the desktop too and tiny's steps are short.
     # zeroclaw's size class (under 5,000 parameters), but every name fits the block, and
     # batched, shuffled, with a norm before lm_head; tuned for validation loss in a minute.
     "tiny": Config(n_embd=20, n_head=4, n_layer=1, block_size=16, mlp_ratio=3, final_norm=True,

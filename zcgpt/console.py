@@ -1,5 +1,7 @@
-"""Console helpers for the command line: lines that survive a closed pipe, short figures."""
+"""Output helpers: lines that survive a closed pipe and short figures for the command line, and
+numbers as JSON can carry them (for the command line's --json and the page's messages alike)."""
 
+import math
 import os
 
 
@@ -36,3 +38,8 @@ def fmt_time(s):
 
 def fmt_rate(r):
     return f"{r / 1e3:.1f}k" if r >= 1e3 else f"{r:.0f}"
+
+
+def json_number(x):
+    """x, or None for a float NaN or infinity: JSON has neither, so they are written as null."""
+    return None if isinstance(x, float) and not math.isfinite(x) else x

@@ -10,7 +10,7 @@ import math
 import urllib.parse
 from dataclasses import asdict, dataclass, fields
 
-from .config import ACTIVATIONS, Config, presets
+from .config import CHOICES, Config, presets, type_name
 from .model import MAX_PARAMS, param_count
 from .run import VAL_POINTS, live_val_size
 
@@ -28,7 +28,6 @@ PAGE_PRESETS = {
     "zeroclaw": (5000, "zeroclaw is the reference's exact recipe: one name per step in file order,"
                        " names cut to the block."),
 }
-CHOICES = {"activation": ACTIVATIONS}
 LINK_EXTRA = ("preset", "seed", "data", "workers")   # link keys that are not Config fields
 MAX_LINK_CHARS = 2000
 TAB_MEMORY_MB = 1024      # a design needing more (weights, Adam, one step's activations) is refused
@@ -50,7 +49,7 @@ KEEP_TIMINGS = 5           # the tab's newest finished runs that scale the estim
 
 
 def field_types():
-    return {f.name: (f.type if isinstance(f.type, str) else f.type.__name__) for f in fields(Config)}
+    return {f.name: type_name(f) for f in fields(Config)}
 
 
 # The designer's words for a field: a label a learner reads first (the field's name follows it)

@@ -1,9 +1,8 @@
 """What the page's backend modules share: the limits the page's form uses too, and how a
 reply is made (a message dict, a refusal, a sentence)."""
 
-import math
-
 from .config import Config
+from .console import json_number
 from .data import MAX_FILE_BYTES
 
 CONFIG_FIELDS = set(Config.__dataclass_fields__) | {"seed"}
@@ -23,8 +22,7 @@ LIMITS = {
 
 def out(kind, **fields):
     """A message to the page; JSON has no NaN or infinity, so those become null."""
-    return {"type": kind, **{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                             for k, v in fields.items()}}
+    return {"type": kind, **{k: json_number(v) for k, v in fields.items()}}
 
 
 class Refused(Exception):
@@ -39,8 +37,7 @@ def in_range(value, name):
     return value
 
 
-def clean(x):
-    return None if isinstance(x, float) and not math.isfinite(x) else x
+clean = json_number   # a number for a message: NaN and infinity become None
 
 
 def sentence(exc):

@@ -35,6 +35,13 @@ export function setStatus(text, kind = '') {
   el.className = `status-line ${kind}`;
 }
 
+/** A panel's note line (the `note` class, and `kind`: ok, warn or error). */
+export function setNote(id, text, kind = '') {
+  const el = $(id);
+  el.textContent = text;
+  el.className = `note ${kind}`;
+}
+
 export function setProgress(step, steps) {
   const pct = steps ? Math.min(100, (100 * step) / steps) : 0;
   $('bar').style.width = `${pct}%`;

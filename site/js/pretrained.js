@@ -4,6 +4,7 @@
 // Generate, See inside and "Train on from the loaded model" work at once.
 
 import { LOCKED, page } from './page.js';
+import { setNote } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -12,10 +13,7 @@ export function createPretrained({ data, loadText, siteURL, setStatus }) {
   let waiting = null;   // {name, text, data}: a fetched model waiting for its list to be in use
   let busy = false;
 
-  const note = (text, kind = '') => {
-    $('pretrained-note').textContent = text;
-    $('pretrained-note').className = `note ${kind}`;
-  };
+  const note = (text, kind = '') => setNote('pretrained-note', text, kind);
   const pick = () => models.find((m) => m.preset === $('preset').value && m.data === $('dataset').value);
   const update = () => {
     const m = pick();

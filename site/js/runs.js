@@ -12,13 +12,11 @@ import { openStore } from './store.js';
 import { LOCKED, page } from './page.js';
 import { describe } from './describe.js';
 import { forgetTimings } from './speed.js';
+import { fmtInt, fmtLoss, setNote } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 const CSV_FIELDS = ['id', 'name', 'started', 'preset', 'seed', 'changes', 'data', 'params', 'steps', 'stepsDone',
   'trainLoss', 'valLoss', 'novelty', 'seconds', 'tokensPerS', 'status'];
-
-const num = (v, digits) => (v == null || !Number.isFinite(v) ? '—' : v.toFixed(digits));
-const int = (v) => (v == null || !Number.isFinite(v) ? '—' : Math.round(v).toLocaleString('en-US'));
 
 /** What differs from the preset, in words: "lr 0.01, n_layer 2, block_size 24". */
 export function changesText(run) {
@@ -70,10 +68,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
   const shown = new Set();       // records overlaid on the chart (by record: a run the store could not keep has no id)
   let clearArmed = false;
 
-  const say = (text, kind = '') => {
-    $('runs-note').textContent = text;
-    $('runs-note').className = `note ${kind}`;
-  };
+  const say = (text, kind = '') => setNote('runs-note', text, kind);
   const failed = (what, err) => say(`${what}: ${err.message}. Earlier runs are safe; delete some, or clear your data, to make room.`, 'error');
 
   const save = async (record, texts) => {
@@ -133,12 +128,12 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
     head.append(pick, name);
     const figs = document.createElement('div');
     figs.className = 'figs';
-    figs.append(fig('val', num(r.valLoss, 3)), fig('train', num(r.trainLoss, 3)),
+    figs.append(fig('val', fmtLoss(r.valLoss)), fig('train', fmtLoss(r.trainLoss)),
       fig('new', r.novelty == null ? '—' : `${Math.round(100 * r.novelty)}%`));
     const setting = document.createElement('p');
     setting.className = 'setting';
-    setting.textContent = [`${int(r.stepsDone)} / ${int(r.steps)} steps${r.status === 'interrupted' ? ' · cut off' : ''}`,
-      fmtS(r.seconds), `${int(r.tokensPerS)} tok/s`, `${int(r.params)} params`, r.data ?? r.dataLabel ?? 'your list',
+    setting.textContent = [`${fmtInt(r.stepsDone)} / ${fmtInt(r.steps)} steps${r.status === 'interrupted' ? ' · cut off' : ''}`,
+      fmtS(r.seconds), `${fmtInt(r.tokensPerS)} tok/s`, `${fmtInt(r.params)} params`, r.data ?? r.dataLabel ?? 'your list',
       r.status === 'loaded' ? null : `seed ${r.seed}, ${changesText(r)}`].filter(Boolean).join(' · ');
     const acts = document.createElement('div');
     acts.className = 'acts';

@@ -10,6 +10,7 @@
 // the curve by steps, so the same link gives the same curve in the same browser.
 
 import { LOCKED, page } from './page.js';
+import { setNote } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -32,10 +33,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
   let kept = null;     // text of the last model (trained or loaded), to give a restarted Python
   let restoring = false;
 
-  const note = (text, kind = '') => {
-    $('model-note').textContent = text;
-    $('model-note').className = `note ${kind}`;
-  };
+  const note = (text, kind = '') => setNote('model-note', text, kind);
 
   $('model-save').addEventListener('click', () => {
     note('Writing the model file…');

@@ -10,7 +10,7 @@ import { startWorker } from './runtime.js';
 
 const ENGINES = { simd: 'SIMD kernel', numpy: 'numpy' };   // what computes the matrix products
 
-const MB_PER_WORKER = 100;  // a helper's Python, numpy and a model: about 90 MB measured (README)
+const MB_PER_WORKER = 100;  // memory to count for each worker: its Python, numpy and a model, with some room
 const MEMORY_SHARE = 0.25;  // of the device memory the browser reports (at most 8 GB), for all workers
 
 /** Workers to use when the address does not say: one per core less one for the page, capped by

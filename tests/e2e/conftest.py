@@ -188,12 +188,6 @@ def open_tab(browser):
         t.close()
 
 
-@pytest.fixture(scope="session")
-def press_train():
-    """press_train_now for a test driving a page of its own (not a Tab)."""
-    return press_train_now
-
-
 @pytest.fixture(scope="module")
 def tab(server, open_tab):
     """One ready tab shared by a module's tests (a module may define its own); it closes when

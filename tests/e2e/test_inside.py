@@ -5,7 +5,6 @@ then the source panel (needs no model), then the others while tiny trains, after
 with the deeper small preset. A phone-sized tab checks the layout at 375 px.
 """
 
-import time
 from pathlib import Path
 
 import pytest
@@ -206,7 +205,8 @@ def test_panels_fit_a_phone(server, open_tab, metrics):
     for name in PANELS:
         open_panel(page, name)
         page.wait_for_selector(drawn[name])
-        time.sleep(0.2)
+        # two animation frames: the layout the check reads has been done and painted
+        page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         box = page.locator(f"#inside-{name}").bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (name, box)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import open_lab
+from conftest import open_lab, press_train_now
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,17 +139,17 @@ def test_a_run_cut_off_by_a_reload_continues_to_the_same_model(server, open_tab,
     tab.close()
 
 
-def test_a_full_quota_is_said_and_earlier_runs_stay(server, browser, press_train):
+def test_a_full_quota_is_said_and_earlier_runs_stay(server, browser):
     ctx = browser.new_context(viewport={"width": 1200, "height": 900})
     ctx.add_init_script(QUOTA_SCRIPT)
     page = ctx.new_page()
     page.goto(server.url)
     page.wait_for_selector("body[data-state=ready]", timeout=90000)
-    press_train(page, 60)
+    press_train_now(page, 60)
     page.wait_for_selector("body[data-state=done]", timeout=120000)
     page.wait_for_function("document.querySelector('#runs-body li button[data-act=use]') !== null")
     page.evaluate("window.__quotaFull = true")
-    press_train(page, 70)
+    press_train_now(page, 70)
     page.wait_for_selector("body[data-state=done]", timeout=120000)
     page.wait_for_function("document.getElementById('runs-note').textContent.includes('full')")
     assert "Earlier runs are safe" in page.inner_text("#runs-note")

@@ -225,7 +225,7 @@ def roughness(values):
     return sum(abs(a - b) for a, b in zip(xs, xs[1:]))
 
 
-def test_runs_compare_on_the_chart_smoothed_named_and_renamed(tab, tmp_path):
+def test_runs_compare_on_the_chart_smoothed_named_and_renamed(tab):
     page = tab.page
     page.click("#reset")
     tab.wait_state("ready")

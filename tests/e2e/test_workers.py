@@ -58,7 +58,7 @@ def runs(server, open_tab, tmp_path_factory, metrics):
     return out
 
 
-def test_same_bits_on_one_two_and_three_workers(runs, metrics):
+def test_same_bits_on_one_two_and_three_workers(runs):
     (run1, model1, _), *others = [runs[n] for n in (1, 2, 3)]
     assert model1["step"] == STEPS and model1["config"]["shards"] == 3
     assert model1["metrics"]["engine"] == ENGINE, "every worker ran the build's engine"
@@ -77,7 +77,7 @@ def test_no_long_main_thread_task_while_workers_train(runs, metrics):
     assert max(longest.values()) < FROZEN_TASK_MS, longest
 
 
-def test_a_helper_killed_mid_run_changes_nothing(server, open_tab, runs, tmp_path, metrics):
+def test_a_helper_killed_mid_run_changes_nothing(server, open_tab, runs, tmp_path):
     tab = open_with(open_tab, server, 3)
     page = tab.page
     page.click("#train")
