@@ -21,7 +21,7 @@ from .bytecode import HERE, key_of, replace_cached, run_node, script_key
 
 RECORD_SCRIPT = HERE / "imports_pyodide.py"
 # zcgpt's command line: the page never imports these (__main__ would run it).
-DESKTOP_ONLY = ("zcgpt.__main__", "zcgpt.cli", "zcgpt.bench")
+DESKTOP_ONLY = ("zcgpt.__main__", "zcgpt.cli", "zcgpt.bench", "zcgpt.process")
 
 
 # A file of PyScript's `pyscript` package in its bundle: "name.py":"<source as a JS string>".
