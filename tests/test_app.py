@@ -458,32 +458,68 @@ def test_a_paused_stopped_or_continued_run_does_not_time_the_tab(app, monkeypatc
     assert done["type"] == "done" and done["timings"] is None and app.timings == []
 
 
-def test_a_run_goes_on_from_its_snapshot_bit_for_bit(app, monkeypatch):
+@pytest.mark.parametrize("kind", ["scratch", "from_model"])
+def test_a_run_goes_on_from_its_snapshot_bit_for_bit(app, monkeypatch, kind):
     """Snapshot mid-run, a fresh backend (a reloaded page) goes on from it: the same points,
-    the same final loss and the same parameters as a run never interrupted."""
+    the same final loss and the same parameters as a run never interrupted. A run on from a
+    loaded model (of its own design: another width) goes on with that design."""
     import zcgpt.driver as driver
     msg = train_msg(60)
-    send(app, msg)
+    if kind == "from_model":
+        send(app, {**train_msg(20), "changes": {"steps": 20, "lr": 0.01, "n_embd": 24}})
+        drive(app)
+        model = send(app, {"type": "save"})[0]["text"]
+        send(app, {"type": "reset"})
+        send(app, {"type": "load_model", "name": "m.json", "text": model})
+        msg = train_msg(60, from_model=True)
+
+    def fresh_start():
+        if kind == "from_model":
+            send(app, {"type": "load_model", "name": "m.json", "text": model})
+        return send(app, msg)[0]
+
+    first = fresh_start()
     whole = drive(app)
     want_points = [p for m in whole if m["type"] == "progress" for p in m["points"]]
-    want_params = checkpoint.loads(send(app, {"type": "save"})[0]["text"])[0].flat.copy()
+    want_file = send(app, {"type": "save"})[0]["text"]
+    want_params = checkpoint.loads(want_file)[0].flat.copy()
 
     monkeypatch.setattr(driver, "SNAPSHOT_S", 0.0)
-    send(app, msg)
+    fresh_start()
     snap = None
     while snap is None:
         snap = next((m for m in checked(app.work(0.0)) if m["type"] == "snapshot"), None)
     assert 0 < snap["step"] < 60
     fresh = App()
     fresh.start("\n".join(NAMES), "names.txt")
-    start = send(fresh, {**msg, "snapshot": snap["text"]})[0]
+    # the page asks with the run's record: its preset and changes, and the snapshot
+    start = send(fresh, {**train_msg(60), "snapshot": snap["text"]})[0]
     assert start["type"] == "start" and start["continued_at"] == snap["step"]
+    assert start["config"] == first["config"] and start["base_step"] == first["base_step"]
+    assert start["init_val"] is None                     # the page keeps the first part's
     rest = drive(fresh)
+    assert rest[0]["busy"] > 0 and all(m["busy"] >= rest[0]["busy"] for m in rest if "busy" in m)
     got_points = [p for m in rest if m["type"] == "progress" for p in m["points"]]
     assert got_points == [p for p in want_points if p[0] > snap["step"]]
     assert rest[-1]["val"] == whole[-1]["val"] and rest[-1]["train_loss"] == whole[-1]["train_loss"]
-    got_params = checkpoint.loads(send(fresh, {"type": "save"})[0]["text"])[0].flat
-    assert (got_params == want_params).all()
+    got_file = send(fresh, {"type": "save"})[0]["text"]
+    assert (checkpoint.loads(got_file)[0].flat == want_params).all()
+    assert checkpoint.loads(got_file)[2]["step"] == checkpoint.loads(want_file)[2]["step"]
+
+
+def test_a_continued_run_counts_the_seconds_of_its_first_part(app, monkeypatch):
+    import zcgpt.driver as driver
+    monkeypatch.setattr(driver, "SNAPSHOT_S", 0.0)
+    send(app, train_msg(60))
+    snap = None
+    while snap is None:
+        snap = next((m for m in checked(app.work(0.01)) if m["type"] == "snapshot"), None)
+    earlier = json.loads(snap["text"])["resume"]["busy"]
+    assert earlier > 0
+    fresh = App()
+    fresh.start("\n".join(NAMES), "names.txt")
+    send(fresh, {**train_msg(60), "snapshot": snap["text"]})
+    assert drive(fresh)[-1]["busy"] > earlier
 
 
 def test_a_snapshot_only_goes_on_with_its_design_and_list(app, monkeypatch):
@@ -497,7 +533,6 @@ def test_a_snapshot_only_goes_on_with_its_design_and_list(app, monkeypatch):
     send(app, {"type": "reset"})
     before = snapshot(app)
     for msg, words in [
-        (train_msg(61, snapshot=snap["text"]), "another design"),
         (train_msg(60, snapshot="{}"), "not a zcgpt checkpoint"),
         (train_msg(60, snapshot="x"), "not a zcgpt checkpoint: invalid json"),
         (train_msg(60, snapshot=plain), "holds no saved run"),

@@ -113,19 +113,22 @@ class App:
         if self.items is None:
             raise Refused("there is no list to train on yet")
         preset, seed = msg["preset"], in_range(msg["seed"], "seed")
-        config, problems, cost = self.judge(preset, msg["changes"])
-        if problems:
-            raise Refused(next(iter(problems.values())))
-        if cost["refused"]:
-            raise Refused(f"this model is too big for the tab: {cost['refused']}")
+        config = None          # a continued run goes on with its snapshot's design, accepted before
+        if msg.get("snapshot") is None:
+            config, problems, cost = self.judge(preset, msg["changes"])
+            if problems:
+                raise Refused(next(iter(problems.values())))
+            if cost["refused"]:
+                raise Refused(f"this model is too big for the tab: {cost['refused']}")
         if msg.get("from_model") and self.loaded is None:
             raise Refused("there is no loaded model to train on: load a model file first")
-        run, base_step = prepare_run(self.items, config, seed, self.pool, msg.get("snapshot"),
-                                     self.loaded if msg.get("from_model") else None)
+        start = prepare_run(self.items, config, seed, self.pool, msg.get("snapshot"),
+                            self.loaded if msg.get("from_model") else None)
+        run = start.run
         self.run_id += 1
         self.paused = False
-        self.record = ModelRecord.for_run(base_step, seed, preset, self.data_name)
-        self.job = Job(self.run_id, run, self.record, self.pool, self.items, t0)
+        self.record = ModelRecord.for_run(start.base_step, seed, preset, self.data_name)
+        self.job = Job(self.run_id, start, self.record, self.pool, self.items, t0)
         if self.pool is not None:
             self.pool.begin(self.run_id, run.trainer.config, run.trainer.dataset.vocab.size, seed)
         run.watch = self.watch

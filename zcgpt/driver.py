@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from . import checkpoint
 from .checkpoint import CheckpointError
-from .data import DataError, make_dataset
+from .data import DataError, Dataset, make_dataset
 from .design import Timing, run_work
 from .kernels import engine
 from .prng import Rng
@@ -27,6 +27,7 @@ VAL_FRAC = 0.1         # share of the list held out for validation
 TICK_S = 0.04          # seconds of a run's work between two looks at the page's messages
 SAMPLE_EVERY_S = 1.0   # seconds of training between live samples of names
 SNAPSHOT_S = 15.0      # seconds of training between copies of the run for the page to keep
+RECIPE = ("steps", "lr", "warmup_steps")   # what a run on from a model sets anew (run.train_on)
 LIVE_SAMPLES = 8
 NOVELTY_SAMPLES = 200  # names drawn at the end of a run to measure the share of new ones
 
@@ -54,17 +55,27 @@ class ModelRecord:
                                 resume=resume)
 
 
+@dataclass
+class Start:
+    """A run about to start: its Run, the steps its model had before it, and the seconds it has
+    trained already (a continued run's first part)."""
+    run: Run
+    base_step: int = 0
+    busy: float = 0.0
+
+
 def prepare_run(items, config, seed, pool=None, snapshot=None, loaded=None):
-    """The Run of the page's Train on `items` -> (run, steps its model had before). From scratch;
-    continued from `snapshot` (the text of a snapshot the page kept); or on from `loaded` (the
+    """The Start of the page's Train on `items`. From scratch; continued from `snapshot` (the text
+    of a snapshot the page kept: its own design, vocabulary and state); or on from `loaded` (the
     text of a model file; its design, with this run's steps and lr). Refused says why not."""
     try:
         ds = make_dataset(items, VAL_FRAC, seed)
-        model, base_step, state = None, 0, None
+        model, state, start = None, None, {}
         if loaded is not None:
-            model, ds, config, base_step = from_loaded(loaded, ds, config.steps, config.lr)
+            model, ds, config, start["base_step"] = from_loaded(loaded, ds, config.steps, config.lr)
         elif snapshot is not None:
-            model, state = from_snapshot(snapshot, config, ds, items)
+            model, ds, state, config = from_snapshot(snapshot, ds, items)
+            start = {k: state[k] for k in ("base_step", "busy") if k in state}
         tr = Trainer(config, ds, seed, model=model)
         run = Run(tr, Schedule.for_page(tr), pool=pool)
         if state is not None:
@@ -72,22 +83,28 @@ def prepare_run(items, config, seed, pool=None, snapshot=None, loaded=None):
             run.restore(state["run"])
     except (DataError, CheckpointError, ValueError) as exc:
         raise Refused(str(exc)) from None
-    return run, base_step
+    return Start(run, **start)
 
 
-def from_snapshot(text, config, ds, items):
-    """The model and state of a kept snapshot, checked against this run's design and data."""
+def from_snapshot(text, ds, items):
+    """A kept snapshot's model, the split in its vocabulary, and its state; checked against the
+    list in use (a run goes on only on the list it trained on)."""
     if len(text) > LIMITS["model_bytes"]:
         raise Refused("the saved run is too big to go on from")
     model, vocab, meta = checkpoint.loads(text)
     state = meta.get("resume")
     if not isinstance(state, dict) or not {"trainer", "run", "data"} <= set(state):
         raise Refused("this model file holds no saved run to go on from")
-    if model.config != config:
-        raise Refused("the saved run is of another design than the one asked for")
-    if state["data"] != data_hash(items) or vocab != ds.vocab:
+    if state["data"] != data_hash(items) or vocab.unknown("".join(ds.vocab.chars)):
         raise Refused("the saved run trained on another list: choose that list first")
-    return model, state
+    base_step, busy = state.get("base_step", 0), state.get("busy", 0.0)
+    recipe = state.get("recipe", {})
+    if not (isinstance(base_step, int) and not isinstance(base_step, bool) and base_step >= 0
+            and isinstance(busy, (int, float)) and not isinstance(busy, bool) and 0 <= busy < 1e9
+            and isinstance(recipe, dict) and set(recipe) <= set(RECIPE)):
+        raise Refused("the saved run does not fit: base_step, busy or recipe")
+    config = model.config.replace(**recipe)      # a run on from a model has its own steps and lr
+    return model, Dataset(vocab, ds.train, ds.val), state, config
 
 
 def from_loaded(text, ds, steps, lr):
@@ -110,9 +127,9 @@ class Job:
     """The run in progress: its Run, the record its model will be saved with, and the counters
     the page's progress needs. `pool`: the helper workers sharing its steps (None: alone)."""
 
-    def __init__(self, run_id, run, record, pool=None, items=(), t0=None):
+    def __init__(self, run_id, start, record, pool=None, items=(), t0=None):
         self.id = run_id
-        self.run = run
+        self.run = run = start.run
         self.record = record     # steps before this run + the run's own steps = the model's steps
         self.base_step = record.step
         self.pool = pool
@@ -120,9 +137,9 @@ class Job:
         self.final = None        # the final evaluation's generator, once training has ended
         self.ended = False       # the final evaluation is over: done() says how the run ended
         self.stop = False
-        self.busy = 0.0          # seconds spent on this run (pauses excluded)
-        self.last_sample = 0.0
-        self.last_snapshot = 0.0
+        self.busy = start.busy   # seconds spent on this run (pauses excluded), both parts of a continued one
+        self.last_sample = self.busy
+        self.last_snapshot = self.busy
         self.pending_snapshot = False
         self.open = None         # the OpenTick of a step waiting for helpers
         self.t0 = time.perf_counter() if t0 is None else t0   # when the page's "train" arrived
@@ -142,7 +159,7 @@ class Job:
     def start(self, preset, from_model=False):
         """The run's first message: its design and split, and its loss before any step."""
         tr, schedule, ds = self.trainer, self.run.schedule, self.trainer.dataset
-        init_val = tr.evaluate(list(schedule.val_items)) if schedule.val_items else None
+        init_val = tr.evaluate(list(schedule.val_items)) if schedule.val_items and tr.step == 0 else None
         return out("start", run=self.id, preset=preset, steps=tr.config.steps, lr=tr.config.lr, seed=self.seed,
                    init_val=init_val, params=tr.model.num_params(), vocab_size=ds.vocab.size,
                    uniform=math.log(ds.vocab.size), n_train=len(ds.train), n_val=len(ds.val),
@@ -212,7 +229,9 @@ class Job:
     def snapshot(self):
         """The run so far as a model file with the state to continue from (see App.on_train)."""
         t0, tr = time.perf_counter(), self.trainer
-        resume = {"trainer": tr.state(), "run": self.run.state(), "data": self.data_hash}
+        resume = {"trainer": tr.state(), "run": self.run.state(), "data": self.data_hash,
+                  "base_step": self.base_step, "busy": self.busy,
+                  "recipe": {k: getattr(tr.config, k) for k in RECIPE}}
         record = ModelRecord(tr.step, self.seed, {k: v for k, v in self.record.metrics.items()
                                                   if k in ("preset", "data", "engine")})
         text = record.save(tr.model, tr.dataset.vocab, resume=resume)
