@@ -84,7 +84,7 @@ async def on_init(msg):
     from zcgpt.shards import Pool
     app.pool = Pool(send_to_helper)
     app.pool.wake = wake
-    post(app.start(text, name, link=msg.get("hash") or "", timings=msg.get("timings"),
+    post(app.start(text, name, link=msg.get("hash") or "", timings=msg.get("timings"), snapshot_s=msg.get("snapshot_s"),
                    seconds=time.perf_counter() - t0, numpy=numpy.__version__, bytecode=bytecode_report(),
                    engine_note=engine_note))
 

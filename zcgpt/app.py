@@ -44,17 +44,18 @@ class App:
         self.timings = []        # the tab's newest finished runs (zcgpt.design.Timing), for a design's time
         self.watch = False       # the page's gradient panel is open: points carry part_stats
         self.pool = None         # zcgpt.shards.Pool of the tab's helper workers (None: train alone)
+        self.snapshot_s = None   # training seconds between snapshots (None: zcgpt.driver.SNAPSHOT_S)
         self.views = Views(lambda: (self.model, self.vocab, self.current_step()))
 
     # ---------- the adapter's entry points ----------
 
-    def start(self, text, source, link="", timings=None, **runtime):
-        """The built-in names at start-up -> the "ready" message, with the settings of the
-        page's address (`link`: its hash) and the runtime's versions and timings. `timings`:
-        the runs the page kept (timing_dict's form; any that does not fit is left out)."""
-        self.items = parse_lines(text, source)
-        self.data_name = source
-        self.timings = read_timings(timings)
+    def start(self, text, source, link="", timings=None, snapshot_s=None, **runtime):
+        """The built-in names at start-up -> "ready", with the settings of the page's address
+        (`link`: its hash), the runtime's versions and the runs the page kept (`timings`, any
+        that does not fit left out). `snapshot_s`: the page's ?snapshot_s= (tests, the curious)."""
+        if snapshot_s is not None:
+            self.snapshot_s = min(600.0, max(0.5, float(snapshot_s)))
+        self.items, self.data_name, self.timings = parse_lines(text, source), source, read_timings(timings)
         vocab = Vocab.from_items(self.items)
         return out("ready", zcgpt=__version__, items=len(self.items), vocab_size=vocab.size,
                    chars="".join(vocab.chars), longest=max(self.items, key=len),
@@ -128,7 +129,7 @@ class App:
         self.run_id += 1
         self.paused = False
         self.record = ModelRecord.for_run(start.base_step, seed, preset, self.data_name)
-        self.job = Job(self.run_id, start, self.record, self.pool, self.items, t0)
+        self.job = Job(self.run_id, start, self.record, self.pool, self.items, t0, self.snapshot_s)
         if self.pool is not None:
             self.pool.begin(self.run_id, run.trainer.config, run.trainer.dataset.vocab.size, seed)
         run.watch = self.watch
@@ -248,12 +249,11 @@ class App:
     def on_helper_gone(self, msg):
         return helpers.gone(self.pool, msg["id"], msg.get("reason"), self.shards()) if self.pool is not None else []
 
-    def from_helper(self, hid, header, arrays):
-        """A helper's answer (through the adapter) -> messages for the page."""
-        return helpers.answered(self.pool, hid, header, arrays, self.shards()) if self.pool is not None else []
+    def from_helper(self, hid, header, arrays):      # the adapter's, with its pool: a helper answered
+        return helpers.answered(self.pool, hid, header, arrays, self.shards())
 
-    def overdue(self, limit):
-        return helpers.overdue(self.pool, limit, self.shards()) if self.pool is not None else []
+    def overdue(self, limit):                        # the adapter's, with its pool: helpers too slow
+        return helpers.overdue(self.pool, limit, self.shards())
 
     def shards(self):
         return self.job.trainer.config.shards if self.job is not None else None

@@ -127,7 +127,7 @@ class Job:
     """The run in progress: its Run, the record its model will be saved with, and the counters
     the page's progress needs. `pool`: the helper workers sharing its steps (None: alone)."""
 
-    def __init__(self, run_id, start, record, pool=None, items=(), t0=None):
+    def __init__(self, run_id, start, record, pool=None, items=(), t0=None, snapshot_s=None):
         self.id = run_id
         self.run = run = start.run
         self.record = record     # steps before this run + the run's own steps = the model's steps
@@ -141,6 +141,7 @@ class Job:
         self.last_sample = self.busy
         self.last_snapshot = self.busy
         self.pending_snapshot = False
+        self.snapshot_s = SNAPSHOT_S if snapshot_s is None else snapshot_s   # training seconds between snapshots
         self.open = None         # the OpenTick of a step waiting for helpers
         self.t0 = time.perf_counter() if t0 is None else t0   # when the page's "train" arrived
         self.timed = run.trainer.step == 0   # Train to "done" measures the tab (no pause, not continued)
@@ -165,7 +166,7 @@ class Job:
                    uniform=math.log(ds.vocab.size), n_train=len(ds.train), n_val=len(ds.val),
                    config=tr.config.to_dict(), report_every=schedule.report_every,
                    val_every=schedule.val_every, val_items=len(schedule.val_items),
-                   from_model=from_model, base_step=self.base_step, continued_at=tr.step)
+                   from_model=from_model, base_step=self.base_step, continued_at=tr.step, busy=self.busy)
 
     def work(self, seconds, paused=False):
         """About `seconds` of the run's work -> messages: progress (and a snapshot when due);
@@ -212,7 +213,7 @@ class Job:
             extra["samples"] = self.label(self.sample(LIVE_SAMPLES, self.seed + tr.step))
         self.busy += time.perf_counter() - tick.t0
         self.record.metrics["train_loss"] = run.train_loss
-        if self.busy - self.last_snapshot >= SNAPSHOT_S and not run.done:
+        if self.busy - self.last_snapshot >= self.snapshot_s and not run.done:
             self.last_snapshot = self.busy
             self.pending_snapshot = True
         if run.watch:

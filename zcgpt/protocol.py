@@ -11,7 +11,7 @@ import math
 
 # page -> worker
 TO_WORKER = {
-    "init": {"data": "str", "hash": "str?", "timings": "list?"},   # start-up: the names' URL, the address's
+    "init": {"data": "str", "hash": "str?", "timings": "list?", "snapshot_s": "number?"},   # start-up: the names' URL, the address's
                                                                # hash, the runs the page kept (done's timings)
     "train": {"preset": "str", "seed": "int", "changes": "dict", "data": "str?", "from_model": "bool?",
               "snapshot": "str?"},                         # snapshot: a "snapshot" text to continue from
@@ -44,7 +44,7 @@ TO_PAGE = {
               "init_val": "number?", "params": "int", "vocab_size": "int", "uniform": "number",
               "n_train": "int", "n_val": "int", "config": "dict", "report_every": "int",
               "val_every": "int", "val_items": "int", "from_model": "bool", "base_step": "int",
-              "continued_at": "int"},
+              "continued_at": "int", "busy": "number"},             # busy: seconds trained before (continued)
     "progress": {"run": "int", "step": "int", "steps": "int", "loss": "number?", "points": "list",
                  "tokens": "int", "tick_tokens": "int", "tick_s": "number", "busy": "number",
                  "val": "number?", "samples": "list?", "parts": "list?",   # parts: [[step, {part: [grad, ratio]}]]
