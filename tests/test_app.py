@@ -353,6 +353,10 @@ def test_inspect_panels(trained):
     ("#lr=nan&lr=0.1", {}, ["lr “nan”", "lr is given twice"]),
     ("#seed=4294967296", {}, ["seed “4294967296” is not a whole number from 0 to 4294967295"]),
     ("#colour=red", {}, ["“colour” is not a setting here"]),
+    ("#pretrained=tiny.cities&data=cities&steps=300",
+     {"pretrained": "tiny.cities", "data": "cities", "steps": 300}, []),
+    ("#pretrained=huge.names", {}, ["no pre-trained model “huge.names”"]),
+    ("#pretrained=tiny.<b>", {}, ["no pre-trained model “tiny.<b>”"]),
     ("#steps=" + "9" * 5000, {}, ["over 2000 characters"]),
 ])
 def test_parse_link(link, settings, notes):

@@ -28,7 +28,7 @@ PAGE_PRESETS = {
     "zeroclaw": (5000, "zeroclaw is the reference's exact recipe: one name per step in file order,"
                        " names cut to the block."),
 }
-LINK_EXTRA = ("preset", "seed", "data", "workers")   # link keys that are not Config fields
+LINK_EXTRA = ("preset", "seed", "data", "workers", "pretrained")   # link keys that are not Config fields
 MAX_LINK_CHARS = 2000
 TAB_MEMORY_MB = 1024      # a design needing more (weights, Adam, one step's activations) is refused
 TAB_MAX_SECONDS = 30 * 60
@@ -313,6 +313,12 @@ def parse_link(text, limits):
                 notes.append(f"there is no model “{shown}” (there are {', '.join(presets)})")
         elif key == "data":
             settings[key] = value      # the page knows its built-in lists
+        elif key == "pretrained":      # "tiny.cities": the run starts from that pre-trained model
+            preset, _, data = value.partition(".")
+            if preset in presets and data.isalpha() and data.isascii() and len(data) <= 20:
+                settings[key] = value
+            else:
+                notes.append(f"there is no pre-trained model “{shown}” (they are named like tiny.names)")
         elif key in ("seed", "workers"):
             lo, hi = limits[key]
             number = _number(value, "int")

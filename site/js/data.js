@@ -30,6 +30,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
   let shown = '';                   // the summary of that list, restored when a new one is refused
   let asked = null;                 // the message of the list being checked
   let kept = null;                  // the message of the list in use, to give a restarted Python
+  let settled = null;               // resolves the promise of use()/useBuiltin() with the answer
 
   const ask = (msg) => {
     asked = msg;
@@ -131,6 +132,24 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
       $('dataset').dispatchEvent(new Event('change'));
       return true;
     },
+    /** The message that put the list in use (kept with a run on your own list, to continue it). */
+    message: () => kept,
+    /** Put a kept list message back in use; resolves true once Python has it, false if refused. */
+    use(msg) {
+      return new Promise((resolve) => {
+        settled = resolve;
+        busy = true;
+        ask(msg);
+      });
+    },
+    /** Choose a built-in list; resolves true once it is in use. */
+    useBuiltin(name) {
+      if (name === current) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        settled = resolve;
+        if (!this.chooseBuiltin(name)) { settled = null; resolve(false); }
+      });
+    },
     /** The data a run will use: a built-in name, or null for the user's own list. */
     builtin: () => (current === 'yours' ? null : current),
     isBusy: () => busy,
@@ -164,6 +183,8 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
         }
         showSource(current);
         summary(msg);
+        settled?.(true);
+        settled = null;
       },
       data_error(msg) {
         busy = false;
@@ -172,6 +193,8 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
         if (msg.via === 'file') $('data-file').value = '';
         showError(`${msg.message} Nothing changed: the next run still uses the list above.`);
         $('data-summary').textContent = shown;
+        settled?.(false);
+        settled = null;
       },
     },
   };

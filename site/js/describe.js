@@ -11,18 +11,30 @@ const WORDS = {
   final_norm: (v) => (v ? 'final norm' : 'no final norm'), activation: (v) => v,
 };
 
-/** "tiny, width 32, 2 layers, seed 7, cities": the preset, then only what differs from it. */
+/** Where a run started, in words: "pre-trained tiny on cities", "run 3", "model.json"; null from scratch. */
+export function startText(start) {
+  if (start?.kind === 'pretrained') return `pre-trained ${start.preset} on ${start.data}`;
+  if (start?.kind === 'run') return `run ${start.run}`;
+  if (start?.kind === 'file') return start.name;
+  return null;
+}
+
+/** "tiny, width 32, 2 layers, seed 7, cities": the preset, then only what differs from it; a run
+ * from a model: "from pre-trained tiny on cities, lr 0.005, seed 7". */
 export function describe(run) {
   const p = page.presets[run.preset];
-  const parts = [run.from_model ? 'from a loaded model' : run.preset];
-  if (p) {
+  const from = startText(run.start);
+  const parts = [from ? `from ${from}` : run.preset];
+  if (from) {
+    if (run.changes?.lr != null && run.changes.lr !== p?.lr) parts.push(WORDS.lr(run.changes.lr));
+  } else if (p) {
     for (const [k, v] of Object.entries(run.changes || {})) {
       if (k !== 'steps' && p[k] !== v) parts.push((WORDS[k] || ((x) => `${k} ${x}`))(v));
     }
   }
   const usual = Number(document.getElementById('seed')?.defaultValue ?? NaN);   // the form's own seed
   if (run.seed != null && run.seed !== usual) parts.push(`seed ${run.seed}`);
-  if (run.data && run.data !== 'names') parts.push(run.data);
+  if (run.data && run.data !== 'names' && run.data !== run.start?.data) parts.push(run.data);
   else if (run.data == null && run.dataLabel) parts.push(run.dataLabel);
   return parts.join(', ');
 }

@@ -110,12 +110,14 @@ function onTrain(run, problem) {
     from_model: run.from_model, snapshot: run.snapshot });
 }
 
-/** Go on with a run of the runs table from its last snapshot (after a reload, say). */
+/** Go on with a run of the runs table from its last snapshot (after a reload, say): the snapshot
+ * holds its design, vocabulary and state; the record its curve, start and first loss. */
 function continueRun(record, snapshot) {
   if (!['ready', 'done'].includes(page.state)) return;
   controls.applyLink({ preset: record.preset, seed: record.seed, ...record.changes });
   onTrain({ preset: record.preset, seed: record.seed, steps: record.changes.steps, lr: record.changes.lr,
-    changes: record.changes, snapshot, continues: record.id, earlierPoints: record.points });
+    changes: record.changes, snapshot, continues: record.id, earlierPoints: record.points, start: record.start,
+    initVal: record.initVal });
 }
 
 function onPause(by = 'user') {
@@ -191,8 +193,10 @@ const handlers = {
 
   start(msg) {
     if (!app.run) return;
-    Object.assign(app.run, { id: msg.run, steps: msg.steps, params: msg.params, initVal: msg.init_val, uniform: msg.uniform });
-    chart.reset(msg.uniform, msg.init_val, runLabel(app.run));
+    // a continued run: its first part's loss at step 0, and the steps and seconds it had
+    Object.assign(app.run, { id: msg.run, steps: msg.steps, params: msg.params, initVal: msg.init_val ?? app.run.initVal,
+      uniform: msg.uniform, continuedAt: msg.continued_at, busyBefore: msg.busy });
+    chart.reset(msg.uniform, app.run.initVal, runLabel(app.run));
     for (const p of app.run.earlierPoints || []) {     // a continued run: its curve so far
       if (p[0] > msg.continued_at) break;
       chart.add(...p);
@@ -216,7 +220,7 @@ const handlers = {
     }
     run.ticks.push({ step: msg.step, tokens: msg.tick_tokens, s: msg.tick_s, busy: msg.busy,
       val: msg.val ?? null, ms: performance.now() - run.t0 });
-    const stepsPerS = msg.step / msg.busy;
+    const stepsPerS = (msg.step - run.continuedAt) / (msg.busy - run.busyBefore);   // this part's rate
     ui.setProgress(msg.step, msg.steps);
     ui.setStats({
       step: msg.step, steps: msg.steps, loss: msg.loss ?? undefined,
@@ -395,18 +399,19 @@ async function boot() {
   await nextTask();
   const send = (msg) => app.worker.send(msg);
   const dataPanel = addPanel(createDataPanel({ send, fmtInt: ui.fmtInt, siteURL }));
-  const { createSharePanel, linkFor } = await import('./share.js');
+  const { createSharePanel, linkFor, noLinkReason } = await import('./share.js');
   await nextTask();
+  let pretrained = null;
   const sharePanel = addPanel(createSharePanel({ send, setStatus: ui.setStatus, setState, getState: () => page.state,
     data: dataPanel, fmtInt: ui.fmtInt, fillForm: controls.applyLink,
-    onLoadedFile: (msg, text) => runsPanel?.addLoaded(msg, text) }));
+    onLoadedFile: (msg, text) => runsPanel?.addLoaded(msg, text), loadPretrained: (id) => pretrained?.loadId(id) }));
   const { createRunsPanel } = await import('./runs.js');
   await nextTask();
   runsPanel = addPanel(createRunsPanel({ getRun: () => app.run, currentData: () => dataPanel.builtin(), chart,
-    linkFor, continueRun, useModel: sharePanel.loadText }));
+    linkFor, noLinkReason, continueRun, useModel: sharePanel.loadText, lists: dataPanel }));
   const { createPretrained } = await import('./pretrained.js');
   await nextTask();
-  const pretrained = addPanel(createPretrained({ data: dataPanel, loadText: sharePanel.loadText, siteURL,
+  pretrained = addPanel(createPretrained({ data: dataPanel, loadText: sharePanel.loadText, siteURL,
     setStatus: ui.setStatus }));
   build.then((info) => dataPanel.setDatasets(info?.datasets));
   build.then((info) => pretrained.setModels(info?.pretrained));
@@ -418,7 +423,10 @@ async function boot() {
 /** Tell a started Python where the names are (hash: the address's settings). */
 function sendInit(hash) {
   const data = app.info?.datasets?.[0]?.path || 'data/names.txt';
-  app.worker.send({ type: 'init', data: siteURL(data), hash, timings: keptTimings() });
+  // ?snapshot_s=2: a snapshot to continue from every 2 s of training (15 s unless asked; tests ask)
+  const every = Number(new URLSearchParams(window.location.search).get('snapshot_s'));
+  app.worker.send({ type: 'init', data: siteURL(data), hash, timings: keptTimings(),
+    ...(every > 0 ? { snapshot_s: every } : {}) });
 }
 
 function restartPython(reason) {

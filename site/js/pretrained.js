@@ -24,22 +24,22 @@ export function createPretrained({ data, loadText, siteURL, setStatus }) {
     btn.title = m ? `${m.steps} steps, seed ${m.seed}, ${Math.round(m.bytes / 1000)} kB` : '';
     if (!busy && !m && models.length) note(`No pre-trained ${$('preset').value} model for this list (its recipe does not learn it).`);
   };
-  const load = (m) => {
+  const load = (got) => {
     waiting = null;
     busy = false;
-    loadText(m.name, m.text);
+    loadText(got.name, got.text, { kind: 'pretrained', preset: got.m.preset, data: got.m.data, path: got.m.path });
   };
+  let linked = null;    // "tiny.cities" from a link, until the models are known
+  let known = false;    // build.json's models have arrived
 
-  $('pretrained-load').addEventListener('click', async () => {
-    const m = pick();
-    if (!m) return;
+  const fetchModel = async (m) => {
     busy = true;
     update();
     note(`Fetching the pre-trained ${m.preset} model (${Math.round(m.bytes / 1000)} kB)…`);
     try {
       const res = await fetch(siteURL(m.path));
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const got = { name: `pre-trained ${m.preset} on ${m.data}`, text: await res.text(), data: m.data };
+      const got = { name: `pre-trained ${m.preset} on ${m.data}`, text: await res.text(), data: m.data, m };
       // "New" names and training on need the model's own list in use first.
       if (data.builtin() === m.data) load(got);
       else if (data.chooseBuiltin(m.data)) waiting = got;
@@ -49,6 +49,22 @@ export function createPretrained({ data, loadText, siteURL, setStatus }) {
       note(`The pre-trained model could not be fetched (${err?.message || err}).`, 'error');
       update();
     }
+  };
+  /** A link's pretrained=tiny.cities: fetch and load that model (once the models are known);
+   * false if there is no such model here. */
+  const loadId = (id) => {
+    if (!known) {
+      linked = id;
+      return true;
+    }
+    linked = null;
+    const m = models.find((x) => `${x.preset}.${x.data}` === id);
+    if (m) fetchModel(m);
+    return Boolean(m);
+  };
+  $('pretrained-load').addEventListener('click', () => {
+    const m = pick();
+    if (m) fetchModel(m);
   });
   for (const id of ['preset', 'dataset']) $(id).addEventListener('change', update);
 
@@ -56,8 +72,11 @@ export function createPretrained({ data, loadText, siteURL, setStatus }) {
     /** build.json's pre-trained models, each {preset, data, path, bytes, steps, seed, val_loss}. */
     setModels(list) {
       models = (list || []).filter((m) => m.val_loss != null);
+      known = true;
       update();
+      if (linked && !loadId(linked)) note(`There is no pre-trained model “${linked}” here.`, 'error');
     },
+    loadId,
     onState: update,
     handlers: {
       data(msg) {

@@ -10,13 +10,14 @@
 
 import { openStore } from './store.js';
 import { LOCKED, page } from './page.js';
-import { describe } from './describe.js';
+import { describe, startText } from './describe.js';
 import { forgetTimings } from './speed.js';
 import { fmtInt, fmtLoss, setNote } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
-const CSV_FIELDS = ['id', 'name', 'started', 'preset', 'seed', 'changes', 'data', 'params', 'steps', 'stepsDone',
-  'trainLoss', 'valLoss', 'novelty', 'seconds', 'tokensPerS', 'status'];
+const CSV_FIELDS = ['id', 'name', 'started', 'start', 'preset', 'seed', 'changes', 'config', 'data', 'params', 'steps',
+  'stepsDone', 'baseStep', 'trainLoss', 'valLoss', 'novelty', 'seconds', 'tokensPerS', 'status'];
+const LIST_BYTES = 16 * 2 ** 20;   // your own list is kept with its run up to this size, to continue it
 
 /** What differs from the preset, in words: "lr 0.01, n_layer 2, block_size 24". */
 export function changesText(run) {
@@ -33,15 +34,34 @@ export function nameOf(r) {
   return r.id == null ? what : `run ${r.id} · ${what}`;
 }
 
+/** The model file a run that started from a model trains on from, as the command line names it. */
+function initFile(start) {
+  if (start.kind === 'pretrained') return `dist/${start.path}`;        // python build.py writes it there
+  if (start.kind === 'run') return `zcgpt-run${start.run}.json`;        // run N's Model button saves it so
+  return start.name;
+}
+
 /** The command line that trains the same run on the desktop. */
 export function commandFor(run) {
+  const data = `--data ${run.data ? `${run.data}.txt` : 'your-list.txt'}`;
+  if (startText(run.start)) {          // on from a model: its design and vocabulary come from the file
+    return ['python -m zcgpt train', `--init ${initFile(run.start)}`, `--seed ${run.seed}`,
+      `--steps ${run.changes?.steps ?? run.steps}`, `--lr ${run.changes?.lr ?? run.config?.lr}`, data].join(' ');
+  }
   const args = ['python -m zcgpt train', `--preset ${run.preset}`, `--seed ${run.seed}`];
   for (const [k, v] of Object.entries(run.changes || {})) {
     const flag = `--${k.replace(/_/g, '-')}`;
     args.push(typeof v === 'boolean' ? (v ? flag : `--no-${k.replace(/_/g, '-')}`) : `${flag} ${v}`);
   }
-  args.push(`--data ${run.data ? `${run.data}.txt` : 'your-list.txt'}`);
+  args.push(data);
   return args.join(' ');
+}
+
+/** A run's settings on its card: the seed and what differs from the preset, or where it started. */
+function settingText(r) {
+  const from = startText(r.start);
+  if (!from) return `seed ${r.seed}, ${changesText(r)}`;
+  return `from ${from} (${fmtInt(r.baseStep ?? r.start.step ?? 0)} steps before), seed ${r.seed}, lr ${r.changes?.lr ?? r.config?.lr}`;
 }
 
 function download(name, text, type) {
@@ -59,7 +79,7 @@ function csvCell(v) {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function createRunsPanel({ getRun, currentData, chart, linkFor, continueRun, useModel }) {
+export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkReason, continueRun, useModel, lists }) {
   let store = null;
   let runs = [];                 // records, newest first
   let current = null;            // the record of the run in progress
@@ -134,7 +154,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
     setting.className = 'setting';
     setting.textContent = [`${fmtInt(r.stepsDone)} / ${fmtInt(r.steps)} steps${r.status === 'interrupted' ? ' · cut off' : ''}`,
       fmtS(r.seconds), `${fmtInt(r.tokensPerS)} tok/s`, `${fmtInt(r.params)} params`, r.data ?? r.dataLabel ?? 'your list',
-      r.status === 'loaded' ? null : `seed ${r.seed}, ${changesText(r)}`].filter(Boolean).join(' · ');
+      r.status === 'loaded' ? null : settingText(r)].filter(Boolean).join(' · ');
     const acts = document.createElement('div');
     acts.className = 'acts';
     const button = (text, fn, title) => {
@@ -153,12 +173,15 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
       button('Use', () => onUse(r), 'load its model: generate names and look inside');
       button('Model', () => onDownload(r), 'download its model file');
     }
-    if (r.data && r.status !== 'loaded') {
+    const why = noLinkReason(r);
+    if (!why && r.status !== 'loaded') {
       const a = document.createElement('a');
       a.href = linkFor(r);
       a.textContent = 'Link';
       a.target = '_blank';
       acts.append(a);
+    } else if (r.status !== 'loaded') {
+      acts.append(span('no-link', `No link: ${why}.`));
     }
     if (r.status !== 'loaded') button('Command', () => onCommand(r), 'the command line that trains this run');
     const rename = button('Rename', () => onRename(r, name), 'give this run a name of your own');
@@ -209,8 +232,12 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
   async function onContinue(r) {
     const text = await store.text(`${r.id}:snapshot`);
     if (!text) { say(`Run ${r.id} has no saved state to go on from.`, 'error'); return; }
-    if ((r.data ?? null) !== (currentData() ?? null)) {
-      say(`Run ${r.id} trained on ${r.data ? `the built-in list “${r.data}”` : 'your own list'}: choose it in Data first.`, 'warn');
+    if (r.data == null) {           // your own list: the copy kept with the run goes back in use
+      const list = JSON.parse(await store.text(`${r.id}:list`) || 'null');
+      if (!list) { say(`Run ${r.id} trained on your own list, and it was not kept: load that list in Data first.`, 'warn'); return; }
+      if (!await lists.use(list)) { say(`Run ${r.id}'s list could not be put back in use.`, 'error'); return; }
+    } else if (r.data !== currentData() && !await lists.useBuiltin(r.data)) {
+      say(`Run ${r.id} trained on the built-in list “${r.data}”, which is not here.`, 'warn');
       return;
     }
     current = r;
@@ -218,7 +245,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
   }
   async function onUse(r) {
     const text = await store.text(`${r.id}:model`);
-    if (text) useModel(`run ${r.id}`, text);
+    if (text) useModel(`run ${r.id}`, text, { kind: 'run', run: r.id });
   }
   async function onDownload(r) {
     const text = await store.text(`${r.id}:model`);
@@ -324,17 +351,21 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, continueR
           save(current).then(render);
           return;
         }
-        current = { started: new Date().toISOString(), preset: run.preset, seed: run.seed, changes: run.changes,
-          data: run.data ?? null, dataLabel: run.dataLabel, params: msg.params, steps: msg.steps,
+        current = { started: new Date().toISOString(), start: run.start ?? { kind: 'scratch' }, preset: run.preset,
+          seed: run.seed, changes: run.changes, config: msg.config, data: run.data ?? null, dataLabel: run.dataLabel,
+          params: msg.params, steps: msg.steps, baseStep: msg.base_step, initVal: msg.init_val,
           stepsDone: 0, status: 'running', points: [] };
         runs.unshift(current);
         displayed = current;
         tickLast();
         overlay();
         const started = current;
+        const list = current.data == null ? lists.message() : null;   // your own list: kept to continue on
+        const keepList = list && JSON.stringify(list).length <= LIST_BYTES;
         save(current).then(() => {
           if (started === displayed) chart.setName(nameOf(started));
           render();
+          if (keepList && started.id != null) save(started, { [`${started.id}:list`]: JSON.stringify(list) });
         });
       },
       snapshot(msg) {

@@ -7,12 +7,23 @@
 // The link carries the run's settings in the hash (#preset=tiny&seed=42&steps=2000&lr=0.01&n_layer=2&data=names),
 // every Config field that differs from the preset by its own name:
 // the split, initial weights and batch order all come from the seed, and the worker reports
-// the curve by steps, so the same link gives the same curve in the same browser.
+// the curve by steps, so the same link gives the same curve in the same browser. A run that
+// starts from a pre-trained model names it (pretrained=tiny.cities); a run from a model file
+// or from another run of this browser has no link (a link cannot carry the model).
 
 import { LOCKED, page } from './page.js';
 import { setNote } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
+
+/** Why a run has no link, or '' when it has one: the link carries settings, never a file. */
+export function noLinkReason(run) {
+  const kind = run.start?.kind;
+  if (kind === 'file') return `it started from the model file ${run.start.name}, which a link cannot carry`;
+  if (kind === 'run') return `it started from run ${run.start.run}'s model, which only this browser keeps`;
+  if (!run.data) return 'it trained on your own list, which a link cannot carry';
+  return '';
+}
 
 /** The page's address with a run's settings in its hash. */
 export function linkFor(run) {
@@ -21,13 +32,16 @@ export function linkFor(run) {
   q.set('seed', String(run.seed));
   for (const [name, value] of Object.entries(run.changes)) q.set(name, String(value));   // Config fields by name
   if (run.data) q.set('data', run.data);
+  if (run.start?.kind === 'pretrained') q.set('pretrained', `${run.start.preset}.${run.start.data}`);
   const url = new URL(window.location.href);
   url.hash = q.toString();
   return url.href;
 }
 
-export function createSharePanel({ send, setStatus, setState, getState, data, fmtInt, fillForm, onLoadedFile }) {
-  let loaded = null;   // {name, step, chars, config} of an uploaded model
+export function createSharePanel({ send, setStatus, setState, getState, data, fmtInt, fillForm, onLoadedFile,
+  loadPretrained }) {
+  let loaded = null;   // {name, step, chars, config, origin} of the loaded model
+  let origin = null;   // where the model being loaded comes from: {kind: 'file'|'run'|'pretrained', ...}
   let reading = null;  // text of the model file being checked
   let fromFile = false; // whether it came from the file input (a new row of the runs table)
   let kept = null;     // text of the last model (trained or loaded), to give a restarted Python
@@ -52,6 +66,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     try {
       reading = await file.text();
       fromFile = true;
+      origin = { kind: 'file', name: file.name };
       send({ type: 'load_model', name: file.name, text: reading });
     } catch (err) {
       note(`${file.name} could not be read (${err?.message || err}). Nothing changed.`, 'error');
@@ -80,11 +95,17 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     const { settings, notes } = link;
     // #workers=N alone is the tab's setting (workers.js reads it), not a run to repeat
     if (!Object.keys(settings).some((k) => k !== 'workers') && !notes.length) return;
+    if (settings.pretrained) settings.preset = settings.pretrained.split('.')[0];
     fillForm(settings);
     const problems = [...notes];
-    if (settings.data && !data.chooseBuiltin(settings.data)) problems.push(`there is no built-in list “${settings.data}” here`);
+    if (settings.pretrained) {
+      if (!loadPretrained(settings.pretrained)) problems.push(`there is no pre-trained model “${settings.pretrained}” here`);
+    } else if (settings.data && !data.chooseBuiltin(settings.data)) {
+      problems.push(`there is no built-in list “${settings.data}” here`);
+    }
+    const from = settings.pretrained ? ' (it loads the pre-trained model the run started from)' : '';
     setStatus(problems.length ? `Settings from the link, but ${problems.join('; ')}: the model's own values stand there.`
-      : 'Settings from the link are filled in: press Train to repeat that run.', problems.length ? 'warn' : 'ok');
+      : `Settings from the link are filled in${from}: press Train to repeat that run.`, problems.length ? 'warn' : 'ok');
     document.body.dataset.shared = '1';
   };
 
@@ -110,10 +131,12 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       $('model-save').disabled = state !== 'done';
       $('continue').disabled = locked;
     },
-    /** Load a model the page holds (a run of the runs table) into Python. */
-    loadText(name, text) {
+    /** Load a model the page holds into Python; `from`: where it comes from ({kind: 'run', run}
+     * for a run of the runs table, {kind: 'pretrained', preset, data, path}). */
+    loadText(name, text, from) {
       reading = text;
       fromFile = false;
+      origin = from;
       note(`Loading ${name}…`);
       send({ type: 'load_model', name, text });
     },
@@ -123,6 +146,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       restoring = true;
       reading = kept;
       fromFile = false;
+      origin = loaded?.origin ?? null;
       send({ type: 'load_model', name: 'your last model', text: kept });
       return 'your last model';
     },
@@ -137,15 +161,17 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
             + 'pick the list it learned, or untick “Train on from the loaded model”.' };
         }
         extra.from_model = true;
+        extra.start = { ...loaded.origin, step: loaded.step };
       }
-      if (extra.data && !extra.from_model) {
-        showLink({ ...run, data: extra.data });
+      const why = run.snapshot ? '' : noLinkReason({ ...run, ...extra });
+      if (!run.snapshot && !why) {
+        showLink({ ...run, ...extra });
         window.history.replaceState(null, '', $('share-url').value);
-      } else {
+        $('share-note').textContent = '';
+      } else if (!run.snapshot) {
         $('share-url').value = '';
         $('share-copy').disabled = true;
-        $('share-note').textContent = extra.from_model ? 'A run from a loaded model has no link: the link cannot carry the model.'
-          : 'A run on your own list has no link: the link cannot carry the list.';
+        $('share-note').textContent = `This run has no link: ${why}.`;
       }
       return extra;
     },
@@ -172,7 +198,8 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
         note(`Saved ${a.download} (${fmtInt(msg.bytes / 1000)} kB). On the desktop: python -m zcgpt sample --model ${a.download}`, 'ok');
       },
       model_loaded(msg) {
-        loaded = msg;
+        loaded = { ...msg, origin: origin ?? { kind: 'file', name: msg.name } };
+        origin = null;
         if (fromFile && reading) onLoadedFile(msg, reading);
         fromFile = false;
         kept = reading ?? kept;
@@ -192,6 +219,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       },
       model_error(msg) {
         reading = null;
+        origin = null;
         fromFile = false;
         restoring = false;
         if (msg.action === 'load') $('model-file').value = '';

@@ -84,6 +84,7 @@ export async function openStore() {
       runs.delete(id);
       store.delete(`${id}:model`);
       store.delete(`${id}:snapshot`);
+      store.delete(`${id}:list`);
     }),
     clear: () => tx(db, ['runs', 'texts'], 'readwrite', (runs, store) => { runs.clear(); store.clear(); }),
   };
