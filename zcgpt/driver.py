@@ -6,7 +6,6 @@ now and then, a snapshot to continue from every SNAPSHOT_S of training, then the
 evaluation in chunks. zcgpt.app owns the job and routes the page's messages in between.
 """
 
-import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 from . import checkpoint
 from .checkpoint import CheckpointError
 from .data import DataError, make_dataset
+from .data import list_hash as data_hash
 from .design import Timing, run_work
 from .kernels import engine
 from .prng import Rng
@@ -259,8 +259,3 @@ class Job:
 def label(names, train_set):
     """Names as the page shows them: each marked new, or seen in training."""
     return [{"name": n, "new": n not in train_set} for n in names]
-
-
-def data_hash(items):
-    """A short fingerprint of a list, to tell whether a saved run trained on it."""
-    return hashlib.sha256("\n".join(items).encode("utf-8", "surrogatepass")).hexdigest()[:16]
