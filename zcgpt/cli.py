@@ -381,6 +381,9 @@ def cmd_train(args):
     design = f"preset {preset}" if init is None else f"the design of {args.init}"
     say(f"{design}, seed {args.seed}: {tr.model.num_params()} parameters, {steps} steps"
         f" of {config.batch_size} names")
+    cut = count_cut(ds.train, getattr(tr, "npred", None))
+    if cut:
+        say(f"note: {cut} training items do not fit block_size {config.block_size} and are cut short")
     # the final evaluation below covers the last step
     run = Run(tr, Schedule(report_every=log_every, val_every=eval_every, val_items=tuple(ds.val),
                            val_last=False))
