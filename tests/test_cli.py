@@ -224,6 +224,98 @@ def test_help_runs(tmp_path):
     assert "--n-embd" in r.stdout and "--weight-decay" in r.stdout and "--val-frac" in r.stdout
 
 
+
+# --- train --init: on from a model file, as the page's backend does ----------------------------
+
+def page_run(names, msg, load=None, snapshot_at=None, monkeypatch=None):
+    """The page's backend (zcgpt.app) training on `names`: after loading the model file `load`,
+    if any -> (its messages to "done", the saved model file's text); or, with `snapshot_at`,
+    the text of its first snapshot (a saved run) instead."""
+    from zcgpt import driver
+    from zcgpt.app import App
+    app = App()
+    app.start("\n".join(names), "names.txt")
+    if load is not None:
+        assert app.handle({"type": "load_model", "name": "m.json", "text": load})[0]["type"] == "model_loaded"
+    if snapshot_at:
+        monkeypatch.setattr(driver, "SNAPSHOT_S", 0.0)
+    assert app.handle(msg)[0]["type"] == "start"
+    msgs = []
+    while app.has_work():
+        msgs += app.work(0.0 if snapshot_at else 10.0)
+        snap = next((m for m in msgs if m["type"] == "snapshot"), None)
+        if snapshot_at and snap:
+            return msgs, snap["text"]
+    assert msgs[-1]["type"] == "done", msgs[-1]
+    return msgs, app.handle({"type": "save"})[0]["text"]
+
+
+def cli_train(folder, monkeypatch, capsys, *args):
+    """`python -m zcgpt train --json ...` in-process in `folder` -> its JSON summary."""
+    monkeypatch.chdir(folder)
+    status = main(["train", "--data", "names.txt", "--json", "--samples", "0", *map(str, args)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    return json.loads(out.strip().splitlines()[-1]), err
+
+
+def test_init_trains_on_from_a_model_file_as_the_page_does(work, tmp_path, monkeypatch, capsys):
+    """The same model file, list, seed, steps and lr: the CLI's --init and the page's "Train on
+    from the loaded model" give the same bits and the same validation loss."""
+    (tmp_path / "names.txt").write_text("\n".join(NAMES) + "\n")
+    base, _ = cli_train(tmp_path, monkeypatch, capsys, "--steps", 6, "--batch-size", 8, "--seed", 3,
+                        "--out", "base.json")
+    text = (tmp_path / "base.json").read_text()
+    msgs, page = page_run(NAMES, {"type": "train", "preset": "tiny", "seed": 5, "from_model": True,
+                                  "changes": {"steps": 9, "lr": 0.004}}, load=text)
+    summary, err = cli_train(tmp_path, monkeypatch, capsys, "--init", "base.json", "--seed", 5, "--steps", 9,
+                             "--lr", 0.004, "--out", "on.json")
+    assert "on from base.json (6 steps trained before): a fresh optimizer" in err
+    want, _, want_meta = ck.loads(page)
+    got, _, meta = ck.load(tmp_path / "on.json")
+    assert got.flat.tobytes() == want.flat.tobytes()
+    assert summary["val_loss"] == msgs[-1]["val"]
+    assert meta["step"] == want_meta["step"] == 6 + 9 and meta["seed"] == 5
+    assert summary["init"] == "base.json" and summary["continued"] is False
+    assert summary["base_step"] == 6 and summary["steps"] == 9 and summary["model_step"] == 15
+    # and not by chance: a fresh model with the same settings ends elsewhere
+    fresh = ck.load(tmp_path / "base.json")[0]
+    assert fresh.flat.tobytes() != got.flat.tobytes()
+
+
+def test_init_goes_on_with_a_saved_run_bit_for_bit(tmp_path, monkeypatch, capsys):
+    """A run the page saved mid-way (a snapshot) goes on in the CLI: Adam's moments, the batch
+    order, the steps, lr and seed from the file; the end is the uninterrupted run's, bit for bit."""
+    (tmp_path / "names.txt").write_text("\n".join(NAMES) + "\n")
+    msg = {"type": "train", "preset": "tiny", "seed": 7, "changes": {"steps": 24, "lr": 0.01}}
+    whole, text = page_run(NAMES, msg)
+    want, _, want_meta = ck.loads(text)
+    _, snap = page_run(NAMES, msg, snapshot_at=True, monkeypatch=monkeypatch)
+    at = ck.loads(snap)[2]["resume"]["trainer"]["step"]
+    assert 0 < at < 24
+    (tmp_path / "saved.json").write_text(snap)
+    summary, err = cli_train(tmp_path, monkeypatch, capsys, "--init", "saved.json", "--out", "end.json")
+    assert f"continuing the saved run in saved.json at step {at} of 24: Adam's moments" in err
+    got, _, meta = ck.load(tmp_path / "end.json")
+    assert got.flat.tobytes() == want.flat.tobytes()
+    assert summary["val_loss"] == whole[-1]["val"]
+    assert meta["step"] == want_meta["step"] == 24 and meta["seed"] == 7
+    assert summary["continued"] is True and summary["base_step"] == at and summary["steps"] == 24
+    # the same file as a plain model (its saved run left out) trains on with a fresh optimizer
+    d = json.loads(snap)
+    del d["resume"]
+    (tmp_path / "plain.json").write_text(json.dumps(d))
+    summary, err = cli_train(tmp_path, monkeypatch, capsys, "--init", "plain.json", "--seed", 7,
+                             "--steps", 24 - at, "--out", "fresh.json")
+    assert "a fresh optimizer" in err and summary["continued"] is False
+    assert ck.load(tmp_path / "fresh.json")[0].flat.tobytes() != want.flat.tobytes()
+
+
+def test_init_keeps_the_page_split_of_saved_runs():
+    from zcgpt import cli, driver
+    assert cli.PAGE_VAL_FRAC == driver.VAL_FRAC
+
+
 # --- sample ----------------------------------------------------------------------------------
 
 def test_sample_prints_only_names_and_is_seeded(trained, work):

@@ -66,6 +66,8 @@ class Row:
 
 DATA = {"d.txt": NAMES}
 CK = ["sample", "--model", "m.json"]
+INIT = ["train", "--data", "d.txt", "--init", "m.json", "--out", "out.json", "--samples", "2"]
+SAVED_RUN = {"trainer": {}, "run": {}, "data": "0" * 16}   # a saved run of another list
 
 ROWS = [
     # --- train: where the checkpoint goes, checked before any work (issue 13: 1, 6)
@@ -155,6 +157,32 @@ ROWS = [
     Row("sample-temperature-tiny", [*CK, "--temperature", "1e-320"], 2,
         r"--temperature must be between 1e-06 and 1e\+06, got 1e-320", {"m.json": lambda text: text}),
     Row("unknown-flag", ["train", "--frobnicate"], 2, r"unrecognized arguments: --frobnicate"),
+    # --- train --init: on from a model file (issue 20)
+    Row("init-missing", INIT, 1, r"^python -m zcgpt train: error: m\.json: no such checkpoint file\.$", DATA),
+    Row("init-corrupt", INIT, 1, r"m\.json: not a zcgpt checkpoint: invalid JSON at line 1 column \d+ \(the"
+        r" file looks truncated\)", {**DATA, "m.json": lambda t: t[: len(t) // 2]}),
+    Row("init-not-a-checkpoint", INIT, 1, r"m\.json: not a zcgpt checkpoint: format is None",
+        {**DATA, "m.json": '{"hello": 1}'}),
+    Row("init-other-vocabulary", INIT, 1, r"d\.txt: the data has characters the loaded model has never"
+        r" seen: q é \(pick the data it was trained on\)\.$",
+        {"d.txt": NAMES + "renée\nquinn\n", "m.json": lambda t: t}),
+    Row("init-saved-run-other-list", INIT, 1, r"d\.txt is not the list the saved run in m\.json trained on",
+        {**DATA, "m.json": edited(lambda d: d.update(seed=1, resume=SAVED_RUN))}),
+    Row("init-saved-run-incomplete", INIT, 1, r"m\.json: its saved run is incomplete",
+        {**DATA, "m.json": edited(lambda d: d.update(seed=1, resume={"run": {}}))}),
+    Row("init-shape-flag", [*INIT, "--n-embd", "64"], 2, r"--n-embd 64: the model in m\.json has n_embd 20,"
+        r" and with --init the design comes from the file; leave the flag out", {**DATA, "m.json": lambda t: t}),
+    Row("init-preset", [*INIT, "--preset", "small"], 2, r"--preset small has n_embd 32 but the model in"
+        r" m\.json has 20", {**DATA, "m.json": lambda t: t}),
+    Row("init-bad-steps", [*INIT, "--steps", "0"], 2, r"steps must be at least 1",
+        {**DATA, "m.json": lambda t: t}),
+    Row("init-saved-run-steps", [*INIT, "--steps", "99"], 2, r"--steps 99: the saved run in m\.json goes on"
+        r" with its own steps 10; leave the flag out",
+        {**DATA, "m.json": edited(lambda d: d.update(seed=1, resume=SAVED_RUN))}),
+    Row("init-saved-run-seed", [*INIT, "--seed", "2"], 2, r"--seed 2: the saved run in m\.json goes on"
+        r" with its own seed 1", {**DATA, "m.json": edited(lambda d: d.update(seed=1, resume=SAVED_RUN))}),
+    Row("init-out-is-init", ["train", "--data", "d.txt", "--init", "model.json"], 1,
+        r"--out model\.json is the --init file", {**DATA, "model.json": lambda t: t}),
 ]
 
 

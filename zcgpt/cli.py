@@ -36,6 +36,10 @@ MAX_SAMPLES = 100_000
 MAX_SEED = 2**64  # the generator takes 64 bits of the seed
 MAX_BATCH_TOKENS = 2**15  # positions a step: 32 times the presets' (64 x 16)
 SAMPLE_FLAGS = {"n": "-n", "temperature": "--temperature", "top_k": "--top-k", "prefix": "--prefix"}
+DEFAULT_PRESET = "tiny"
+DEFAULT_SEED = 42
+PAGE_VAL_FRAC = 0.1  # the share the page holds out (zcgpt.driver.VAL_FRAC), so of its saved runs
+RECIPE = ("steps", "lr", "warmup_steps")  # the run's length and rate: a preset's do not count with --init
 
 
 class UsageError(Exception):
@@ -86,14 +90,28 @@ def add_config_flags(p):
             g.add_argument(flag, choices=choices, metavar=None if choices else "NAME", **kw)
 
 
+def given_fields(args) -> dict:
+    """The Config fields given as flags: {name: value}."""
+    return {f.name: getattr(args, f"cfg_{f.name}") for f in dataclasses.fields(Config)
+            if getattr(args, f"cfg_{f.name}") is not None}
+
+
 def config_from_args(args) -> Config:
-    overrides = {f.name: getattr(args, f"cfg_{f.name}") for f in dataclasses.fields(Config)
-                 if getattr(args, f"cfg_{f.name}") is not None}
+    overrides = given_fields(args)
     try:
-        config = presets[args.preset].replace(**overrides)
+        config = presets[args.preset or DEFAULT_PRESET].replace(**overrides)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    # a float the model's dtype cannot hold would act as 0 or inf (1e-320 or 1e308 in float32)
+    check_range(config, overrides)
+    tokens = config.batch_size * config.block_size
+    need(tokens <= MAX_BATCH_TOKENS, f"--batch-size {config.batch_size} of --block-size"
+                                     f" {config.block_size} is {tokens:,} positions a step; the"
+                                     f" limit is {MAX_BATCH_TOKENS:,}")
+    return config
+
+
+def check_range(config, overrides):
+    """A float the model's dtype cannot hold would act as 0 or inf (1e-320 or 1e308 in float32)."""
     import numpy as np
     fi = np.finfo(config.dtype)
     tiny, big = float(fi.tiny), float(fi.max)
@@ -101,11 +119,6 @@ def config_from_args(args) -> Config:
         if isinstance(v, float) and v != 0 and not tiny <= abs(v) <= big:
             raise UsageError(f"--{name.replace('_', '-')} {v} is out of {config.dtype}'s range"
                              f" ({tiny:.2g} to {big:.2g} in size, or 0)")
-    tokens = config.batch_size * config.block_size
-    need(tokens <= MAX_BATCH_TOKENS, f"--batch-size {config.batch_size} of --block-size"
-                                     f" {config.block_size} is {tokens:,} positions a step; the"
-                                     f" limit is {MAX_BATCH_TOKENS:,}")
-    return config
 
 
 def build_parser():
@@ -122,10 +135,15 @@ def build_parser():
                    help="UTF-8 text file, one item per line, or the name of a built-in list (names, icelandic,"
                         " words, cities, sounds; `python build.py data` writes them) (default: names.txt in"
                         " the current directory)")
-    t.add_argument("--preset", default="tiny", choices=list(presets),
-                   help="starting configuration; the flags below override it (default: tiny)")
-    t.add_argument("--seed", type=int, default=42,
-                   help="seeds the weights, the train/validation split and the batch order (default: 42)")
+    t.add_argument("--preset", default=None, choices=list(presets),
+                   help=f"starting configuration; the flags below override it (default: {DEFAULT_PRESET})")
+    t.add_argument("--seed", type=int, default=None,
+                   help=f"seeds the weights, the train/validation split and the batch order (default:"
+                        f" {DEFAULT_SEED})")
+    t.add_argument("--init", default=None, metavar="FILE",
+                   help="train on from a zcgpt model file: its design and vocabulary, this run's --steps"
+                        " and --lr (default: the file's) and a fresh optimizer; a run the page saved"
+                        " goes on where it stopped, with its own settings")
     t.add_argument("--val-frac", type=finite_float, default=0.1, metavar="F",
                    help="share of the items held out for validation, in [0, 1) (default: 0.1)")
     t.add_argument("--out", default="model.json", metavar="FILE",
@@ -235,6 +253,76 @@ def load_checkpoint(path):
 
 # --- train ---------------------------------------------------------------------------------
 
+def read_init(args):
+    """The --init file -> (model, vocab, meta, saved run's state or None), after refusing flags
+    that would change what the file decides: the design (any Config field but steps and lr) and,
+    for a saved run, its steps, lr, seed and split too."""
+    model, vocab, meta = load_checkpoint(args.init)
+    state = meta.get("resume")
+    if state is not None and not (isinstance(state, dict) and {"trainer", "run", "data"} <= set(state)
+                                  and meta["seed"] is not None):
+        raise CheckpointError(f"{args.init}: its saved run is incomplete (it needs the trainer, the"
+                              f" run, the list's fingerprint and the seed).")
+    config, file = model.config, f"the model in {args.init}"
+    keep = () if state is None else ("steps", "lr")
+    for name, v in given_fields(args).items():
+        flag, own = f"--{name.replace('_', '-')}", getattr(config, name)
+        if name in keep and v != own:
+            raise UsageError(f"{flag} {v}: the saved run in {args.init} goes on with its own {name}"
+                             f" {own}; leave the flag out")
+        if name not in ("steps", "lr") and v != own:
+            raise UsageError(f"{flag} {v}: {file} has {name} {own}, and with --init the design comes"
+                             f" from the file; leave the flag out")
+    if args.preset is not None:
+        for f in dataclasses.fields(Config):
+            v, own = getattr(presets[args.preset], f.name), getattr(config, f.name)
+            if f.name not in RECIPE and f.name not in given_fields(args) and v != own:
+                raise UsageError(f"--preset {args.preset} has {f.name} {v} but {file} has {own}, and"
+                                 f" with --init the design comes from the file; leave --preset out")
+    if state is not None:
+        need(args.seed is None or args.seed == meta["seed"],
+             f"--seed {args.seed}: the saved run in {args.init} goes on with its own seed"
+             f" {meta['seed']}; leave the flag out")
+        need(args.val_frac == PAGE_VAL_FRAC,
+             f"--val-frac {args.val_frac}: the saved run in {args.init} holds out {PAGE_VAL_FRAC} of"
+             f" the list, as the page does; leave the flag out")
+    return model, vocab, meta, state
+
+
+def init_trainer(args, init, items):
+    """The Trainer of a run from --init (see read_init) -> (trainer, Run.state to restore or
+    None, steps the model had before this command). Raises DataError for a list the model or
+    the saved run does not fit."""
+    from .data import list_hash, make_dataset
+    from .run import train_on
+    from .train import Trainer
+
+    model, vocab, meta, state = init
+    if state is None:
+        config = model.config
+        steps = config.steps if args.cfg_steps is None else args.cfg_steps
+        lr = config.lr if args.cfg_lr is None else args.cfg_lr
+        ds = make_dataset(items, args.val_frac, args.seed)
+        try:
+            config, ds = train_on(model, vocab, ds, steps, lr)
+        except DataError as e:
+            raise DataError(f"{args.data}: {e}.") from None
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        check_range(config, {"lr": lr})
+        return Trainer(config, ds, args.seed, model=model), None, meta["step"]
+    ds = make_dataset(items, PAGE_VAL_FRAC, args.seed)
+    if state["data"] != list_hash(items) or vocab != ds.vocab:
+        raise DataError(f"{args.data} is not the list the saved run in {args.init} trained on;"
+                        f" give it that list.")
+    tr = Trainer(model.config, ds, args.seed, model=model)
+    try:
+        tr.restore(state["trainer"])
+    except ValueError as e:
+        raise DataError(f"{args.init}: {e}.") from None
+    return tr, state["run"], meta["step"]
+
+
 def cmd_train(args):
     from . import checkpoint
     from .baseline import bigram_loss
@@ -245,21 +333,37 @@ def cmd_train(args):
     from .run import Run, Schedule
     from .train import Trainer
 
-    config = config_from_args(args)
+    init = read_init(args) if args.init is not None else None
+    continued = init is not None and init[3] is not None
+    if continued:
+        args.seed = init[2]["seed"]
+    elif args.seed is None:
+        args.seed = DEFAULT_SEED
+    config = config_from_args(args) if init is None else None
     need(0 <= args.val_frac < 1, f"--val-frac must be in [0, 1), got {args.val_frac}")
     need_seed(args.seed)
     need(args.eval_every is None or args.eval_every >= 0, "--eval-every must be 0 or more")
     need(args.log_every is None or args.log_every >= 1, "--log-every must be at least 1")
     need(0 <= args.samples <= MAX_SAMPLES, f"--samples must be between 0 and {MAX_SAMPLES}")
     args.data = find_list(args.data)
-    out = check_out(args.out, {"--data": args.data})
+    inputs = {"--data": args.data, **({"--init": args.init} if init is not None else {})}
+    out = check_out(args.out, inputs)
 
     items = load_lines(args.data)
-    ds = make_dataset(items, args.val_frac, args.seed)
-    n_params = param_count(config, ds.vocab.size)
-    need(n_params <= MAX_PARAMS, f"this configuration has {n_params:,} parameters; zcgpt is made"
-                                 f" for models under {MAX_PARAMS:,}")
-    tr = Trainer(config, ds, args.seed)
+    before, run_state = 0, None   # steps the model had when this command began
+    if init is None:
+        ds = make_dataset(items, args.val_frac, args.seed)
+        n_params = param_count(config, ds.vocab.size)
+        need(n_params <= MAX_PARAMS, f"this configuration has {n_params:,} parameters; zcgpt is made"
+                                     f" for models under {MAX_PARAMS:,}")
+        tr = Trainer(config, ds, args.seed)
+        preset = args.preset or DEFAULT_PRESET
+    else:
+        tr, run_state, before = init_trainer(args, init, items)
+        config, ds = tr.config, tr.dataset
+        preset = init[2]["metrics"].get("preset")
+        preset = preset if isinstance(preset, str) else None
+    start_step, start_tokens = tr.step, tr.tokens_seen
     steps = config.steps
     eval_every = max(1, steps // 10) if args.eval_every is None else args.eval_every
     log_every = args.log_every or max(1, steps // 50)
@@ -267,7 +371,15 @@ def cmd_train(args):
 
     say(f"{len(items)} items from {args.data}: {len(ds.train)} train, {len(ds.val)} validation;"
         f" vocabulary {ds.vocab.size} tokens")
-    say(f"preset {args.preset}, seed {args.seed}: {tr.model.num_params()} parameters, {steps} steps"
+    if continued:
+        say(f"continuing the saved run in {args.init} at step {tr.step:,} of {steps:,}: Adam's"
+            f" moments and the batch order from the file")
+    elif init is not None:
+        say(f"on from {args.init} ({before:,} steps trained before): a fresh optimizer")
+    # the checkpoint's step is the model's: a saved run's steps already count those before it
+    offset = 0 if continued else before
+    design = f"preset {preset}" if init is None else f"the design of {args.init}"
+    say(f"{design}, seed {args.seed}: {tr.model.num_params()} parameters, {steps} steps"
         f" of {config.batch_size} names")
     cut = count_cut(ds.train, getattr(tr, "npred", None))
     if cut:
@@ -275,15 +387,20 @@ def cmd_train(args):
     # the final evaluation below covers the last step
     run = Run(tr, Schedule(report_every=log_every, val_every=eval_every, val_items=tuple(ds.val),
                            val_last=False))
+    if run_state is not None:
+        try:
+            run.restore(run_state)
+        except ValueError as e:
+            raise DataError(f"{args.init}: {e}.") from None
     t0, interrupted = time.perf_counter(), False
     try:
         for p in run.steps():
             if p is None:
                 continue
-            eta = (time.perf_counter() - t0) / p.step * (steps - p.step)
+            eta = (time.perf_counter() - t0) / (p.step - start_step) * (steps - p.step)
             val = "val    -  " if p.val_loss is None else f"val {p.val_loss:.4f}"
             say(f"step {p.step:>{len(str(steps))}}/{steps} | loss {p.train_loss:.4f} | {val}"
-                f" | {fmt_rate(tr.tokens_seen / max(run.train_seconds, 1e-9))} tok/s"
+                f" | {fmt_rate((tr.tokens_seen - start_tokens) / max(run.train_seconds, 1e-9))} tok/s"
                 f" | eta {fmt_time(eta)}")
     except KeyboardInterrupt:
         interrupted = True
@@ -291,11 +408,11 @@ def cmd_train(args):
     except TrainingDiverged as e:
         raise DataError(f"{e} (--lr).") from None
     seconds = time.perf_counter() - t0
-    if tr.step == 0:
+    if tr.step == start_step:
         return EXIT_INTERRUPT
 
     # save first: a Ctrl-C during the final evaluation must not lose the run
-    checkpoint.save(out, tr.model, ds.vocab, step=tr.step, metrics={}, seed=args.seed)
+    checkpoint.save(out, tr.model, ds.vocab, step=offset + tr.step, metrics={}, seed=args.seed)
     for _ in run.final_eval():
         pass
     val_loss, train_loss = run.val_loss, run.train_loss
@@ -306,22 +423,25 @@ def cmd_train(args):
     train_set, val_set = set(ds.train), set(ds.val)
     nov = novelty(names, train_set) if names else float("nan")
     summary = {
-        "preset": args.preset, "seed": args.seed, "data": str(args.data), "out": str(out),
+        "preset": preset, "seed": args.seed, "data": str(args.data), "out": str(out),
         "steps": tr.step, "params": tr.model.num_params(),
+        "init": None if init is None else str(args.init), "continued": continued,
+        "base_step": before, "model_step": offset + tr.step,
         "train_loss": json_number(train_loss), "val_loss": json_number(val_loss),
         "bigram_val_loss": json_number(bigram),
-        "seconds": round(seconds, 3), "tokens": tr.tokens_seen,
-        "tokens_per_s": round(run.tokens_per_s(), 1),
+        "seconds": round(seconds, 3), "tokens": tr.tokens_seen - start_tokens,
+        "tokens_per_s": round((tr.tokens_seen - start_tokens) / run.train_seconds, 1)
+        if run.train_seconds > 0 else 0.0,
         "n_train": len(ds.train), "n_val": len(ds.val),
         "novelty": json_number(nov), "samples": names[:args.samples], "interrupted": interrupted,
     }
     metrics = {k: summary[k] for k in ("train_loss", "val_loss", "bigram_val_loss", "seconds", "tokens",
                                        "tokens_per_s", "novelty", "preset", "data", "n_train", "n_val")}
-    checkpoint.save(out, tr.model, ds.vocab, step=tr.step, metrics=metrics, seed=args.seed)
+    checkpoint.save(out, tr.model, ds.vocab, step=offset + tr.step, metrics=metrics, seed=args.seed)
 
     val = "n/a (no validation set)" if val_loss is None else \
         f"{val_loss:.4f} (bigram baseline {bigram:.4f})"
-    say(f"done: {tr.step} steps in {fmt_time(seconds)}, train loss {train_loss:.4f} (last"
+    say(f"done: {tr.step - start_step} steps in {fmt_time(seconds)}, train loss {train_loss:.4f} (last"
         f" {len(run.tail)} steps), val loss {val}, {fmt_rate(summary['tokens_per_s'])} tok/s")
     say(f"saved {out}")
     if names and args.samples:

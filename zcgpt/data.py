@@ -8,6 +8,7 @@ xoshiro128+ generator, so the desktop and the browser hold out the same items.
 
 import base64
 import binascii
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,3 +251,8 @@ def make_dataset(items, val_frac: float = 0.1, seed: int = 0) -> Dataset:
     train = [x for i, x in enumerate(items) if i not in held]
     val = [x for i, x in enumerate(items) if i in held]
     return Dataset(Vocab.from_items(items), train, val)
+
+
+def list_hash(items) -> str:
+    """A short fingerprint of a list, to tell whether a saved run trained on it."""
+    return hashlib.sha256("\n".join(items).encode("utf-8", "surrogatepass")).hexdigest()[:16]

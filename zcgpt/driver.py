@@ -6,14 +6,13 @@ now and then, a snapshot to continue from every SNAPSHOT_S of training, then the
 evaluation in chunks. zcgpt.app owns the job and routes the page's messages in between.
 """
 
-import hashlib
 import math
 import time
 from dataclasses import dataclass, field
 
 from . import checkpoint
 from .checkpoint import CheckpointError
-from .data import DataError, Dataset, make_dataset
+from .data import DataError, Dataset, list_hash, make_dataset
 from .design import Timing, run_work
 from .kernels import engine
 from .prng import Rng
@@ -95,7 +94,7 @@ def from_snapshot(text, ds, items):
     state = meta.get("resume")
     if not isinstance(state, dict) or not {"trainer", "run", "data"} <= set(state):
         raise Refused("this model file holds no saved run to go on from")
-    if state["data"] != data_hash(items) or vocab.unknown("".join(ds.vocab.chars)):
+    if state["data"] != list_hash(items) or vocab.unknown("".join(ds.vocab.chars)):
         raise Refused("the saved run trained on another list: choose that list first")
     base_step, busy = state.get("base_step", 0), state.get("busy", 0.0)
     recipe = state.get("recipe", {})
@@ -145,7 +144,7 @@ class Job:
         self.open = None         # the OpenTick of a step waiting for helpers
         self.t0 = time.perf_counter() if t0 is None else t0   # when the page's "train" arrived
         self.timed = run.trainer.step == 0   # Train to "done" measures the tab (no pause, not continued)
-        self.data_hash = data_hash(items)
+        self.list_hash = list_hash(items)
         self.train_set = set(run.trainer.dataset.train)
         self.novelty = None
 
@@ -230,7 +229,7 @@ class Job:
     def snapshot(self):
         """The run so far as a model file with the state to continue from (see App.on_train)."""
         t0, tr = time.perf_counter(), self.trainer
-        resume = {"trainer": tr.state(), "run": self.run.state(), "data": self.data_hash,
+        resume = {"trainer": tr.state(), "run": self.run.state(), "data": self.list_hash,
                   "base_step": self.base_step, "busy": self.busy,
                   "recipe": {k: getattr(tr.config, k) for k in RECIPE}}
         record = ModelRecord(tr.step, self.seed, {k: v for k, v in self.record.metrics.items()
@@ -279,8 +278,3 @@ class Job:
 def label(names, train_set):
     """Names as the page shows them: each marked new, or seen in training."""
     return [{"name": n, "new": n not in train_set} for n in names]
-
-
-def data_hash(items):
-    """A short fingerprint of a list, to tell whether a saved run trained on it."""
-    return hashlib.sha256("\n".join(items).encode("utf-8", "surrogatepass")).hexdigest()[:16]
