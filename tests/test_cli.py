@@ -311,6 +311,23 @@ def test_init_goes_on_with_a_saved_run_bit_for_bit(tmp_path, monkeypatch, capsys
     assert ck.load(tmp_path / "fresh.json")[0].flat.tobytes() != want.flat.tobytes()
 
 
+def test_init_goes_on_with_a_saved_run_that_started_from_a_model(tmp_path, monkeypatch, capsys):
+    """A page run on from a model file (its own steps and lr, another width than tiny's), saved
+    mid-way: the CLI ends on the uninterrupted page run's bits, and counts the model's steps."""
+    (tmp_path / "names.txt").write_text("\n".join(NAMES) + "\n")
+    cli_train(tmp_path, monkeypatch, capsys, "--steps", 6, "--batch-size", 8, "--n-embd", 24, "--out", "base.json")
+    base = (tmp_path / "base.json").read_text()
+    msg = {"type": "train", "preset": "tiny", "seed": 5, "from_model": True, "changes": {"steps": 20, "lr": 0.004}}
+    whole, text = page_run(NAMES, msg, load=base)
+    want, _, want_meta = ck.loads(text)
+    _, snap = page_run(NAMES, msg, load=base, snapshot_at=True, monkeypatch=monkeypatch)
+    (tmp_path / "saved.json").write_text(snap)
+    summary, err = cli_train(tmp_path, monkeypatch, capsys, "--init", "saved.json", "--out", "end.json")
+    got, _, meta = ck.load(tmp_path / "end.json")
+    assert got.flat.tobytes() == want.flat.tobytes() and summary["val_loss"] == whole[-1]["val"]
+    assert meta["step"] == want_meta["step"] == 6 + 20 and summary["steps"] == 20
+
+
 def test_init_keeps_the_page_split_of_saved_runs():
     from zcgpt import cli, driver
     assert cli.PAGE_VAL_FRAC == driver.VAL_FRAC

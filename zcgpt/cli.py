@@ -264,6 +264,11 @@ def read_init(args):
         raise CheckpointError(f"{args.init}: its saved run is incomplete (it needs the trainer, the"
                               f" run, the list's fingerprint and the seed).")
     config, file = model.config, f"the model in {args.init}"
+    if state is not None:             # the run's own steps, lr and warm-up (a run on from a model)
+        try:
+            config = model.config.replace(**{k: v for k, v in (state.get("recipe") or {}).items() if k in RECIPE})
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f"{args.init}: its saved run does not fit ({e}).") from None
     keep = () if state is None else ("steps", "lr")
     for name, v in given_fields(args).items():
         flag, own = f"--{name.replace('_', '-')}", getattr(config, name)
@@ -291,10 +296,10 @@ def read_init(args):
 
 def init_trainer(args, init, items):
     """The Trainer of a run from --init (see read_init) -> (trainer, Run.state to restore or
-    None, steps the model had before this command). Raises DataError for a list the model or
+    None, steps the model had before the run). Raises DataError for a list the model or
     the saved run does not fit."""
     from .data import list_hash, make_dataset
-    from .run import train_on
+    from .run import saved_run, train_on
     from .train import Trainer
 
     model, vocab, meta, state = init
@@ -311,16 +316,16 @@ def init_trainer(args, init, items):
             raise UsageError(str(e)) from None
         check_range(config, {"lr": lr})
         return Trainer(config, ds, args.seed, model=model), None, meta["step"]
-    ds = make_dataset(items, PAGE_VAL_FRAC, args.seed)
-    if state["data"] != list_hash(items) or vocab != ds.vocab:
+    if state["data"] != list_hash(items):
         raise DataError(f"{args.data} is not the list the saved run in {args.init} trained on;"
                         f" give it that list.")
-    tr = Trainer(model.config, ds, args.seed, model=model)
     try:
+        config, ds, before, _ = saved_run(model, vocab, state, make_dataset(items, PAGE_VAL_FRAC, args.seed))
+        tr = Trainer(config, ds, args.seed, model=model)
         tr.restore(state["trainer"])
     except ValueError as e:
         raise DataError(f"{args.init}: {e}.") from None
-    return tr, state["run"], meta["step"]
+    return tr, state["run"], before
 
 
 def cmd_train(args):
@@ -376,8 +381,9 @@ def cmd_train(args):
             f" moments and the batch order from the file")
     elif init is not None:
         say(f"on from {args.init} ({before:,} steps trained before): a fresh optimizer")
-    # the checkpoint's step is the model's: a saved run's steps already count those before it
-    offset = 0 if continued else before
+    # the checkpoint's step is the model's: the steps it had before the run, plus the run's
+    offset = before
+    before += tr.step if continued else 0
     design = f"preset {preset}" if init is None else f"the design of {args.init}"
     say(f"{design}, seed {args.seed}: {tr.model.num_params()} parameters, {steps} steps"
         f" of {config.batch_size} names")

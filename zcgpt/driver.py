@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 from . import checkpoint
 from .checkpoint import CheckpointError
-from .data import DataError, Dataset, list_hash, make_dataset
+from .data import DataError, list_hash, make_dataset
 from .design import Timing, run_work
 from .kernels import engine
 from .prng import Rng
 from .reply import LIMITS, Refused, clean, out
-from .run import Run, Schedule, train_on
+from .run import RECIPE, Run, Schedule, saved_run, train_on
 from .sample import generate
 from .shards import WAIT
 from .train import Trainer
@@ -26,7 +26,6 @@ VAL_FRAC = 0.1         # share of the list held out for validation
 TICK_S = 0.04          # seconds of a run's work between two looks at the page's messages
 SAMPLE_EVERY_S = 1.0   # seconds of training between live samples of names
 SNAPSHOT_S = 15.0      # seconds of training between copies of the run for the page to keep
-RECIPE = ("steps", "lr", "warmup_steps")   # what a run on from a model sets anew (run.train_on)
 LIVE_SAMPLES = 8
 NOVELTY_SAMPLES = 200  # names drawn at the end of a run to measure the share of new ones
 
@@ -73,8 +72,7 @@ def prepare_run(items, config, seed, pool=None, snapshot=None, loaded=None):
         if loaded is not None:
             model, ds, config, start["base_step"] = from_loaded(loaded, ds, config.steps, config.lr)
         elif snapshot is not None:
-            model, ds, state, config = from_snapshot(snapshot, ds, items)
-            start = {k: state[k] for k in ("base_step", "busy") if k in state}
+            model, state, ds, config, start = from_snapshot(snapshot, ds, items)
         tr = Trainer(config, ds, seed, model=model)
         run = Run(tr, Schedule.for_page(tr), pool=pool)
         if state is not None:
@@ -86,8 +84,8 @@ def prepare_run(items, config, seed, pool=None, snapshot=None, loaded=None):
 
 
 def from_snapshot(text, ds, items):
-    """A kept snapshot's model, the split in its vocabulary, and its state; checked against the
-    list in use (a run goes on only on the list it trained on)."""
+    """A kept snapshot's model, its state, the split in its vocabulary, its config and start
+    (run.saved_run); checked against the list in use (a run goes on only on its own list)."""
     if len(text) > LIMITS["model_bytes"]:
         raise Refused("the saved run is too big to go on from")
     model, vocab, meta = checkpoint.loads(text)
@@ -96,14 +94,8 @@ def from_snapshot(text, ds, items):
         raise Refused("this model file holds no saved run to go on from")
     if state["data"] != list_hash(items) or vocab.unknown("".join(ds.vocab.chars)):
         raise Refused("the saved run trained on another list: choose that list first")
-    base_step, busy = state.get("base_step", 0), state.get("busy", 0.0)
-    recipe = state.get("recipe", {})
-    if not (isinstance(base_step, int) and not isinstance(base_step, bool) and base_step >= 0
-            and isinstance(busy, (int, float)) and not isinstance(busy, bool) and 0 <= busy < 1e9
-            and isinstance(recipe, dict) and set(recipe) <= set(RECIPE)):
-        raise Refused("the saved run does not fit: base_step, busy or recipe")
-    config = model.config.replace(**recipe)      # a run on from a model has its own steps and lr
-    return model, Dataset(vocab, ds.train, ds.val), state, config
+    config, ds, base_step, busy = saved_run(model, vocab, state, ds)
+    return model, state, ds, config, {"base_step": base_step, "busy": busy}
 
 
 def from_loaded(text, ds, steps, lr):

@@ -64,6 +64,23 @@ def train_on(model, vocab, dataset, steps, lr):
     return config, Dataset(vocab, dataset.train, dataset.val)
 
 
+RECIPE = ("steps", "lr", "warmup_steps")   # what a run on from a model sets anew (train_on)
+
+
+def saved_run(model, vocab, state, dataset):
+    """What a page snapshot's saved run (its `resume` state) goes on with -> (config, dataset,
+    base_step, busy): the model's design with the run's recipe, the split in the model's
+    vocabulary, the steps the model had before the run and the seconds it trained. ValueError
+    when the state does not fit, DataError when the data has characters the model never saw."""
+    base_step, busy, recipe = state.get("base_step", 0), state.get("busy", 0.0), state.get("recipe", {})
+    if not (isinstance(base_step, int) and not isinstance(base_step, bool) and base_step >= 0
+            and isinstance(busy, (int, float)) and not isinstance(busy, bool) and 0 <= busy < 1e9
+            and isinstance(recipe, dict) and set(recipe) <= set(RECIPE)):
+        raise ValueError("the saved run does not fit: base_step, busy or recipe")
+    _, dataset = train_on(model, vocab, dataset, model.config.steps, model.config.lr)   # the unknown check
+    return model.config.replace(**recipe), dataset, base_step, float(busy)
+
+
 def live_val_size(params, n_val):
     """Held-out names one live validation scores: about VAL_WORK / params, as a power of two
     from 64 up to all of them. It depends on the model only, so every run repeats."""
