@@ -404,7 +404,7 @@ async function boot() {
   let pretrained = null;
   const sharePanel = addPanel(createSharePanel({ send, setStatus: ui.setStatus, setState, getState: () => page.state,
     data: dataPanel, fmtInt: ui.fmtInt, fillForm: controls.applyLink,
-    onLoadedFile: (msg, text) => runsPanel?.addLoaded(msg, text), loadPretrained: (id) => pretrained?.loadId(id) }));
+    onLoadedFile: (msg, text) => runsPanel?.addLoaded(msg, text), loadPretrained: (id, list) => pretrained?.loadId(id, list) }));
   const { createRunsPanel } = await import('./runs.js');
   await nextTask();
   runsPanel = addPanel(createRunsPanel({ getRun: () => app.run, currentData: () => dataPanel.builtin(), chart,

@@ -50,9 +50,11 @@ export function createPretrained({ data, loadText, siteURL, setStatus }) {
       update();
     }
   };
-  /** A link's pretrained=tiny.cities: fetch and load that model (once the models are known);
-   * false if there is no such model here. */
-  const loadId = (id) => {
+  let then = null;      // the list a link's run trained on, chosen once its model is loaded
+  /** A link's pretrained=tiny.cities: fetch and load that model (once the models are known), then
+   * choose the list the run trained on (`list`); false if there is no such model here. */
+  const loadId = (id, list) => {
+    then = list ?? null;
     if (!known) {
       linked = id;
       return true;
@@ -74,7 +76,7 @@ export function createPretrained({ data, loadText, siteURL, setStatus }) {
       models = (list || []).filter((m) => m.val_loss != null);
       known = true;
       update();
-      if (linked && !loadId(linked)) note(`There is no pre-trained model “${linked}” here.`, 'error');
+      if (linked && !loadId(linked, then)) note(`There is no pre-trained model “${linked}” here.`, 'error');
     },
     loadId,
     onState: update,
@@ -92,6 +94,8 @@ export function createPretrained({ data, loadText, siteURL, setStatus }) {
       model_loaded(msg) {
         const m = models.find((x) => msg.name === `pre-trained ${x.preset} on ${x.data}`);
         if (!m) return;
+        if (then && then !== m.data) data.chooseBuiltin(then);
+        then = null;
         note(`Loaded the pre-trained ${m.preset} model on ${m.data}: ${m.steps} steps with seed ${m.seed}, `
           + `validation loss ${m.val_loss.toFixed(3)}. Generate or look inside now, or press Train to train on.`, 'ok');
         setStatus(`Pre-trained ${m.preset} on ${m.data} loaded (validation loss ${m.val_loss.toFixed(3)}): `

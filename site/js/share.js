@@ -99,7 +99,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     fillForm(settings);
     const problems = [...notes];
     if (settings.pretrained) {
-      if (!loadPretrained(settings.pretrained)) problems.push(`there is no pre-trained model “${settings.pretrained}” here`);
+      if (!loadPretrained(settings.pretrained, settings.data)) problems.push(`there is no pre-trained model “${settings.pretrained}” here`);
     } else if (settings.data && !data.chooseBuiltin(settings.data)) {
       problems.push(`there is no built-in list “${settings.data}” here`);
     }
