@@ -79,9 +79,11 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
     if (!show) return;
     const more = missing.length > 8 ? ` and ${missing.length - 8} more` : '';
     const back = readable && (readable.current === 'yours' ? readable.kept?.name : readable.current);
-    $('data-unreadable-text').textContent = `The loaded model has never seen ${missing.slice(0, 8).map(shownChar).join(' ')}${more}, `
-      + 'so it cannot be trained further on this list. Start a fresh model on it (the loaded model stays for Generate)'
-      + `${back ? `, or keep the model and go back to its list, ${quoted(back)}.` : ', or choose a list with only the characters it knows.'}`;
+    const head = document.createElement('strong');
+    head.textContent = 'The loaded model cannot train on this list';
+    $('data-unreadable-text').replaceChildren(head, `: it has never seen ${missing.slice(0, 8).map(shownChar).join(' ')}${more}. `
+      + 'Start a fresh model on it (the loaded model stays for Generate), '
+      + `${back ? `or keep the model and go back to its list, ${quoted(back)}.` : 'or choose a list with only the characters it knows.'}`);
     $('data-back').hidden = !back;
   };
   $('continue').addEventListener('change', () => checkModel());
