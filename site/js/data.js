@@ -90,10 +90,12 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
   $('data-fresh').addEventListener('click', () => {
     $('continue').checked = false;
     $('data-unreadable').hidden = true;
+    $('dataset').focus();   // the button is gone: keep the keyboard where the list is chosen
   });
   $('data-back').addEventListener('click', () => {
     if (!readable) return;
     $('data-unreadable').hidden = true;
+    $('dataset').focus();
     if (readable.current !== 'yours') {
       $('dataset').value = readable.current;
       $('dataset').dispatchEvent(new Event('change'));
