@@ -4,6 +4,10 @@
 // DataError sentences, naming the line); a refused list changes nothing, so a trained model
 // and the list it learned stay. An uploaded file travels as base64 bytes and is read by
 // zcgpt.data.read_text, so non-UTF-8 or binary files get the CLI's message too.
+//
+// With a model loaded and "Train on from the loaded model" ticked, a list with characters the
+// model never saw cannot be trained on: a notice here says so and offers a fresh model on the
+// list, or the model's own list back (the last list in use that it can read).
 
 import { LOCKED, page, setChars } from './page.js';
 
@@ -31,6 +35,9 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
   let asked = null;                 // the message of the list being checked
   let kept = null;                  // the message of the list in use, to give a restarted Python
   let settled = null;               // resolves the promise of use()/useBuiltin() with the answer
+  let modelChars = null;            // characters of the loaded model (model_loaded), until reset
+  let readable = null;              // {current, kept}: the last list in use the loaded model can read
+  let modelComing = false;          // a pre-trained model's list is loading: its model follows
 
   const ask = (msg) => {
     asked = msg;
@@ -61,6 +68,44 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
     el.textContent = `${ds.title || ds.name}: ${fmtInt(ds.items)} items, alphabet of ${chars.length} `
       + `(${chars.join('').replace(/ /g, '␣')}). Source: ${ds.source}. Licence: ${ds.licence}.`;
   };
+  /** Characters of the list in use the loaded model has never seen. */
+  const unknown = () => (modelChars == null ? [] : [...new Set(page.chars)].filter((ch) => !modelChars.includes(ch)));
+  const shownChar = (ch) => quoted(ch === ' ' ? '␣' : ch);
+  /** Show or hide the notice; `ticked`: whether the next run trains on from the loaded model. */
+  const checkModel = (ticked = $('continue').checked) => {
+    const missing = unknown();
+    if (modelChars != null && !missing.length) readable = { current, kept };
+    const show = ticked && missing.length > 0 && !modelComing;
+    $('data-unreadable').hidden = !show;
+    if (!show) return;
+    const more = missing.length > 8 ? ` and ${missing.length - 8} more` : '';
+    const back = readable && (readable.current === 'yours' ? readable.kept?.name : readable.current);
+    const head = document.createElement('strong');
+    head.textContent = 'The loaded model cannot train on this list';
+    $('data-unreadable-text').replaceChildren(head, `: it has never seen ${missing.slice(0, 8).map(shownChar).join(' ')}${more}. `
+      + 'Start a fresh model on it (the loaded model stays for Generate), '
+      + `${back ? `or keep the model and go back to its list, ${quoted(back)}.` : 'or choose a list with only the characters it knows.'}`);
+    $('data-back').hidden = !back;
+  };
+  $('continue').addEventListener('change', () => checkModel());
+  $('data-fresh').addEventListener('click', () => {
+    $('continue').checked = false;
+    $('data-unreadable').hidden = true;
+    $('dataset').focus();   // the button is gone: keep the keyboard where the list is chosen
+  });
+  $('data-back').addEventListener('click', () => {
+    if (!readable) return;
+    $('data-unreadable').hidden = true;
+    $('dataset').focus();
+    if (readable.current !== 'yours') {
+      $('dataset').value = readable.current;
+      $('dataset').dispatchEvent(new Event('change'));
+    } else {
+      pending(`Loading ${readable.kept.name} again…`);
+      ask(readable.kept);
+    }
+  });
+
   const pending = (text) => {
     busy = true;
     showError('');
@@ -124,10 +169,12 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
       sel.value = current;
       showSource(current);
     },
-    /** The built-in list a shared link asks for; false if there is no such list. */
-    chooseBuiltin(name) {
+    /** The built-in list a shared link asks for; false if there is no such list. `model`: a
+     * model that can read it is loaded next (so no notice in between). */
+    chooseBuiltin(name, { model = false } = {}) {
       if (name === current) return true;
       if (!datasets.some((d) => d.name === name)) return false;
+      modelComing = model;
       $('dataset').value = name;
       $('dataset').dispatchEvent(new Event('change'));
       return true;
@@ -152,6 +199,13 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
     },
     /** The data a run will use: a built-in name, or null for the user's own list. */
     builtin: () => (current === 'yours' ? null : current),
+    /** Show the notice about a list the loaded model cannot read, in view (share.js's last guard). */
+    showUnreadable() {
+      checkModel(true);
+      if ($('data-unreadable').hidden) return;
+      if ($('lab-data').hidden) $('tab-data').click();
+      $('data-unreadable').scrollIntoView({ block: 'nearest' });
+    },
     isBusy: () => busy,
     /** After Python restarted: send it the list in use again; what comes back, or null. */
     restore() {
@@ -162,7 +216,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
     },
     onState(state) {
       const locked = LOCKED.has(state);
-      for (const id of ['dataset', 'data-file', 'data-text', 'data-use']) $(id).disabled = locked;
+      for (const id of ['dataset', 'data-file', 'data-text', 'data-use', 'data-fresh', 'data-back']) $(id).disabled = locked;
     },
     handlers: {
       ready(msg) {
@@ -185,16 +239,38 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
         summary(msg);
         settled?.(true);
         settled = null;
+        checkModel();
       },
       data_error(msg) {
         busy = false;
         asked = null;
+        modelComing = false;
+        checkModel();
         $('dataset').value = current;
         if (msg.via === 'file') $('data-file').value = '';
         showError(`${msg.message} Nothing changed: the next run still uses the list above.`);
         $('data-summary').textContent = shown;
         settled?.(false);
         settled = null;
+      },
+      model_loaded(msg) {
+        modelChars = msg.chars;
+        modelComing = false;
+        readable = null;
+        if (unknown().length) {   // a model file loaded over a list it cannot read: a built-in list it can
+          const ds = datasets.find((d) => d.chars && [...d.chars].every((ch) => modelChars.includes(ch)));
+          if (ds) readable = { current: ds.name, kept: null };
+        }
+        checkModel(true);          // loading a model ticks "Train on from the loaded model" (share.js)
+      },
+      model_error() {
+        modelComing = false;
+        checkModel();
+      },
+      reset() {
+        modelChars = null;
+        readable = null;
+        checkModel();
       },
     },
   };

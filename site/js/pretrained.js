@@ -2,6 +2,8 @@
 // trained (buildtools/pretrained.py, build.json's `pretrained`). It is fetched only on a click and
 // loaded as any model file (share.js's loadText -> load_model), after its list is in use, so
 // Generate, See inside and "Train on from the loaded model" work at once.
+// The button and its note follow the model and list shown (#preset, #dataset) whatever changes
+// them: a choice, a shared link (Python's "design" answer follows every preset change), a list.
 
 import { LOCKED, page } from './page.js';
 import { setNote } from './panels.js';
@@ -12,17 +14,24 @@ export function createPretrained({ data, loadText, siteURL, setStatus }) {
   let models = [];
   let waiting = null;   // {name, text, data}: a fetched model waiting for its list to be in use
   let busy = false;
+  let said = null;      // {text, kind, preset, data}: what a load or a failed fetch said, shown with that model
 
   const note = (text, kind = '') => setNote('pretrained-note', text, kind);
   const pick = () => models.find((m) => m.preset === $('preset').value && m.data === $('dataset').value);
   const update = () => {
     const m = pick();
+    const preset = $('preset').value;
+    const list = $('dataset').value;
     const btn = $('pretrained-load');
     btn.disabled = busy || LOCKED.has(page.state) || !m;
     btn.textContent = m ? `Load pre-trained ${m.preset} on ${m.data} (validation loss ${m.val_loss.toFixed(3)})`
       : 'Start from a pre-trained model';
     btn.title = m ? `${m.steps} steps, seed ${m.seed}, ${Math.round(m.bytes / 1000)} kB` : '';
-    if (!busy && !m && models.length) note(`No pre-trained ${$('preset').value} model for this list (its recipe does not learn it).`);
+    if (busy || !models.length) return;   // the fetch's own note stands
+    if (said && said.preset === preset && said.data === list) note(said.text, said.kind);
+    else if (list === 'yours') note('No pre-trained model for your own list.');
+    else if (m) note(`A ${preset} model trained on ${list} when the page was built: generate and look inside at once, or train on.`);
+    else note(`No pre-trained ${preset} model for ${list} (its recipe does not learn it).`);
   };
   const load = (got) => {
     waiting = null;
@@ -42,11 +51,11 @@ export function createPretrained({ data, loadText, siteURL, setStatus }) {
       const got = { name: `pre-trained ${m.preset} on ${m.data}`, text: await res.text(), data: m.data, m };
       // "New" names and training on need the model's own list in use first.
       if (data.builtin() === m.data) load(got);
-      else if (data.chooseBuiltin(m.data)) waiting = got;
+      else if (data.chooseBuiltin(m.data, { model: true })) waiting = got;
       else throw new Error(`there is no list ${m.data} here`);
     } catch (err) {
       busy = false;
-      note(`The pre-trained model could not be fetched (${err?.message || err}).`, 'error');
+      said = { text: `The pre-trained model could not be fetched (${err?.message || err}).`, kind: 'error', preset: m.preset, data: m.data };
       update();
     }
   };
@@ -81,29 +90,42 @@ export function createPretrained({ data, loadText, siteURL, setStatus }) {
     loadId,
     onState: update,
     handlers: {
+      design: update,
       data(msg) {
         if (waiting && msg.via === 'builtin' && msg.source === waiting.data) load(waiting);
+        update();
       },
       data_error() {
-        if (!waiting) return;
-        waiting = null;
-        busy = false;
-        note('Its list could not be loaded, so neither could the model.', 'error');
+        if (waiting) {
+          said = { text: 'Its list could not be loaded, so neither could the model.', kind: 'error',
+            preset: $('preset').value, data: $('dataset').value };
+          waiting = null;
+          busy = false;
+        }
         update();
       },
       model_loaded(msg) {
         const m = models.find((x) => msg.name === `pre-trained ${x.preset} on ${x.data}`);
-        if (!m) return;
+        said = null;
+        if (!m) {
+          update();
+          return;
+        }
         if (then && then !== m.data) data.chooseBuiltin(then);
         then = null;
-        note(`Loaded the pre-trained ${m.preset} model on ${m.data}: ${m.steps} steps with seed ${m.seed}, `
-          + `validation loss ${m.val_loss.toFixed(3)}. Generate or look inside now, or press Train to train on.`, 'ok');
+        said = { text: `Loaded the pre-trained ${m.preset} model on ${m.data}: ${m.steps} steps with seed ${m.seed}, `
+          + `validation loss ${m.val_loss.toFixed(3)}. Generate or look inside now, or press Train to train on.`,
+        kind: 'ok', preset: m.preset, data: m.data };
         setStatus(`Pre-trained ${m.preset} on ${m.data} loaded (validation loss ${m.val_loss.toFixed(3)}): `
           + 'generate names below, or press Train to train it further.', 'ok');
         update();
       },
       model_error() {
         busy = false;
+        update();
+      },
+      reset() {
+        said = null;
         update();
       },
     },

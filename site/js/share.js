@@ -12,7 +12,7 @@
 // or from another run of this browser has no link (a link cannot carry the model).
 
 import { LOCKED, page } from './page.js';
-import { setNote } from './panels.js';
+import { setNote, setText, showNames } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -156,9 +156,10 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       const extra = { data: data.builtin() };
       if (loaded && $('continue').checked && !run.snapshot) {
         const unknown = [...new Set(page.chars)].filter((ch) => !loaded.chars.includes(ch));
-        if (unknown.length) {
-          return { problem: `The loaded model has never seen ${unknown.slice(0, 8).map((c) => `“${c}”`).join(' ')}: `
-            + 'pick the list it learned, or untick “Train on from the loaded model”.' };
+        if (unknown.length) {   // the Data panel's notice says so as the list is chosen; the last guard
+          data.showUnreadable();
+          return { problem: 'The loaded model cannot train on this list (it has never seen some of its characters): '
+            + 'see the notice in the Data panel.' };
         }
         extra.from_model = true;
         extra.start = { ...loaded.origin, step: loaded.step };
@@ -216,6 +217,9 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
         if (!restoring) setStatus(`Model ${msg.name} loaded: generate names below, or press Train to train it further.`, 'ok');
         restoring = false;
         $('gen-note').textContent = 'Pick a temperature: low is safe and common, high is wild.';
+        showNames('samples', [], 'Names from the loaded model: press Generate, or Train to train it on.');
+        showNames('generated', []);
+        setText('sample-step', '');
       },
       model_error(msg) {
         reading = null;
