@@ -131,6 +131,7 @@ export function createDataPanel({ send, fmtInt, siteURL }) {
     pending(`Checking ${file.name}…`);
     try {
       ask({ type: 'data', via: 'file', name: file.name, b64: await fileBase64(file) });
+      $('data-file').value = '';      // so choosing the same file again reads it again
     } catch (err) {
       busy = false;
       $('data-summary').textContent = shown;

@@ -43,7 +43,7 @@ function initFile(start) {
 
 /** The command line that trains the same run on the desktop. */
 export function commandFor(run) {
-  const data = `--data ${run.data ? `${run.data}.txt` : 'your-list.txt'}`;
+  const data = `--data ${run.data ?? 'your-list.txt'}`;      // a built-in list by its name (zcgpt.data.find_list)
   if (startText(run.start)) {          // on from a model: its design and vocabulary come from the file
     return ['python -m zcgpt train', `--init ${initFile(run.start)}`, `--seed ${run.seed}`,
       `--steps ${run.changes?.steps ?? run.steps}`, `--lr ${run.changes?.lr ?? run.config?.lr}`, data].join(' ');

@@ -67,6 +67,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
       reading = await file.text();
       fromFile = true;
       origin = { kind: 'file', name: file.name };
+      $('model-file').value = '';     // so choosing the same file again loads it again
       send({ type: 'load_model', name: file.name, text: reading });
     } catch (err) {
       note(`${file.name} could not be read (${err?.message || err}). Nothing changed.`, 'error');

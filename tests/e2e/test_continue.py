@@ -69,16 +69,20 @@ def train(page):
 def cut_off_and_continue(tab):
     """After the run's first snapshot, reload; press the row's Continue; wait for the end."""
     page = tab.page
-    page.wait_for_function("(() => { const r = window.zcgpt.runRecords()[0];"
-                           " return r && r.hasSnapshot && r.status === 'running'; })()", timeout=120_000)
+    # the card is drawn again once the snapshot is stored
+    page.wait_for_selector("#runs-body li.run-card[data-status=running][data-snapshot=yes]", state="attached",
+                           timeout=120_000)
     page.reload()
-    tab.wait_state("ready")
+    page.wait_for_selector("body[data-state=ready], body[data-state=done]", timeout=90_000)
     page.wait_for_selector("body[data-runs-loaded]")
     if "pretrained=" in page.url:       # the address is the run's link: its model loads again
         page.wait_for_function("document.getElementById('model-note').textContent.startsWith('Loaded')")
     row = first_row(page)
     assert row.get_attribute("data-status") == "interrupted"
     row.locator("button[data-act=continue]").click()
+    # the record itself: the page is "done" already when the address's pre-trained model loaded
+    page.wait_for_function("(() => { const r = window.zcgpt.runRecords()[0];"
+                           " return r.status === 'done' && r.valLoss != null; })()", timeout=180_000)
     tab.wait_state("done", timeout_s=180)
     assert "Something went wrong" not in page.inner_text("#status")
     return page.evaluate("window.zcgpt.runRecords()[0]")
@@ -122,7 +126,8 @@ def test_a_run_cut_off_by_a_reload_continues_to_the_same_bits(server, open_tab, 
 
     prepare()
     train(page)
-    tab.wait_state("done", timeout_s=180)
+    page.wait_for_function("(() => { const r = window.zcgpt.runRecords()[0];"
+                           " return r && r.status === 'done' && r.valLoss != null; })()", timeout=180_000)
     whole = page.evaluate("window.zcgpt.runRecords()[0]")
     want = final_model(page)
 
