@@ -433,7 +433,10 @@ function restartPython(reason) {
   app.alive = false;
   app.worker?.terminate();
   app.worker = null;
-  const lost = ['training', 'paused', 'stopping'].includes(page.state) ? ' (the run in progress was lost)' : '';
+  // the run it trained is kept as cut off now, not when Python is back: Continue goes on from its snapshot
+  const cut = runsPanel?.cutOff();
+  const lost = cut?.hasSnapshot ? ` (run ${cut.id} was cut off at step ${ui.fmtInt(cut.stepsDone)}: Continue in Your runs goes on from there)`
+    : ['training', 'paused', 'stopping'].includes(page.state) ? ' (the run in progress was lost)' : '';
   app.restarted = { reason, lost };
   replaceRun(null, 'Train to see names appear.');
   setState('loading');
@@ -455,9 +458,12 @@ function afterRestart(msg) {
   loading.done();
   ui.showStage(null);
   const note = `Python in this tab ${app.restarted.reason}, so it was started again${app.restarted.lost}`;
+  const lost = Boolean(app.restarted.lost);
   app.restarted = null;
   setState('ready');
-  const back = plugins.map((p) => p.restore?.()).filter(Boolean);
+  // a model given back after a run was lost is the one from before that run (share.js keeps the last one loaded or trained)
+  const back = plugins.map((p) => p.restore?.()).filter(Boolean)
+    .map((what) => (lost && what === 'your last model' ? 'the model you had before that run' : what));
   ui.setStatus(`${note}${back.length ? `: ${back.join(' and ')} ${back.length > 1 ? 'are' : 'is'} back` : ''}.`, 'warn');
   document.body.dataset.restarts = String(Number(document.body.dataset.restarts || 0) + 1);
 }

@@ -8,7 +8,7 @@
 // chart (the last two runs are ticked for you when a new one starts), opened as a link,
 // exported, or deleted.
 
-import { openStore } from './store.js';
+import { openStore, StaleError } from './store.js';
 import { LOCKED, page } from './page.js';
 import { describe, startText } from './describe.js';
 import { forgetTimings } from './speed.js';
@@ -19,12 +19,17 @@ const CSV_FIELDS = ['id', 'name', 'started', 'start', 'preset', 'seed', 'changes
   'stepsDone', 'baseStep', 'trainLoss', 'valLoss', 'novelty', 'seconds', 'tokensPerS', 'status'];
 const LIST_BYTES = 16 * 2 ** 20;   // your own list is kept with its run up to this size, to continue it
 
+/** A number to show, or null: a model file's metrics may hold anything. */
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/** A learning rate in words, "—" when there is none (an unknown preset, a model file). */
+const lrText = (v) => (num(v) == null ? '—' : String(v));
+
 /** What differs from the preset, in words: "lr 0.01, n_layer 2, block_size 24". */
 export function changesText(run) {
   const p = page.presets[run.preset] || {};
   const parts = Object.entries(run.changes || {})
     .filter(([k, v]) => k !== 'steps' && k !== 'lr' && p[k] !== v).map(([k, v]) => `${k} ${v}`);
-  return [`lr ${run.changes?.lr ?? p.lr}`, ...parts].join(', ');
+  return [`lr ${lrText(run.changes?.lr ?? p.lr)}`, ...parts].join(', ');
 }
 
 /** A run's name: the one given, or "run N · what it is". */
@@ -61,7 +66,7 @@ export function commandFor(run) {
 function settingText(r) {
   const from = startText(r.start);
   if (!from) return `seed ${r.seed}, ${changesText(r)}`;
-  return `from ${from} (${fmtInt(r.baseStep ?? r.start.step ?? 0)} steps before), seed ${r.seed}, lr ${r.changes?.lr ?? r.config?.lr}`;
+  return `from ${from} (${fmtInt(r.baseStep ?? r.start.step ?? 0)} steps before), seed ${r.seed}, lr ${lrText(r.changes?.lr ?? r.config?.lr)}`;
 }
 
 function download(name, text, type) {
@@ -75,7 +80,8 @@ function download(name, text, type) {
 }
 
 function csvCell(v) {
-  const s = v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  let s = v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (/^[=+\-@]/.test(s)) s = `'${s}`;     // a spreadsheet would run it as a formula
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -91,14 +97,102 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkRea
   const say = (text, kind = '') => setNote('runs-note', text, kind);
   const failed = (what, err) => say(`${what}: ${err.message}. Earlier runs are safe; delete some, or clear your data, to make room.`, 'error');
 
-  const save = async (record, texts) => {
-    if (!store) return;
+  // Runs have owners: the tab training a run holds the Web Lock "zcgpt-run-<id>" until it ends,
+  // so a tab that opens marks a "running" record cut off only when no live tab holds its lock.
+  // Every write is checked against the stored version (store.js), and each write tells the
+  // other tabs on the channel "zcgpt-runs", which read the runs again.
+  const owned = new Map();       // run id -> releases its lock
+  const lockName = (id) => `zcgpt-run-${id}`;
+  function own(r) {
+    if (!navigator.locks || r.id == null || owned.has(r.id)) return;
+    let free;
+    const held = new Promise((resolve) => { free = resolve; });
+    owned.set(r.id, free);
+    navigator.locks.request(lockName(r.id), () => held).catch(() => {});
+  }
+  function release(r) {
+    owned.get(r?.id)?.();
+    owned.delete(r?.id);
+  }
+  /** Names of the locks held or asked for in every tab, or null when this browser has none. */
+  async function locksTaken() {
+    if (!navigator.locks?.query) return null;
     try {
-      record.id = texts ? await store.putWith(record, texts) : await store.put(record);
-    } catch (err) {
-      failed(`Run ${record.id ?? ''} was not kept`, err);
+      const { held = [], pending = [] } = await navigator.locks.query();
+      return new Set([...held, ...pending].map((l) => l.name));
+    } catch {
+      return null;
     }
+  }
+  const channel = 'BroadcastChannel' in window ? new BroadcastChannel('zcgpt-runs') : null;
+  const tell = () => channel?.postMessage('changed');
+
+  const save = async (record, texts) => {
+    if (!store) return false;
+    try {
+      await (texts ? store.putWith(record, texts) : store.put(record));
+    } catch (err) {
+      if (!(err instanceof StaleError)) {
+        failed(`Run ${record.id ?? ''} was not kept`, err);
+        return false;
+      }
+      // another tab wrote it: the stored one is shown, and this tab writes it no more
+      if (record === current) { release(current); current = null; }
+      if (record === waitingModel) waitingModel = null;
+      say(`Not saved: ${err.message}. The table shows it as it is stored now.`, 'warn');
+      await reread();
+      return false;
+    }
+    tell();
+    return true;
   };
+
+  /** Running records no live tab owns are marked cut off (with no Web Locks: every one not ours). */
+  async function markOrphans(taken) {
+    for (const r of runs) {
+      if (r.status !== 'running' || r === current || r.id == null) continue;
+      if (taken?.has(lockName(r.id))) continue;          // a live tab trains it
+      r.status = 'interrupted';     // the tab closed while it trained
+      await save(r);
+    }
+  }
+
+  let reading = Promise.resolve();
+  /** Read the runs again (another tab changed them): this tab's records keep their place on the
+   * chart and are updated when the stored copy is newer; records gone from storage go. */
+  function reread() {
+    reading = reading.then(async () => {
+      if (!store) return;
+      let stored;
+      try {
+        stored = (await store.all()).reverse();
+      } catch (err) {
+        failed('Runs could not be read again', err);
+        return;
+      }
+      const mine = new Map(runs.filter((r) => r.id != null).map((r) => [r.id, r]));
+      const next = stored.map((s) => {
+        const r = mine.get(s.id);
+        if (!r) return s;
+        mine.delete(s.id);
+        if ((s.version ?? 0) > (r.version ?? 0)) Object.assign(r, s);
+        return r;
+      });
+      for (const r of mine.values()) {     // deleted or cleared in another tab
+        shown.delete(r);
+        ticked.delete(r);
+        if (r === current) { release(current); current = null; }
+        if (r === waitingModel) waitingModel = null;
+        if (r === displayed) displayed = null;
+      }
+      runs = [...runs.filter((r) => r.id == null), ...next];
+      if (navigator.locks) await markOrphans(await locksTaken());
+      overlay();
+      render();
+    });
+    return reading;
+  }
+  if (channel) channel.onmessage = () => reread();
 
   const ticked = new Set();      // records the person ticked or unticked: left as they are
   let editing = null;            // the record being renamed: cards are not rebuilt under its input
@@ -149,7 +243,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkRea
     const figs = document.createElement('div');
     figs.className = 'figs';
     figs.append(fig('val', fmtLoss(r.valLoss)), fig('train', fmtLoss(r.trainLoss)),
-      fig('new', r.novelty == null ? '—' : `${Math.round(100 * r.novelty)}%`));
+      fig('new', num(r.novelty) == null ? '—' : `${Math.round(100 * r.novelty)}%`));
     const setting = document.createElement('p');
     setting.className = 'setting';
     setting.textContent = [`${fmtInt(r.stepsDone)} / ${fmtInt(r.steps)} steps${r.status === 'interrupted' ? ' · cut off' : ''}`,
@@ -184,9 +278,14 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkRea
       acts.append(span('no-link', `No link: ${why}.`));
     }
     if (r.status !== 'loaded') button('Command', () => onCommand(r), 'the command line that trains this run');
+    const elsewhere = r.status === 'running' && r !== current;    // another tab trains it: that tab writes it
     const rename = button('Rename', () => onRename(r, name), 'give this run a name of your own');
-    rename.disabled = false;      // a name changes nothing a run depends on
-    button('Delete', () => onDelete(r), 'forget this run');
+    rename.disabled = elsewhere;  // a name changes nothing a run depends on
+    const del = button('Delete', () => onDelete(r), 'forget this run');
+    if (elsewhere) {
+      del.disabled = true;
+      li.title = 'training in another tab';
+    }
     li.append(head, figs, setting, acts);
     return li;
   }
@@ -263,6 +362,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkRea
       failed(`Run ${r.id} could not be deleted`, err);
       return;
     }
+    tell();
     runs = runs.filter((x) => x !== r);
     shown.delete(r);
     overlay();
@@ -287,12 +387,21 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkRea
     }
     clearArmed = false;
     $('runs-clear').textContent = 'Clear my data';
+    // Clear waits for runs in training: their tab would write them back, and their model after
+    const busy = runs.find((r) => r.status === 'running');
+    if (busy) {
+      say(`Nothing was cleared: ${nameOf(busy)} is training${busy === current ? '' : ' in another tab'}. `
+        + 'Stop it (or let it finish), then clear.', 'warn');
+      return;
+    }
     try {
       await store?.clear();
     } catch (err) {
       failed('Nothing was cleared', err);
       return;
     }
+    tell();
+    waitingModel = null;           // its model, on its way, is not kept
     forgetTimings();               // the designer's measured speed goes with the runs
     runs = [];
     shown.clear();
@@ -314,11 +423,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkRea
       failed('Earlier runs could not be read', err);
       return;
     }
-    for (const r of runs) {
-      if (r.status !== 'running') continue;
-      r.status = 'interrupted';     // the tab closed while it trained
-      await save(r);
-    }
+    await markOrphans(await locksTaken());
     render();
     document.body.dataset.runsLoaded = String(runs.length);
   })();
@@ -331,6 +436,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkRea
     overlay();
     if (current) {
       current.status = current.hasSnapshot ? 'interrupted' : 'stopped';
+      release(current);
       save(current).then(render);
       current = null;
     }
@@ -348,6 +454,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkRea
           displayed = current;
           chart.setName(nameOf(current));
           overlay();
+          own(current);
           save(current).then(render);
           return;
         }
@@ -363,18 +470,20 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkRea
         const list = current.data == null ? lists.message() : null;   // your own list: kept to continue on
         const keepList = list && JSON.stringify(list).length <= LIST_BYTES;
         save(current).then(() => {
+          if (started === current) own(started);
           if (started === displayed) chart.setName(nameOf(started));
           render();
-          if (keepList && started.id != null) save(started, { [`${started.id}:list`]: JSON.stringify(list) });
+          if (keepList && started.id != null && started === current) save(started, { [`${started.id}:list`]: JSON.stringify(list) });
         });
       },
       snapshot(msg) {
         const run = getRun();
         if (!current || !run) return;
         (run.snapshotMs ??= []).push(Math.round(msg.ms));    // what each snapshot cost the worker
-        Object.assign(current, { stepsDone: msg.step, points: run.points.filter((p) => p[0] <= msg.step), hasSnapshot: true,
-          snapshotMs: msg.ms });
-        save(current, { [`${current.id}:snapshot`]: msg.text }).then(render);
+        Object.assign(current, { stepsDone: msg.step, points: run.points.filter((p) => p[0] <= msg.step), snapshotMs: msg.ms });
+        // hasSnapshot is set by the store once the snapshot is in (store.js)
+        if (current.id == null) save(current).then(render);
+        else save(current, { [`${current.id}:snapshot`]: msg.text }).then(render);
       },
       done(msg) {
         const run = getRun();
@@ -382,6 +491,7 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkRea
         Object.assign(current, { status: msg.stopped ? 'stopped' : 'done', stepsDone: msg.step, trainLoss: msg.train_loss,
           valLoss: msg.val, novelty: msg.novelty, seconds: msg.busy, tokensPerS: run.tokensPerS, points: run.points });
         waitingModel = current;
+        release(current);
         current = null;
         save(waitingModel).then(render);
       },
@@ -389,21 +499,28 @@ export function createRunsPanel({ getRun, currentData, chart, linkFor, noLinkRea
         if (!msg.keep || !waitingModel) return;
         const r = waitingModel;
         waitingModel = null;
-        r.hasModel = true;
-        r.hasSnapshot = false;
+        if (r.id == null) return;     // the record was not kept: neither is its model
+        // hasModel (and no snapshot) is set by the store once the model is in (store.js)
         save(r, { [`${r.id}:model`]: msg.text, [`${r.id}:snapshot`]: null }).then(render);
       },
       reset() { leave(); },
     },
-    /** Python was started again: the run it was training is lost, and kept as cut off. */
+    /** Python was started again: the run it was training is kept as cut off (see cutOff). */
     restore() { leave(); },
+    /** Python died: the run it was training is kept as cut off at once (Continue, when it has a
+     * snapshot), or as stopped; returns that record, or null. */
+    cutOff() {
+      const r = current;
+      leave();
+      return r;
+    },
     /** A model file loaded on the page (one the command line trained, say) becomes a card. */
     addLoaded(msg, text) {
       const m = msg.metrics || {};
       const r = { started: new Date().toISOString(), preset: m.preset ?? '(file)', seed: msg.seed, changes: {},
         data: null, dataLabel: msg.name, params: msg.params, steps: msg.step, stepsDone: msg.step,
         trainLoss: m.train_loss, valLoss: m.val_loss, novelty: m.novelty, seconds: m.seconds, tokensPerS: m.tokens_per_s,
-        status: 'loaded', points: [], hasModel: true };
+        status: 'loaded', points: [] };   // hasModel once the model is stored
       runs.unshift(r);
       render();
       save(r).then(() => r.id != null && save(r, { [`${r.id}:model`]: text })).then(render);

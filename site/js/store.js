@@ -6,6 +6,8 @@ const VERSION = 1;
 
 /** A storage failure said in one sentence; quota errors say so. */
 export class StoreError extends Error {}
+/** A write refused because another tab changed or deleted the record since this copy was read. */
+export class StaleError extends StoreError {}
 
 function said(err) {
   if (err?.name === 'QuotaExceededError') {
@@ -27,12 +29,74 @@ function tx(db, stores, mode, work) {
       t = db.transaction(stores, mode);
       result = work(...stores.map((s) => t.objectStore(s)));
     } catch (err) {
+      try { t?.abort(); } catch { /* not started */ }
       reject(said(err));
       return;
     }
     t.oncomplete = () => resolve(result);
     t.onerror = () => reject(said(t.error));
     t.onabort = () => reject(said(t.error));
+  });
+}
+
+/**
+ * Write a record (and its texts) if the stored one is not newer: each write adds one to the
+ * record's `version`, read again in the same transaction, so a copy older than the stored
+ * record, or of a record deleted since it was stored, is refused (StaleError) and nothing is
+ * written. The flags hasSnapshot and hasModel follow the texts written with it ("<id>:snapshot",
+ * "<id>:model"), in the same transaction: the record never claims a text that was not stored.
+ * On success the record's id, version and flags are updated; resolves to its id.
+ */
+function write(db, run, texts) {
+  const flags = {};
+  for (const [key, text] of Object.entries(texts)) {
+    if (key.endsWith(':snapshot')) flags.hasSnapshot = text != null;
+    if (key.endsWith(':model')) flags.hasModel = text != null;
+  }
+  const next = { ...run, ...flags, version: (run.version ?? 0) + 1 };
+  if (next.id == null) delete next.id;
+  return new Promise((resolve, reject) => {
+    let t;
+    let failure = null;
+    const put = (runs, store) => {
+      try {
+        runs.put(next).onsuccess = (e) => { next.id = e.target.result; };
+        for (const [key, text] of Object.entries(texts)) {
+          if (text == null) store.delete(key);
+          else store.put(text, key);
+        }
+      } catch (err) {
+        failure = said(err);
+        t.abort();
+      }
+    };
+    try {
+      t = db.transaction(['runs', 'texts'], 'readwrite');
+      const runs = t.objectStore('runs');
+      const store = t.objectStore('texts');
+      if (run.id == null) {
+        put(runs, store);
+      } else {
+        runs.get(run.id).onsuccess = (e) => {
+          const stored = e.target.result;
+          if (stored ? (stored.version ?? 0) > (run.version ?? 0) : (run.version ?? 0) > 0) {
+            failure = new StaleError(stored ? `run ${run.id} was changed in another tab` : `run ${run.id} was deleted in another tab`);
+            t.abort();
+            return;
+          }
+          put(runs, store);
+        };
+      }
+    } catch (err) {
+      try { t?.abort(); } catch { /* not started */ }
+      reject(said(err));
+      return;
+    }
+    t.oncomplete = () => {
+      Object.assign(run, flags, { id: next.id, version: next.version });
+      resolve(next.id);
+    };
+    t.onabort = () => reject(failure ?? said(t.error));
   });
 }
 
@@ -58,23 +122,9 @@ export async function openStore() {
   return {
     all: () => tx(db, ['runs'], 'readonly', (runs) => done(runs.getAll())).then((p) => p),
     /** Add or update a record; resolves to its id. */
-    async put(run) {
-      let req;
-      await tx(db, ['runs'], 'readwrite', (runs) => { req = runs.put(run); });
-      return req.result;
-    },
+    put: (run) => write(db, run, {}),
     /** Record and texts together: both are kept or neither. */
-    async putWith(run, texts) {
-      let req;
-      await tx(db, ['runs', 'texts'], 'readwrite', (runs, store) => {
-        req = runs.put(run);
-        for (const [key, text] of Object.entries(texts)) {
-          if (text == null) store.delete(key);
-          else store.put(text, key);
-        }
-      });
-      return req.result;
-    },
+    putWith: (run, texts) => write(db, run, texts),
     async text(key) {
       let req;
       await tx(db, ['texts'], 'readonly', (store) => { req = store.get(key); });

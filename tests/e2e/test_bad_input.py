@@ -118,7 +118,7 @@ def test_a_killed_worker_is_replaced_and_keeps_the_list_and_model(server, open_t
     metrics["restart_ms"] = round(page.evaluate("performance.now()") - t0)
     status = page.inner_text("#status")
     assert "stopped answering" in status and "the run in progress was lost" in status
-    assert "your list and your last model are back" in status
+    assert "your list and the model you had before that run are back" in status
     assert "pasted list: 10 items" in page.inner_text("#data-summary")
     with page.expect_download() as saved:
         open_lab(page, "keep")
