@@ -125,6 +125,11 @@ def test_a_new_build_waits_for_the_visitor_and_never_mixes(site, open_tab):
     other.wait_for_function(f"document.getElementById('status').textContent.includes({json.dumps(STALE)})")
     assert other.evaluate("window.zcgptWriterBuild") is None
     assert other.query_selector("#w-next") is None
+    # ... and when its Python dies, it does not start B's worker.py and wheel under A's page
+    other.evaluate("window.zcgpt.terminateWorker()")
+    other.wait_for_selector("body[data-state=error]", timeout=60000)
+    assert STALE in other.inner_text("#status")
+    assert other.evaluate("document.body.dataset.restarts") is None
     assert other_errors == []
     assert tab.errors == []
     tab.close()
