@@ -8,8 +8,11 @@
 // kept once its sha256 matches the manifest's. After the page is ready, "complete" fetches what
 // the page has not asked for (the browser's HTTP cache answers for what it already fetched).
 // A new build's worker takes the files whose hash is unchanged from the old copy and downloads
-// the rest before it takes over and deletes the old copy. Everything is relative to this file,
-// so it works at / and under a sub-path alike; requests to other origins are never touched.
+// the rest, then waits: pages of the old build stay with the old worker and its copy, so a page
+// never runs code of two builds. It takes over when the visitor asks (offline.js posts
+// {type: 'activate'}) or once no page of the old build is open, and only then deletes the old
+// copy. Everything is relative to this file, so it works at / and under a sub-path alike;
+// requests to other origins are never touched.
 
 const PREFIX = 'zcgpt-';
 const BUILD = new URL(self.location.href).searchParams.get('build') || 'dev';
@@ -167,11 +170,12 @@ async function olderCopyExists() {
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
-    // A new build replacing an older copy is complete before it takes over; on a first visit
+    // A new build replacing an older copy is complete before it may take over, and waits while
+    // a worker of another build is in charge (its pages keep their build); on a first visit
     // it takes over at once (the page waits for it), the page's own requests fill the copy,
     // and "complete" adds the rest once the page is ready.
     if (await olderCopyExists()) await complete();
-    await self.skipWaiting();
+    if (!self.registration.active) await self.skipWaiting();
   })());
 });
 
@@ -185,6 +189,10 @@ self.addEventListener('activate', (event) => {
 });
 
 self.addEventListener('message', (event) => {
+  if (event.data?.type === 'activate') {   // the visitor chose to reload into this build
+    event.waitUntil(self.skipWaiting());
+    return;
+  }
   if (event.data?.type !== 'complete') return;
   const reply = (msg) => event.ports[0]?.postMessage({ build: BUILD, ...msg });
   event.waitUntil(complete().then((done) => reply({ type: 'complete', ok: true, ...done }),

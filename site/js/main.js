@@ -3,7 +3,7 @@
 
 import { startWorker, siteURL, buildInfo, nextTask, preload } from './runtime.js';
 import { createLoading } from './loading.js';
-import { prepareCopy } from './offline.js';
+import { prepareCopy, stale } from './offline.js';
 import { createControls } from './controls.js';
 import { page, plug, dispatch, setState, setChars } from './page.js';
 import * as ui from './panels.js';
@@ -329,6 +329,8 @@ createTabs(document.getElementById('inside-tabs'), { collapsible: () => true });
 for (const panel of document.querySelectorAll('.inside-panel')) {
   panel.addEventListener('tabshow', () => {
     const name = panel.dataset.module || 'inside';
+    // Another tab put a newer build in charge: its modules would not go with this page's.
+    if (!insideLoaded[name] && stale()) { ui.setStatus(stale(), 'warn'); return; }
     insideLoaded[name] ??= insideModules[name]().then((create) => plug(create({
       send: (msg) => app.worker.send(msg), canSend: () => app.worker != null && app.alive })));
     insideLoaded[name].then((it) => it.opened(panel.id)).catch((err) => console.error(err));
@@ -433,6 +435,12 @@ function restartPython(reason) {
   app.alive = false;
   app.worker?.terminate();
   app.worker = null;
+  if (stale()) {   // a newer build is in charge: its worker.py and wheel would not go with this page
+    runsPanel?.cutOff();
+    ui.setStatus(`Python in this tab ${reason}. ${stale()}`, 'error');
+    document.body.dataset.state = 'error';
+    return;
+  }
   // the run it trained is kept as cut off now, not when Python is back: Continue goes on from its snapshot
   const cut = runsPanel?.cutOff();
   const lost = cut?.hasSnapshot ? ` (run ${cut.id} was cut off at step ${ui.fmtInt(cut.stepsDone)}: Continue in Your runs goes on from there)`

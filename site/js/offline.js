@@ -5,9 +5,24 @@
 // it and waits (briefly) until it is in charge, so the runtime's bytes pass through it once,
 // are kept, and report their progress. After the page is ready, enableOffline() has the copy
 // completed with whatever the page did not fetch, or registers a newer build's worker.
+//
+// One page, one build: a newer build's worker completes its copy and waits while this page is
+// open; the page says a new version is ready and reloads into it when the visitor presses the
+// button (never while a run trains). A tab whose worker another tab switched to a newer build
+// keeps its code and says so: stale() then refuses loading more of it (modules, Python).
 
 const CHANNEL = 'zcgpt-download';
 const TAKE_OVER_MS = 4000;   // a first visit starts Python without the worker after this long
+const RUNNING = new Set(['training', 'paused', 'stopping']);   // a run a reload would cut off
+const STALE = 'zcgpt was updated in another tab: reload to use the new version.';
+
+let pageBuild = null;   // the build this page's code is of (null: not known, no service worker)
+let asked = false;      // this tab asked a newer build's worker to take over
+let staleNote = '';
+
+/** Why this tab must not load more of its code ('' while it may): another tab put a newer
+ *  build in charge, whose files would not go with the ones this page runs. */
+export const stale = () => staleNote;
 
 const supported = () => 'serviceWorker' in navigator && window.isSecureContext;
 
@@ -48,9 +63,12 @@ export async function prepareCopy(onProgress) {
   new BroadcastChannel(CHANNEL).onmessage = (event) => {
     if (event.data?.type === 'progress') onProgress(event.data);
   };
-  if (navigator.serviceWorker.controller) return { mode: 'local', manifest: null };
+  navigator.serviceWorker.addEventListener('controllerchange', controllerChanged);
+  pageBuild = buildOf(navigator.serviceWorker.controller);
+  if (pageBuild) return { mode: 'local', manifest: null };
   const manifest = await serverManifest();
   if (!manifest) return { mode: 'direct', manifest: null };
+  pageBuild = manifest.build;   // the page came from the server just now
   try {
     const url = new URL(`sw.js?build=${manifest.build}`, document.baseURI);
     const reg = await navigator.serviceWorker.register(url);
@@ -72,16 +90,83 @@ function complete(worker) {
   });
 }
 
+/** The notice's parts. */
+const notice = () => ({ box: document.getElementById('update'), text: document.getElementById('update-text'),
+  button: document.getElementById('update-reload'), why: document.getElementById('update-why') });
+
+let observer = null;   // follows the page's state for the notice's button
+
+/** Show the notice: `text`, and a button labelled `label` that calls `act` once no run is in
+ *  progress (while one is, the button is off and says why). */
+function showNotice(text, label, act) {
+  const { box, text: line, button, why } = notice();
+  if (!box) return;
+  line.textContent = text;
+  button.textContent = label;
+  const follow = () => {
+    const busy = RUNNING.has(document.body.dataset.state);
+    button.disabled = busy || asked;
+    why.textContent = busy ? 'The button works once the run in progress ends: it is not interrupted.' : '';
+    why.hidden = !busy;
+  };
+  box.hidden = false;
+  follow();
+  observer?.disconnect();
+  observer = new MutationObserver(follow);
+  observer.observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
+  button.onclick = () => {
+    if (RUNNING.has(document.body.dataset.state)) return;
+    act();
+  };
+}
+
+function controllerChanged() {
+  if (asked) {   // the build this tab asked for is in charge: reload into it
+    window.location.reload();
+    return;
+  }
+  const build = buildOf(navigator.serviceWorker.controller);
+  if (!pageBuild || !build || build === pageBuild || staleNote) return;
+  staleNote = STALE;
+  showNotice(STALE, 'Reload', () => window.location.reload());
+}
+
+/** Resolves once `worker` is no longer installing. */
+function settled(worker) {
+  return new Promise((resolve) => {
+    const check = () => { if (worker.state !== 'installing') resolve(worker.state); };
+    worker.addEventListener('statechange', check);
+    check();
+  });
+}
+
+/** A newer build's worker has its complete copy and waits: offer to reload into it. */
+function offerNewVersion(worker) {
+  showNotice('A new version of zcgpt is ready.', 'Reload to use it', () => {
+    asked = true;
+    notice().button.disabled = true;
+    worker.postMessage({ type: 'activate' });   // then controllerchange reloads the page
+  });
+  worker.addEventListener('statechange', () => {   // an even newer build replaced it: wait for that one
+    if (worker.state === 'redundant' && !staleNote) notice().box.hidden = true;
+  });
+}
+
 /** After the page is ready: make the copy complete (or a newer build's); true once it is. */
 export async function enableOffline() {
   if (!supported()) return false;
   const manifest = await serverManifest();   // offline, the worker that served this page stays in charge
   const current = navigator.serviceWorker.controller;
-  if (manifest && buildOf(current) !== manifest.build) {
-    // A first visit without the worker in charge, or a newer build: its worker installs a
-    // complete copy (taking unchanged files from the old one) and then takes over.
+  if (manifest && !current) {
+    // A first visit without the worker in charge: it takes over as soon as it is installed.
     await navigator.serviceWorker.register(new URL(`sw.js?build=${manifest.build}`, document.baseURI));
     await controlled(120000);
+  } else if (manifest && buildOf(current) !== manifest.build) {
+    // A newer build: its worker installs a complete copy (taking unchanged files from this
+    // one) and waits until the visitor reloads into it; this page stays with its own copy.
+    const reg = await navigator.serviceWorker.register(new URL(`sw.js?build=${manifest.build}`, document.baseURI));
+    const fresh = [reg.installing, reg.waiting].find((w) => buildOf(w) === manifest.build);
+    if (fresh && await settled(fresh) === 'installed' && !staleNote) offerNewVersion(fresh);
   }
   const worker = navigator.serviceWorker.controller;
   if (!worker) return false;

@@ -6,6 +6,8 @@
 // polyscript.xworker.onmessage. Every URL is resolved here, against this module, because the
 // worker itself runs from a blob: URL where relative URLs mean nothing.
 
+import { stale } from './offline.js';
+
 const here = (path) => new URL(path, import.meta.url).href;
 
 /** Resolves in a later task, so the work before and after it are separate main-thread tasks. */
@@ -56,6 +58,7 @@ export function preload() {
  * @returns {Promise<{send: (msg: object, transfer?: Transferable[]) => void}>}
  */
 export async function startWorker(onMessage, file = 'worker.py') {
+  if (stale()) throw new Error(stale());   // a newer build's Python under this page's code: no
   const [{ PyWorker }, interpreter, wanted, extra] = await Promise.all([pyscript(), interpreterURL(), packages(), files()]);
   // `version` is what PyScript actually loads the interpreter from; without it a worker
   // created from JS falls back to the CDN build, which a default build must never contact.

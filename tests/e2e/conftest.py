@@ -61,11 +61,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 class Server:
-    """`python build.py serve --port 0 --base BASE` in a subprocess; .url is the page's URL."""
+    """`python build.py serve --port 0 --base BASE --dir FOLDER` in a subprocess (FOLDER: dist/
+    unless given); .url is the page's URL."""
 
-    def __init__(self, base="/"):
+    def __init__(self, base="/", folder=DIST):
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "build.py"), "serve", "--port", "0", "--dir", str(DIST),
+            [sys.executable, str(ROOT / "build.py"), "serve", "--port", "0", "--dir", str(folder),
              "--base", base, "--quiet"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
         deadline = time.monotonic() + 30

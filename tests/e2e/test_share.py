@@ -385,7 +385,11 @@ def test_works_offline_after_the_first_visit(subpath_server, open_tab):
     tab.close()
 
 
-def test_a_new_build_replaces_the_offline_copy(open_tab, tmp_path):
+def controller_build(page):
+    return page.evaluate("new URL(navigator.serviceWorker.controller.scriptURL).searchParams.get('build')")
+
+
+def test_a_new_build_replaces_the_offline_copy_when_the_visitor_reloads(open_tab, tmp_path):
     import re
     import shutil
     from buildtools.dist import write_manifest
@@ -408,7 +412,13 @@ def test_a_new_build_replaces_the_offline_copy(open_tab, tmp_path):
         assert new != old
         page.reload()
         tab.wait_state("ready")
-        # the new build's worker copies the files, takes over and deletes the old copy
+        # the new build's worker copies the files and waits; the page says so and reloads when asked
+        page.wait_for_selector("#update:not([hidden])", timeout=60000)
+        assert controller_build(page) == old
+        with page.expect_navigation():
+            page.click("#update-reload")
+        tab.wait_state("ready")
+        # the new build's worker is in charge and deletes the old copy
         check = f"""(async () => (await caches.keys()).join() === 'zcgpt-{new}'
             && !!navigator.serviceWorker.controller?.scriptURL.endsWith('build={new}'))()"""
         deadline = time.monotonic() + 60
