@@ -174,7 +174,7 @@ def test_cli_model_rows_exports_and_clear(server, open_tab, tmp_path):
     with page.expect_download() as dl:
         page.click("#runs-csv")
     csv = Path(dl.value.path()).read_text().splitlines()
-    assert csv[0].startswith("id,name,started,preset") and len(csv) == 2
+    assert csv[0].startswith("id,name,started,start,preset") and len(csv) == 2
     assert csv[1].split(",")[1] == "run 1 · cli.json"
     page.click("#runs-clear")
     page.click("#runs-clear")
