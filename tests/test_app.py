@@ -29,6 +29,14 @@ def train_msg(steps=30, lr=0.01, **fields):
     return {**TRAIN, "changes": {"steps": steps, "lr": lr}, **fields}
 
 
+def first_snapshot(app, tick=0.0):
+    """Work the run in `app` until its first snapshot (SNAPSHOT_S patched low) -> that message."""
+    while True:
+        snap = next((m for m in checked(app.work(tick)) if m["type"] == "snapshot"), None)
+        if snap is not None:
+            return snap
+
+
 def checked(msgs):
     for m in msgs:
         check_message(m, TO_PAGE)
@@ -490,9 +498,7 @@ def test_a_run_goes_on_from_its_snapshot_bit_for_bit(app, monkeypatch, kind):
 
     monkeypatch.setattr(driver, "SNAPSHOT_S", 0.0)
     fresh_start()
-    snap = None
-    while snap is None:
-        snap = next((m for m in checked(app.work(0.0)) if m["type"] == "snapshot"), None)
+    snap = first_snapshot(app)
     assert 0 < snap["step"] < 60
     fresh = App()
     fresh.start("\n".join(NAMES), "names.txt")
@@ -515,9 +521,7 @@ def test_a_continued_run_counts_the_seconds_of_its_first_part(app, monkeypatch):
     import zcgpt.driver as driver
     monkeypatch.setattr(driver, "SNAPSHOT_S", 0.0)
     send(app, train_msg(60))
-    snap = None
-    while snap is None:
-        snap = next((m for m in checked(app.work(0.01)) if m["type"] == "snapshot"), None)
+    snap = first_snapshot(app, 0.01)
     earlier = json.loads(snap["text"])["resume"]["busy"]
     assert earlier > 0
     fresh = App()
@@ -530,9 +534,7 @@ def test_a_snapshot_only_goes_on_with_its_design_and_list(app, monkeypatch):
     import zcgpt.driver as driver
     monkeypatch.setattr(driver, "SNAPSHOT_S", 0.0)
     send(app, train_msg(60))
-    snap = None
-    while snap is None:
-        snap = next((m for m in checked(app.work(0.0)) if m["type"] == "snapshot"), None)
+    snap = first_snapshot(app)
     plain = send(app, {"type": "save"})[0]["text"]          # a model file, not a saved run
     send(app, {"type": "reset"})
     before = snapshot(app)
