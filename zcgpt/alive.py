@@ -43,7 +43,7 @@ def for_message(app, msg):
         return for_text(len(msg.get("text") or ""), "reading the model")
     if kind == "train" and app.job is None and app.items is not None:
         chars = sum(map(len, app.items)) + len(msg.get("snapshot") or "") + len(app.loaded or "")
-        step, val = design_calls(app, msg)
+        step, val, _ = design_calls(app, msg)
         return busy(chars / CHARS_PER_S + step + val, "setting the run up")
     return None
 
@@ -58,7 +58,9 @@ def for_work(app):
         ds = tr.dataset
         job.calls = call_seconds(tr.config, ds.vocab.size, ds.train[:2000] + ds.val[:200], len(ds.val),
                                  app.timings, engine())
-    step, val = job.calls
+    step, val, chunk = job.calls
+    if job.final is not None or job.stop or job.run.done:     # the final evaluation, chunk by chunk
+        return busy(chunk, "measuring the validation loss")
     done = tr.step - job.step0
     if done > 0 and job.run.train_seconds > 0:
         step = max(step / MARGIN, job.run.train_seconds / done)   # measured: trusted, within reason
@@ -67,13 +69,14 @@ def for_work(app):
 
 
 def design_calls(app, msg):
-    """(step, validation) seconds of the design a "train" message asks for (0, 0 when unknown)."""
+    """(step, validation, final chunk) seconds of the design a "train" message asks for (zeros when
+    unknown)."""
     if msg.get("snapshot") is not None or msg.get("from_model"):
-        return 0.0, 0.0     # their design is read later; their first tick says it is busy
+        return 0.0, 0.0, 0.0     # their design is read later; their first tick says it is busy
     try:
         config = design_config(msg["preset"], msg["changes"])
     except (DesignError, TypeError, ValueError):
-        return 0.0, 0.0     # refused by App.on_train, quickly
+        return 0.0, 0.0, 0.0     # refused by App.on_train, quickly
     items = app.items
     return call_seconds(config, Vocab.from_items(items[:2000]).size, items[:2000],
                         split_sizes(len(items), VAL_FRAC), app.timings, engine())

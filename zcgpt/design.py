@@ -188,16 +188,19 @@ def eval_madds_per_name(config, vocab_size, items):
     return positions * multiply_adds_per_token(config, vocab_size, config.block_size)
 
 
+EVAL_CHUNK = 1024          # held-out names the final evaluation scores between two looks at messages
+
+
 def call_seconds(config, vocab_size, items, n_val, timings=(), engine="numpy"):
-    """(seconds of one training step, of one live validation) on `engine`, scaled as estimate()'s:
-    the longest calls a run makes without a word to the page (the worker says it is busy first)."""
+    """(seconds of one training step, of one live validation, of one chunk of the final evaluation)
+    on `engine`, scaled as estimate()'s: the longest calls a run makes without a word to the page
+    (the worker says it is busy first)."""
     work = run_work(config, vocab_size, items, n_val)
     fa, fb = part_scales(tuple(timings), engine)
     speed = SIMD_MADDS if engine == "simd" else 1.0
     step = fa * (STEP_S + work.shard_layers * SHARD_LAYER_S) + fb * work.step_madds / STEP_MADDS_PER_S / speed
-    names = live_val_size(param_count(config, vocab_size), n_val)
-    val = fb * names * eval_madds_per_name(config, vocab_size, items) / EVAL_MADDS_PER_S / speed
-    return step, val
+    per_name = fb * eval_madds_per_name(config, vocab_size, items) / EVAL_MADDS_PER_S / speed
+    return step, per_name * live_val_size(param_count(config, vocab_size), n_val), per_name * min(EVAL_CHUNK, n_val)
 
 
 def guess_parts(work, engine="numpy"):
@@ -305,8 +308,10 @@ def estimate(config, vocab_size, items, n_val, timings=(), engine="numpy"):
     elif memory_mb > TAB_MEMORY_MB:
         refused = f"it needs about {memory_mb:,.0f} MB of memory; a tab has about {TAB_MEMORY_MB:,}"
     elif max(call_seconds(config, vocab_size, items, n_val, timings, engine)) > STEP_MAX_SECONDS:
-        step, val = call_seconds(config, vocab_size, items, n_val, timings, engine)
-        refused = (f"one {'step' if step >= val else 'validation'} would take about {max(step, val):,.0f} s here,"
+        calls = dict(zip(("step", "validation", "chunk of the final validation"),
+                         call_seconds(config, vocab_size, items, n_val, timings, engine)))
+        what = max(calls, key=calls.get)
+        refused = (f"one {what} would take about {calls[what]:,.0f} s here,"
                    f" and the tab's Python cannot stay silent over {STEP_MAX_SECONDS} s")
     elif seconds > TAB_MAX_SECONDS:
         refused = (f"it would train for about {seconds / 60:,.0f} minutes here; fewer steps or a smaller"
