@@ -26,6 +26,7 @@ from pyodide.ffi import create_proxy
 from pyodide.http import pyfetch
 
 app = None          # zcgpt.app.App, once zcgpt is imported
+alive = None        # zcgpt.alive: "busy" before a long call (the page then waits for it)
 wire = None         # zcgpt.ports, the helpers' messages (imported with zcgpt)
 worker_task = None  # the task running app.work() while there is work
 ports = {}          # helper id -> its MessageChannel port
@@ -64,13 +65,14 @@ async def fetch_text(url):
 
 async def on_init(msg):
     """Import numpy and zcgpt, read the names, then "ready" (each stage announced first)."""
-    global app, wire
+    global app, wire, alive
     t0 = time.perf_counter()
     post({"type": "stage", "stage": "numpy", "python": sys.version.split()[0]})
     import numpy
     post({"type": "stage", "stage": "zcgpt", "numpy": numpy.__version__})
     import zcgpt
     from zcgpt import simd
+    from zcgpt import alive
     from zcgpt.app import App
     _, engine_note = simd.install()   # the SIMD kernel if it starts here, else numpy (say why)
     post({"type": "stage", "stage": "data", "zcgpt": zcgpt.__version__})
@@ -80,6 +82,7 @@ async def on_init(msg):
     except Exception as exc:
         raise RuntimeError(f"could not load {name} ({exc})") from None
     app = App()
+    app.tick = lambda: post(alive.tick())
     from zcgpt import ports as wire
     from zcgpt.shards import Pool
     app.pool = Pool(send_to_helper)
@@ -99,6 +102,7 @@ async def on_builtin(msg):
         post({"type": "data_error", "source": msg["name"], "via": "builtin",
               "message": f"Could not load {msg['name']} ({exc})."})
         return
+    say_busy(alive.for_text(len(text)))
     for reply in app.use_list(text, msg["name"], "builtin"):
         post(reply)
 
@@ -163,6 +167,7 @@ async def work():
     try:
         watch_helpers()
         while app.has_work():
+            say_busy(alive.for_work(app))
             for reply in app.work(TICK_S):
                 post(reply)
             if app.waiting():
@@ -178,8 +183,15 @@ async def work():
 ASYNC = {"init": on_init, "builtin": on_builtin}   # the rest is app.handle's
 
 
+def say_busy(msg):
+    if msg is not None:
+        post(msg)
+
+
 def on_message(event):
     global worker_task
+    if alive is not None and isinstance(event.data, str):
+        say_busy(alive.for_text(len(event.data), "reading a message"))   # a big list's JSON, say
     try:
         msg = json.loads(event.data)
     except (TypeError, ValueError):
@@ -199,6 +211,7 @@ def on_message(event):
         attach_helper(msg["id"], event.ports[0])
     elif kind == "helper_gone" and msg.get("id") in ports:
         ports.pop(msg["id"]).close()
+    say_busy(alive.for_message(app, msg))
     post_all(app.handle(msg))
     if not app.waiting():
         wake()            # reset, say: the step the loop waited for is no more

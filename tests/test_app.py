@@ -371,13 +371,27 @@ def test_parse_link(link, settings, notes):
     from zcgpt.design import parse_link
     got = parse_link(link, LIMITS)
     assert got["settings"] == settings
-    assert len(got["notes"]) == len(notes) and all(n in g for n, g in zip(notes, got["notes"]))
+    plain = [g.replace("\u2068", "").replace("\u2069", "") for g in got["notes"]]   # see the next test
+    assert len(plain) == len(notes) and all(n in g for n, g in zip(notes, plain))
+
+
+def test_link_notes_echo_values_cut_and_isolated():
+    """A value a note echoes is cut to 20 characters and isolated for bidi, its own bidi controls
+    left out: a right-to-left override in a link cannot turn the rest of the sentence around."""
+    from zcgpt.design import parse_link
+    notes = parse_link("#preset=ab\u202ecd" + "x" * 50 + "&\u202ekey\u2069=1&seed=\u2069\u202e9", LIMITS)["notes"]
+    assert len(notes) == 3, notes
+    for note in notes:
+        assert "\u202e" not in note and note.count("\u2068") == 1 and note.count("\u2069") == 1, note
+        inside = note[note.index("\u2068") + 1:note.index("\u2069")]
+        assert len(inside) <= 20 and note.index("\u2068") < note.index("\u2069")
+    assert "\u2068abcdxxxxxxxxxxxxxxx…\u2069" in notes[0]
 
 
 def test_ready_carries_the_link():
     ready = App().start("a\nb\nc", "x.txt", link="#preset=small&steps=0")
     assert ready["link"] == {"settings": {"preset": "small"},
-                             "notes": ["steps “0” is not a whole number from 1 to 100000"]}
+                             "notes": ["steps “\u20680\u2069” is not a whole number from 1 to 100000"]}
 
 
 @settings(max_examples=300, deadline=None)

@@ -161,3 +161,22 @@ def test_refuses_to_save_a_diverged_model(trained):
 def test_oversized_config_is_refused_before_building_it(good):
     huge = dict(good["config"], n_embd=1024, n_head=8, n_layer=8)
     expect(dict(good, config=huge), r"[\d,]+ parameters; zcgpt loads models under")
+
+
+def test_metrics_hold_numbers_where_numbers_belong(good):
+    """A string, a bool or a list where a number metric belongs is refused with one sentence (the
+    page would otherwise call toFixed on it); null stands for none."""
+    for bad in ("x", True, [1], {"a": 1}):
+        expect(dict(good, metrics={"val_loss": bad}), r"metrics\.val_loss must be a finite number or null")
+    expect(dict(good, metrics={"novelty": "NaN%"}), r"metrics\.novelty must be a finite number or null")
+    expect(dict(good, metrics=[1]), r"metrics must be an object")
+    _, _, meta = ck.loads(json.dumps(dict(good, metrics={"val_loss": None, "train_loss": 2, "seconds": 1.5})))
+    assert meta["metrics"] == {"val_loss": None, "train_loss": 2, "seconds": 1.5}
+
+
+def test_an_unknown_preset_in_the_metrics_is_left_out(good):
+    for preset in ("enormous", 7, ["tiny"]):
+        _, _, meta = ck.loads(json.dumps(dict(good, metrics={"preset": preset, "val_loss": 2.0, "data": "x.txt"})))
+        assert meta["metrics"] == {"val_loss": 2.0, "data": "x.txt"}
+    _, _, meta = ck.loads(json.dumps(dict(good, metrics={"preset": "small"})))
+    assert meta["metrics"] == {"preset": "small"}

@@ -120,3 +120,32 @@ def test_kept_timings_that_do_not_fit_are_left_out():
         assert read_timings(raw) == []
     assert read_timings([{**GOOD, "seconds": math.nan}, GOOD, 3]) == [good]
     assert len(read_timings([GOOD] * (KEEP_TIMINGS + 4))) == KEEP_TIMINGS
+
+
+def test_a_design_whose_one_step_would_outlast_the_liveness_limit_is_refused_before_it_starts():
+    from zcgpt.design import STEP_MAX_SECONDS, call_seconds
+    big = design_config("small", {"n_embd": 256, "n_layer": 6, "batch_size": 400, "steps": 3})
+    step, val, chunk = call_seconds(big, 28, NAMES, N_VAL)
+    assert 0 < val < chunk and step < STEP_MAX_SECONDS and chunk < STEP_MAX_SECONDS    # the big design trains (its steps say busy)
+    assert estimate(big, 28, NAMES, N_VAL)["refused"] is None
+    slow = [Timing(work(), 20 * guess_seconds(work()))]   # a tab 20 times slower than the guess
+    refused = estimate(big, 28, NAMES, N_VAL, slow)["refused"]
+    assert refused and "would take about" in refused and f"over {STEP_MAX_SECONDS} s" in refused
+
+
+def test_alive_says_busy_before_long_calls_only():
+    from zcgpt import alive
+    from zcgpt.app import App
+    app = App()
+    app.start("\n".join(NAMES), "names.txt")
+    assert alive.for_message(app, {"type": "data", "via": "paste", "name": "a", "text": "ab\ncd"}) is None
+    big = alive.for_message(app, {"type": "data", "via": "upload", "name": "a", "b64": "x" * 25_000_000})
+    assert big["type"] == "busy" and big["seconds"] >= 25 and big["what"] == "checking the list"
+    assert alive.for_message(app, {"type": "train", "preset": "tiny", "seed": 1, "changes": {}}) is None
+    long = alive.for_message(app, {"type": "train", "preset": "small", "seed": 1,
+                                   "changes": {"n_embd": 256, "n_layer": 6, "batch_size": 400, "steps": 3}})
+    assert long["seconds"] > 10
+    ticks = []
+    app.tick = lambda: ticks.append(alive.tick())
+    app.use_list("\n".join(f"{n}{i}" for i in range(8) for n in NAMES[:30000]), "big.txt", "upload")
+    assert len(ticks) == 1 and ticks[0]["type"] == "busy"

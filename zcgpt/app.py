@@ -45,6 +45,7 @@ class App:
         self.watch = False       # the page's gradient panel is open: points carry part_stats
         self.pool = None         # zcgpt.shards.Pool of the tab's helper workers (None: train alone)
         self.snapshot_s = None   # training seconds between snapshots (None: zcgpt.driver.SNAPSHOT_S)
+        self.tick = None         # called now and then inside a long list check (zcgpt.data.numbered_lines)
         self.views = Views(lambda: (self.model, self.vocab, self.current_step()))
 
     # ---------- the adapter's entry points ----------
@@ -109,8 +110,8 @@ class App:
 
     def on_train(self, msg):
         t0 = time.perf_counter()
-        if self.job is not None:
-            raise Refused("a run is already going: stop or reset it first")
+        if self.job is not None:   # "train_again": the page leaves the run going as it is
+            return [out("error", where="train_again", message="A run is already going: stop or reset it first.")]
         if self.items is None:
             raise Refused("there is no list to train on yet")
         preset, seed = msg["preset"], in_range(msg["seed"], "seed")
@@ -223,7 +224,7 @@ class App:
     def use_list(self, text, source, via):
         """A list's text -> "data" (now the list the next run trains on) or "data_error"."""
         try:
-            items = parse_lines(text, source)
+            items = parse_lines(text, source, self.tick)
         except DataError as exc:
             return [out("data_error", source=source, via=via, message=str(exc))]
         self.items, self.data_name = items, source
@@ -264,8 +265,7 @@ class App:
     def on_write(self, msg):
         return self.views.write(msg)
 
-    def on_ping(self, msg):
-        return [out("pong", id=msg["id"])]
+    def on_ping(self, msg): return [out("pong", id=msg["id"])]
 
     def on_load_model(self, msg):
         name, text = msg["name"], msg["text"]

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .config import Config
+from .config import Config, presets
 from .data import MAX_DISTINCT_CHARS, SPECIALS, DataError, Vocab
 from .model import GPT, MAX_PARAMS, param_count
 
@@ -131,8 +131,7 @@ def from_dict(d) -> tuple:
     step, seed = d.get("step", 0), d.get("seed")
     _need(_is_int(step) and step >= 0, "step must be a non-negative integer")
     _need(seed is None or _is_int(seed), "seed must be an integer or null")
-    metrics = d.get("metrics") or {}
-    _need(isinstance(metrics, dict), "metrics must be an object")
+    metrics = _checked_metrics(d.get("metrics") or {})
 
     n = param_count(config, vocab.size)
     _need(n <= MAX_PARAMS, f"its config has {n:,} parameters; zcgpt loads models under {MAX_PARAMS:,}")
@@ -172,6 +171,25 @@ def from_dict(d) -> tuple:
     meta = {"format": FORMAT, "version": VERSION, "step": step, "seed": seed, "metrics": metrics,
             "zcgpt_version": d.get("zcgpt_version"), "resume": d.get("resume")}
     return model, vocab, meta
+
+
+# metrics that are numbers (or null, for none): a file holding anything else there is refused
+NUMBER_METRICS = ("train_loss", "val_loss", "bigram_val_loss", "seconds", "tokens", "tokens_per_s", "novelty",
+                  "n_train", "n_val")
+
+
+def _checked_metrics(metrics):
+    """The file's metrics: each of NUMBER_METRICS a finite number or null (else CheckpointError);
+    a preset this version does not know is left out (the model loads without it)."""
+    _need(isinstance(metrics, dict), "metrics must be an object")
+    for name in NUMBER_METRICS:
+        v = metrics.get(name)
+        ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+        _need(ok, f"metrics.{name} must be a finite number or null, not {_short(v, 24)}")
+    preset = metrics.get("preset")
+    if preset is not None and not (isinstance(preset, str) and preset in presets):
+        metrics = {k: v for k, v in metrics.items() if k != "preset"}
+    return metrics
 
 
 def dumps(model, vocab, step=0, metrics=None, seed=None, resume=None) -> str:

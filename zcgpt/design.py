@@ -7,6 +7,7 @@ exactly that (`#preset=tiny&n_layer=2&block_size=24&seed=7&data=names`).
 
 import functools
 import math
+import re
 import urllib.parse
 from dataclasses import asdict, dataclass, fields
 
@@ -32,6 +33,8 @@ LINK_EXTRA = ("preset", "seed", "data", "workers", "pretrained")   # link keys t
 MAX_LINK_CHARS = 2000
 TAB_MEMORY_MB = 1024      # a design needing more (weights, Adam, one step's activations) is refused
 TAB_MAX_SECONDS = 30 * 60
+STEP_MAX_SECONDS = 60     # a design whose one step (or one live validation) would take longer is
+                          # refused: the tab's Python could not answer the page for that long
 
 # A run's time in a tab, from Train to "done": its steps, each with a cost that does not scale
 # with multiply-adds (Python and numpy calls, per step and per layer of each shard) besides the
@@ -173,10 +176,31 @@ def run_work(config, vocab_size, items, n_val):
     T = config.block_size
     step_madds = 3 * tokens * multiply_adds_per_token(config, vocab_size, T)   # backward ~ 2x forward
     # each validation pads its names to the block (the longest name, for names lists)
-    positions = min(T, max((len(x) for x in items), default=1) + 1)
     val_names = n_val + (VAL_POINTS + 1) * live_val_size(param_count(config, vocab_size), n_val)
-    eval_madds = val_names * positions * multiply_adds_per_token(config, vocab_size, T)
+    eval_madds = val_names * eval_madds_per_name(config, vocab_size, items)
     return Work(config.steps, round(step_madds), config.shards * config.n_layer, round(eval_madds))
+
+
+def eval_madds_per_name(config, vocab_size, items):
+    """Multiply-adds of scoring one held-out name (each validation pads its names to the block:
+    to the longest name, for names lists)."""
+    positions = min(config.block_size, max((len(x) for x in items), default=1) + 1)
+    return positions * multiply_adds_per_token(config, vocab_size, config.block_size)
+
+
+EVAL_CHUNK = 1024          # held-out names the final evaluation scores between two looks at messages
+
+
+def call_seconds(config, vocab_size, items, n_val, timings=(), engine="numpy"):
+    """(seconds of one training step, of one live validation, of one chunk of the final evaluation)
+    on `engine`, scaled as estimate()'s: the longest calls a run makes without a word to the page
+    (the worker says it is busy first)."""
+    work = run_work(config, vocab_size, items, n_val)
+    fa, fb = part_scales(tuple(timings), engine)
+    speed = SIMD_MADDS if engine == "simd" else 1.0
+    step = fa * (STEP_S + work.shard_layers * SHARD_LAYER_S) + fb * work.step_madds / STEP_MADDS_PER_S / speed
+    per_name = fb * eval_madds_per_name(config, vocab_size, items) / EVAL_MADDS_PER_S / speed
+    return step, per_name * live_val_size(param_count(config, vocab_size), n_val), per_name * min(EVAL_CHUNK, n_val)
 
 
 def guess_parts(work, engine="numpy"):
@@ -283,6 +307,12 @@ def estimate(config, vocab_size, items, n_val, timings=(), engine="numpy"):
         refused = f"{params:,} parameters is more than zcgpt builds ({MAX_PARAMS:,})"
     elif memory_mb > TAB_MEMORY_MB:
         refused = f"it needs about {memory_mb:,.0f} MB of memory; a tab has about {TAB_MEMORY_MB:,}"
+    elif max(call_seconds(config, vocab_size, items, n_val, timings, engine)) > STEP_MAX_SECONDS:
+        calls = dict(zip(("step", "validation", "chunk of the final validation"),
+                         call_seconds(config, vocab_size, items, n_val, timings, engine)))
+        what = max(calls, key=calls.get)
+        refused = (f"one {what} would take about {calls[what]:,.0f} s here,"
+                   f" and the tab's Python cannot stay silent over {STEP_MAX_SECONDS} s")
     elif seconds > TAB_MAX_SECONDS:
         refused = (f"it would train for about {seconds / 60:,.0f} minutes here; fewer steps or a smaller"
                    f" model keep it under {TAB_MAX_SECONDS // 60}")
@@ -298,9 +328,9 @@ def parse_link(text, limits):
         return {"settings": {}, "notes": [f"the link is over {MAX_LINK_CHARS} characters, so it was ignored"]}
     types, settings, notes, seen = field_types(), {}, [], set()
     for key, value in urllib.parse.parse_qsl(text.lstrip("#"), keep_blank_values=True):
-        shown = value if len(value) <= 20 else value[:17] + "..."
+        shown = echo(value)
         if key not in LINK_EXTRA and key not in DESIGN_FIELDS:
-            notes.append(f"“{key[:20]}” is not a setting here")
+            notes.append(f"“{echo(key)}” is not a setting here")
             continue
         if key in seen:
             notes.append(f"{key} is given twice (the first one counts)")
@@ -348,6 +378,18 @@ def parse_link(text, limits):
             del fields_given[name]
             del settings[name]
     return {"settings": settings, "notes": notes}
+
+
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def echo(text, most=20):
+    """Text from a link as a note shows it: its bidi controls left out, cut to `most` characters
+    ("…" ending a cut one), and isolated (U+2068 … U+2069), so no right-to-left override in it
+    turns the rest of the sentence around."""
+    text = BIDI_CONTROLS.sub("", text)
+    text = text if len(text) <= most else text[:most - 1] + "…"
+    return f"\u2068{text}\u2069"
 
 
 def _number(text, t):

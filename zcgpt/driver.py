@@ -134,6 +134,7 @@ class Job:
         self.pending_snapshot = False
         self.snapshot_s = SNAPSHOT_S if snapshot_s is None else snapshot_s   # training seconds between snapshots
         self.open = None         # the OpenTick of a step waiting for helpers
+        self.step0 = run.trainer.step   # where this part of the run started (zcgpt.alive times its steps)
         self.t0 = time.perf_counter() if t0 is None else t0   # when the page's "train" arrived
         self.timed = run.trainer.step == 0   # Train to "done" measures the tab (no pause, not continued)
         self.list_hash = list_hash(items)

@@ -69,6 +69,8 @@ TO_PAGE = {
     "data_error": {"source": "str", "via": "str", "message": "str"},
     "checkpoint": {"text": "str", "step": "int", "bytes": "int", "keep": "bool?"},
     "pong": {"id": "int"},
+    "busy": {"seconds": "number", "what": "str"},              # a long call starts: the page waits this
+                                                               # long before taking silence for death
     "workers": {"helpers": "int", "working": "int?", "dropped": "int?", "reason": "str?"},   # helper
                                                       # count; working: sharing this run's steps
     "model_loaded": {"name": "str", "step": "int", "seed": "int", "params": "int", "vocab_size": "int",

@@ -87,6 +87,10 @@ function replaceRun(next, samplesNote) {
 }
 
 function onTrain(run, problem) {
+  if (['training', 'paused', 'stopping'].includes(page.state)) {   // one run at a time: Stop first
+    ui.setStatus('A run is already going: stop it before training another.', 'warn');
+    return;
+  }
   if (problem) {
     ui.setStatus(problem, 'warn');
     return;
@@ -279,6 +283,10 @@ const handlers = {
 
   reset() {},
 
+  busy(msg) {   // runtime.js waits for the long call before judging Python dead; tests read what it is
+    document.body.dataset.busy = `${msg.what} (${msg.seconds} s)`;
+  },
+
   pong(msg) {   // runtime.js counts any message as a sign of life; a round trip waits for its own
     trips.get(msg.id)?.();
     trips.delete(msg.id);
@@ -296,7 +304,8 @@ const handlers = {
       document.body.dataset.state = 'error';
       return;
     }
-    if (msg.where !== 'train') {          // a side request failed: the run and model stay
+    // a side request failed (a second Train while a run goes: "train_again"): the run and model stay
+    if (msg.where !== 'train') {
       ui.setStatus(`Something went wrong: ${msg.message}`, 'warn');
       return;
     }

@@ -70,6 +70,7 @@ export async function startWorker(onMessage, file = 'worker.py') {
   await nextTask();
   const worker = await PyWorker(here(`../${file}`), { config, version: interpreter });
   let ping = null;   // {id, sentAt} of a ping not yet answered
+  let busyUntil = 0; // Python said it is inside a long call ("busy") that may last until then
   let seq = 0;
   worker.addEventListener('message', (event) => {
     if (typeof event.data !== 'string') return; // PyScript's own traffic
@@ -77,6 +78,7 @@ export async function startWorker(onMessage, file = 'worker.py') {
     try { msg = JSON.parse(event.data); } catch { return; }
     if (!msg || typeof msg.type !== 'string') return;
     ping = null;      // any message shows Python is alive
+    if (msg.type === 'busy' && Number.isFinite(msg.seconds)) busyUntil = performance.now() + 1000 * msg.seconds;
     onMessage(msg);
   });
   worker.addEventListener('error', (event) => {
@@ -86,10 +88,11 @@ export async function startWorker(onMessage, file = 'worker.py') {
   return {
     send,
     terminate: () => worker.terminate(),
-    /** Ping Python; true when an earlier ping has gone unanswered for more than `deadMs`. */
+    /** Ping Python; true when an earlier ping has gone unanswered for more than `deadMs` past
+     *  the end of any long call Python announced ("busy": silent, but known to be working). */
     silent(deadMs) {
       const now = performance.now();
-      if (ping) return now - ping.sentAt > deadMs;
+      if (ping) return now - Math.max(ping.sentAt, busyUntil) > deadMs;
       ping = { id: ++seq, sentAt: now };
       send({ type: 'ping', id: ping.id });
       return false;

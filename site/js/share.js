@@ -91,6 +91,13 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     $('share-copy').disabled = false;
   };
 
+  /** Text from a link as the status line shows it: without bidi controls, cut to `most` characters
+   *  and isolated (U+2068 … U+2069), so a right-to-left override cannot turn the sentence around. */
+  const echo = (text, most = 40) => {
+    const plain = String(text).replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '');
+    return `\u2068${plain.length > most ? `${plain.slice(0, most - 1)}…` : plain}\u2069`;
+  };
+
   /** Fill the form from a shared link: Python read and checked the hash (zcgpt.design.parse_link). */
   const applyLink = (link) => {
     const { settings, notes } = link;
@@ -100,9 +107,9 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
     fillForm(settings);
     const problems = [...notes];
     if (settings.pretrained) {
-      if (!loadPretrained(settings.pretrained, settings.data)) problems.push(`there is no pre-trained model “${settings.pretrained}” here`);
+      if (!loadPretrained(settings.pretrained, settings.data)) problems.push(`there is no pre-trained model “${echo(settings.pretrained)}” here`);
     } else if (settings.data && !data.chooseBuiltin(settings.data)) {
-      problems.push(`there is no built-in list “${settings.data}” here`);
+      problems.push(`there is no built-in list “${echo(settings.data)}” here`);
     }
     const from = settings.pretrained ? ' (it loads the pre-trained model the run started from)' : '';
     setStatus(problems.length ? `Settings from the link, but ${problems.join('; ')}: the model's own values stand there.`
@@ -207,7 +214,7 @@ export function createSharePanel({ send, setStatus, setState, getState, data, fm
         kept = reading ?? kept;
         reading = null;
         const c = msg.config;
-        const val = msg.metrics?.val_loss;
+        const val = Number.isFinite(msg.metrics?.val_loss) ? msg.metrics.val_loss : null;   // Python checks it too
         note(`Loaded ${msg.name}: ${fmtInt(msg.params)} parameters (width ${c.n_embd}, ${c.n_layer} layer${c.n_layer > 1 ? 's' : ''}, `
           + `block ${c.block_size}), trained ${fmtInt(msg.step)} steps${val != null ? `, validation loss ${val.toFixed(3)}` : ''}. `
           + 'Generate names with it, or train on.', 'ok');

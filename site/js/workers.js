@@ -13,12 +13,17 @@ const ENGINES = { simd: 'SIMD kernel', numpy: 'numpy' };   // what computes the 
 const MB_PER_WORKER = 100;  // memory to count for each worker: its Python, numpy and a model, with some room
 const MEMORY_SHARE = 0.25;  // of the device memory the browser reports (at most 8 GB), for all workers
 
-/** Workers to use when the address does not say: one per core less one for the page, capped by
- *  the most shards a preset cuts a step into and by memory. */
-export function defaultWorkers(maxShards, [lo, hi]) {
-  const cores = navigator.hardwareConcurrency || 2;
+/** The most workers a run can use here: the most shards a preset cuts a step into, within memory. */
+export function mostWorkers(maxShards, [lo, hi]) {
   const memory = navigator.deviceMemory ? Math.floor((navigator.deviceMemory * 1024 * MEMORY_SHARE) / MB_PER_WORKER) : hi;
-  return Math.max(lo, Math.min(cores - 1, maxShards, memory, hi));
+  return Math.max(lo, Math.min(maxShards, memory, hi));
+}
+
+/** Workers to use when the address does not say: one per core less one for the page, capped by
+ *  mostWorkers. */
+export function defaultWorkers(maxShards, limits) {
+  const cores = navigator.hardwareConcurrency || 2;
+  return Math.max(limits[0], Math.min(cores - 1, mostWorkers(maxShards, limits)));
 }
 
 export function createWorkers({ leader, setStatus }) {
@@ -138,7 +143,13 @@ export function createWorkers({ leader, setStatus }) {
         limits = msg.limits.workers || limits;
         const maxShards = Math.max(...Object.values(msg.presets).map((p) => p.shards || 1));
         const auto = defaultWorkers(maxShards, limits);
-        if (!started) want = msg.link?.settings?.workers ?? auto;   // a restarted leader keeps the count
+        const asked = msg.link?.settings?.workers;
+        const most = mostWorkers(maxShards, limits);
+        if (!started) want = asked != null ? Math.min(asked, most) : auto;   // a restarted leader keeps the count
+        if (!started && asked > most) {   // said after the page's own "ready" words (a link's too)
+          queueMicrotask(() => setStatus(`${$('status').textContent} The link asks for ${asked} workers, but no run `
+            + `here uses more than ${most}, so ${most} start.`, 'warn'));
+        }
         started = true;
         fillSelect(auto);
         $('workers-line').hidden = false;      // left out of the page's first layout until now

@@ -17,11 +17,11 @@ HUGE_INT = '{"format": "zcgpt-checkpoint", "version": 1' + "0" * 400 + "}"
 # (id, link hash, action, input, where the sentence shows, words in it, state after)
 ROWS = [
     ("unknown preset in link", "#preset=nope&seed=5", None, None,
-     "#status", "there is no model “nope”", "ready"),
+     "#status", "there is no model “\u2068nope\u2069”", "ready"),
     ("negative steps in link", "#steps=-1", None, None,
-     "#status", "steps “-1” is not a whole number from 1 to 100000", "ready"),
+     "#status", "steps “\u2068-1\u2069” is not a whole number from 1 to 100000", "ready"),
     ("unknown key in link", "#colour=red&seed=7", None, None,
-     "#status", "“colour” is not a setting here", "ready"),
+     "#status", "“\u2068colour\u2069” is not a setting here", "ready"),
     ("one-line list", "", "paste", "only one",
      "#data-error", "has only 1 distinct non-blank line", "ready"),
     ("empty list", "", "paste", "   \n\n",
