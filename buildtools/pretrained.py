@@ -44,7 +44,7 @@ def names_entry(names: Path) -> dict:
 # Modules only the page's worker imports: `python -m zcgpt train` never does (tests/test_build.py
 # checks), so a change to them keeps the cached models.
 PAGE_ONLY = {"app.py", "driver.py", "views.py", "helpers.py", "reply.py", "protocol.py", "ports.py", "simd.py",
-             "insight.py"}
+             "insight.py", "alive.py"}
 
 
 def code_hash(root: Path) -> str:

@@ -82,7 +82,7 @@ async def on_init(msg):
     except Exception as exc:
         raise RuntimeError(f"could not load {name} ({exc})") from None
     app = App()
-    app.tick = lambda: post(alive.tick())
+    app.heartbeat = lambda: post(alive.heartbeat())
     from zcgpt import ports as wire
     from zcgpt.shards import Pool
     app.pool = Pool(send_to_helper)

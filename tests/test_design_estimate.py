@@ -146,6 +146,6 @@ def test_alive_says_busy_before_long_calls_only():
                                    "changes": {"n_embd": 256, "n_layer": 6, "batch_size": 400, "steps": 3}})
     assert long["seconds"] > 10
     ticks = []
-    app.tick = lambda: ticks.append(alive.tick())
+    app.heartbeat = lambda: ticks.append(alive.heartbeat())
     app.use_list("\n".join(f"{n}{i}" for i in range(8) for n in NAMES[:30000]), "big.txt", "upload")
     assert len(ticks) == 1 and ticks[0]["type"] == "busy"

@@ -7,14 +7,14 @@ usual margin. Calls are judged by their size (a list's characters), by the desig
 
 from .data import Vocab, split_sizes
 from .design import DesignError, call_seconds, design_config
-from .driver import TICK_S as WORK_S, VAL_FRAC
+from .driver import TICK_S, VAL_FRAC
 from .kernels import engine
 
 QUIET_S = 2.0          # calls expected to be shorter need no word
 MARGIN = 3.0           # times the expected seconds the page waits
-CHARS_PER_S = 1e6      # a list is read, checked and split at least this fast (about 5 MB/s measured)
-TICK_LINES = 200_000   # the data check says it is still busy after each this many lines
-TICK_S = 10.0          # ... and that it may take this long to the next
+CHARS_PER_S = 1e6      # a list is read, checked and split at least this fast (a floor well under what the tab does)
+HEARTBEAT_LINES = 200_000   # the data check says it is still busy after each this many lines
+HEARTBEAT_S = 10.0          # ... and that it may take this long to the next
 
 
 def busy(seconds, what):
@@ -29,9 +29,9 @@ def for_text(chars, what="checking the list"):
     return busy(chars / CHARS_PER_S, what)
 
 
-def tick():
-    """What a long list check posts every TICK_LINES lines."""
-    return {"type": "busy", "seconds": TICK_S, "what": "checking the list"}
+def heartbeat():
+    """What a long list check posts every HEARTBEAT_LINES lines."""
+    return {"type": "busy", "seconds": HEARTBEAT_S, "what": "checking the list"}
 
 
 def for_message(app, msg):
@@ -65,7 +65,7 @@ def for_work(app):
     if done > 0 and job.run.train_seconds > 0:
         step = max(step / MARGIN, job.run.train_seconds / done)   # measured: trusted, within reason
     snapshot = tr.model.num_params() / 1e6 if job.pending_snapshot or job.snapshot_s < 60 else 0.0
-    return busy(WORK_S + step + val + snapshot, "training")
+    return busy(TICK_S + step + val + snapshot, "training")
 
 
 def design_calls(app, msg):

@@ -45,7 +45,7 @@ class App:
         self.watch = False       # the page's gradient panel is open: points carry part_stats
         self.pool = None         # zcgpt.shards.Pool of the tab's helper workers (None: train alone)
         self.snapshot_s = None   # training seconds between snapshots (None: zcgpt.driver.SNAPSHOT_S)
-        self.tick = None         # called now and then inside a long list check (zcgpt.data.numbered_lines)
+        self.heartbeat = None    # called now and then inside a long list check (zcgpt.data.numbered_lines)
         self.views = Views(lambda: (self.model, self.vocab, self.current_step()))
 
     # ---------- the adapter's entry points ----------
@@ -224,7 +224,7 @@ class App:
     def use_list(self, text, source, via):
         """A list's text -> "data" (now the list the next run trains on) or "data_error"."""
         try:
-            items = parse_lines(text, source, self.tick)
+            items = parse_lines(text, source, self.heartbeat)
         except DataError as exc:
             return [out("data_error", source=source, via=via, message=str(exc))]
         self.items, self.data_name = items, source

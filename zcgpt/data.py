@@ -92,11 +92,11 @@ class Vocab:
         return "".join(out)
 
 
-def numbered_lines(text: str, source: str, tick=None, every=200_000) -> list[tuple[int, str]]:
+def numbered_lines(text: str, source: str, heartbeat=None, every=200_000) -> list[tuple[int, str]]:
     """(line number, stripped line) for every non-blank line, checked for binary content and length.
 
     Lines are split on "\\n" only (a stray \\r is stripped), so the numbers match an editor's.
-    `tick()` is called after every `every` lines (the page's worker says it is still busy).
+    `heartbeat()` is called after every `every` lines (the page's worker says it is still busy).
     """
     if text.startswith("\ufeff"):
         text = text[1:]  # a UTF-8 byte order mark is not part of the first item
@@ -104,8 +104,8 @@ def numbered_lines(text: str, source: str, tick=None, every=200_000) -> list[tup
         raise DataError(f"{source} is empty." if not text else f"{source} has only blank lines.")
     out = []
     for n, raw in enumerate(text.split("\n"), start=1):
-        if tick is not None and n % every == 0:
-            tick()
+        if heartbeat is not None and n % every == 0:
+            heartbeat()
         line = raw.strip()
         if not line:
             continue
@@ -137,10 +137,10 @@ def check_charset(numbered, source: str) -> None:
                             f" (the limit is crossed on line {n}); expected short items such as names.")
 
 
-def parse_lines(text: str, source: str = "input", tick=None) -> list[str]:
+def parse_lines(text: str, source: str = "input", heartbeat=None) -> list[str]:
     """Validated, stripped, deduplicated items (first occurrence order); DataError if unusable.
-    `tick`: see numbered_lines."""
-    numbered = numbered_lines(text, source, tick)
+    `heartbeat`: see numbered_lines."""
+    numbered = numbered_lines(text, source, heartbeat)
     check_charset(numbered, source)
     items = list(dict.fromkeys(line for _, line in numbered))
     if len(items) < 2:
