@@ -205,7 +205,16 @@ def test_csv_and_odd_metrics_of_a_model_file(server, open_tab, tmp_path):
     with page.expect_download() as dl:
         page.click("#model-save")
     model = json.loads(Path(dl.value.path()).read_text())
-    model["metrics"] = {**model.get("metrics", {}), "val_loss": "x", "novelty": "y", "preset": "huge"}
+    # a string where a number belongs: Python refuses the file in one sentence, nothing is added
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**model, "metrics": {**model.get("metrics", {}), "val_loss": "x"}}))
+    page.set_input_files("#model-file", str(bad))
+    page.wait_for_function("document.getElementById('model-note').textContent.includes('Nothing changed')")
+    assert "val_loss" in page.inner_text("#model-note")
+    assert page.locator(f"{CARD}[data-status=loaded]").count() == 0
+    # an unknown preset (dropped) and no losses, under a name that looks like a formula
+    model["metrics"] = {k: v for k, v in model.get("metrics", {}).items() if k not in ("val_loss", "novelty")}
+    model["metrics"]["preset"] = "huge"
     path = tmp_path / "=HYPERLINK(1).json"
     path.write_text(json.dumps(model))
     page.set_input_files("#model-file", str(path))
