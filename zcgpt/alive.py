@@ -54,7 +54,7 @@ def for_work(app):
     if job is None:
         return None
     tr = job.trainer
-    if getattr(job, "calls", None) is None:     # the design's guess, once per run
+    if job.calls is None:     # the design's guess, once per run
         ds = tr.dataset
         job.calls = call_seconds(tr.config, ds.vocab.size, ds.train[:2000] + ds.val[:200], len(ds.val),
                                  app.timings, engine())

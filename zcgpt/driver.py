@@ -140,6 +140,7 @@ class Job:
         self.list_hash = list_hash(items)
         self.train_set = set(run.trainer.dataset.train)
         self.novelty = None
+        self.calls = None        # zcgpt.alive's guess of its step, validation and chunk seconds
 
     @property
     def trainer(self):
