@@ -157,6 +157,8 @@ def train_in_tab(page, errors, preset: str, steps: int | None, seed: int, timeou
         return {ticks: r.ticks, finalVal: r.finalVal, finalStep: r.finalStep, busy: r.busy, points: r.points,
                 params: r.params, tokensPerS: r.tokensPerS, shared: r.shared || null,
                 steps: r.steps, lr: r.lr}; }""")
+    if page.is_hidden("#lab-keep"):           # the Download button lives in the Keep & share panel
+        page.click("#tab-keep")
     with page.expect_download() as saved:
         page.click("#model-save")
     run["model_params"] = json.dumps(json.loads(Path(saved.value.path()).read_text())["params"])

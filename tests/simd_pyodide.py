@@ -59,12 +59,15 @@ def do_refuse(req):
     return {
         "mixed dtypes": outcome(lambda: gemm.product(f4, f8)),
         "int arrays": outcome(lambda: gemm.product(np.ones((3, 4), np.int32), np.ones((4, 5), np.int32))),
-        "not contiguous": outcome(lambda: gemm.product(np.ones((4, 3), np.float32).T, np.ones((4, 5), np.float32))),
+        "rows of b apart": outcome(lambda: gemm.product(f4, np.ones((5, 4), np.float32).T)),
+        "backwards": outcome(lambda: gemm.product(f4[::-1], np.ones((4, 5), np.float32))),
         "shapes do not fit": outcome(lambda: gemm.product(f4, np.ones((5, 5), np.float32))),
         "not matrices": outcome(lambda: gemm.product(np.ones(4, np.float32), np.ones((4, 5), np.float32))),
         "byte-swapped": outcome(lambda: gemm.product(f4.astype(">f4"), np.ones((4, 5), ">f4"))),
-        "past the end": outcome(lambda: simd.check_reach(f4, simd.address(f4), f4.size)),
+        "past int indices": outcome(lambda: simd.check_reach(simd.address(f4), 2 ** 31, 4)),
+        "past the memory": outcome(lambda: simd.check_reach(2 ** 32 - 8, 2, 4)),
         "fits": outcome(lambda: gemm.product(f4, np.ones((4, 5), np.float32))),
+        "a read as it lies": outcome(lambda: gemm.product(np.ones((4, 3), np.float32).T, np.ones((4, 5), np.float32))),
     }
 
 
@@ -78,7 +81,7 @@ def do_guard(req):
         a0, b0 = a.copy(), b.copy()
         space = np.full(M * N + 64, -7.5, dtype=dtype)
         out = space[32:32 + M * N].reshape(M, N)
-        gemm.functions[dtype](M, N, K, simd.address(a), K, 1, simd.address(b), N, simd.address(out))
+        gemm.functions[dtype.str](M, N, K, simd.address(a), K, 1, simd.address(b), N, simd.address(out))
         report[dtype.name] = {
             "output": bool(np.array_equal(out, simd.sequential_product(a, b))),
             "around": bool(np.all(space[:32] == -7.5) and np.all(space[32 + M * N:] == -7.5)),

@@ -103,16 +103,33 @@ def test_gemm_refuses_operands_the_kernel_must_not_get(fake_gemm):
     with pytest.raises(TypeError):
         fake_gemm.product(np.ones((3, 4), np.int64), np.ones((4, 2), np.int64))
     with pytest.raises(ValueError, match="contiguous"):
-        fake_gemm.product(np.ones((4, 3), np.float32).T, np.ones((4, 2), np.float32))
+        fake_gemm.product(f4, np.ones((2, 4), np.float32).T)       # B's rows 4 elements apart
+    with pytest.raises(ValueError, match="strides"):
+        fake_gemm.product(f4[::-1], np.ones((4, 2), np.float32))
     with pytest.raises(ValueError, match="do not fit"):
         fake_gemm.product(f4, np.ones((3, 2), np.float32))
+    with pytest.raises(ValueError, match="matrices"):
+        fake_gemm.product(np.ones(4, np.float32), np.ones((4, 2), np.float32))
     with pytest.raises(ValueError, match="would reach"):
-        check_reach(f4, address(f4), f4.size, 2 ** 64)
+        check_reach(address(f4), 2 ** 31, 4, 2 ** 64)              # past the kernel's int indices
     with pytest.raises(ValueError, match="would reach"):
-        check_reach(f4, 2 ** 32 - 8, f4.size - 1)                  # past wasm32's memory
+        check_reach(2 ** 32 - 8, 2, 4)                             # past wasm32's memory
+    assert check_reach(2 ** 32 - 8, 1, 4) == 2 ** 32
     assert fake_gemm.product(f4, np.ones((0, 2), np.float32).reshape(4, 0)).shape == (3, 0)
     assert np.array_equal(fake_gemm.product(np.ones((3, 0), np.float32), np.ones((0, 2), np.float32)),
                           np.zeros((3, 2), np.float32))
+
+
+def test_gemm_reads_a_strided_a_where_it_lies(fake_gemm):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(9, 6)).astype(np.float32)
+    b = rng.normal(size=(4, 5)).astype(np.float32)
+    for a in (x[::2, 1:5], x.T[1:5, ::2].T, x[:1, :4], x[:, 2:3].T[:, :4]):   # rows apart, columns apart, one row
+        assert not a.flags.c_contiguous or a.shape[0] == 1
+        assert np.array_equal(fake_gemm.product(a, b), sequential_product(a, b))
+        assert np.array_equal(fake_gemm.product(a.T, b, a_transposed=True), sequential_product(a, b))
+    dy = x[::2]                                                    # (5, 6), rows 12 apart
+    assert np.array_equal(kernels.transposed_product(dy, x[:5]), sequential_product(dy.T, x[:5]))
 
 
 def test_a_training_run_on_the_kernel_matches_numpy(fake_gemm):

@@ -20,6 +20,7 @@ import numpy as np
 ENGINE = "simd"
 WASM_FILE = "gemm.wasm"   # where the page's config puts kernels/gemm.wasm in the worker's files
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+ITEMSIZES = {d.str: d.itemsize for d in DTYPES}   # "<f4": 4, "<f8": 8 (wasm is little-endian)
 ADDRESS_LIMIT = 2 ** 32   # wasm32 addresses
 INDEX_LIMIT = 2 ** 31     # the kernel's indices are C ints
 
@@ -29,63 +30,86 @@ def address(a):
     return a.__array_interface__["data"][0]
 
 
-def check_reach(a, at, last_index, address_limit=ADDRESS_LIMIT):
-    """Refuse a call in which the kernel would touch index `last_index` of `a` (at address
-    `at`), or an index or address the kernel cannot hold."""
-    if not 0 <= last_index < a.size < INDEX_LIMIT or at + a.nbytes > address_limit:
-        raise ValueError(f"the kernel would reach index {last_index} of an array of {a.size} at {at}")
+def element_strides(interface, size):
+    """A matrix's strides in elements, from its __array_interface__ (None there: C order).
+    Refuses strides the kernel cannot take: negative, or not whole elements. An axis of length 1
+    is never stepped along: its stride is 0."""
+    (rows, cols), strides = interface["shape"], interface["strides"]
+    if strides is None:
+        return (cols if rows > 1 else 0), (1 if cols > 1 else 0)
+    if any(n > 1 and (s < 0 or s % size) for n, s in zip((rows, cols), strides)):
+        raise ValueError(f"the SIMD kernel needs strides of whole elements, not negative, not {strides}")
+    return tuple(s // size if n > 1 else 0 for n, s in zip((rows, cols), strides))
+
+
+def check_reach(at, last, size, address_limit=ADDRESS_LIMIT):
+    """Refuse a call in which the kernel would reach element `last` (of `size` bytes) from
+    address `at`: past its int indices or wasm32's addresses -> the end of the bytes it touches."""
+    end = at + (last + 1) * size
+    if not 0 <= last < INDEX_LIMIT or end > address_limit:
+        raise ValueError(f"the kernel would reach element {last} from address {at}")
+    return end
 
 
 class Gemm:
     """The kernel's products, called with numpy arrays. `functions` maps each dtype of DTYPES
     to the kernel's function for it (gemm_f32, gemm_f64); addresses must stay under
-    `address_limit` (wasm32's in the tab)."""
+    `address_limit` (wasm32's in the tab).
+
+    Before each call: both operands matrices of one float dtype, shapes that fit, B's rows
+    contiguous, strides of whole elements, and the last element the kernel will touch in each
+    array within its int indices and wasm32's memory. The kernel walks A and B by their own
+    shapes and strides and writes a new array, so it touches only their elements. Each array's
+    facts come from one look at its __array_interface__ (numpy's attributes cost a lookup
+    each): a step makes hundreds of calls, and checking is most of a small one's time."""
 
     engine = ENGINE
 
     def __init__(self, functions, address_limit=ADDRESS_LIMIT):
-        self.functions = dict(functions)
+        self.functions = {np.dtype(d).str: fn for d, fn in dict(functions).items()}
         self.address_limit = address_limit
 
-    def product(self, a, b, a_transposed=False):
-        # a (M, K), or (K, M) read down its columns when a_transposed; b (K, N) -> (M, N)
-        fn = self.functions.get(a.dtype)
-        if fn is None or b.dtype != a.dtype:
+    def _function(self, ia, ib, a, b):
+        fn = self.functions.get(ia["typestr"])
+        if fn is None or ib["typestr"] != ia["typestr"]:
             raise TypeError(f"the SIMD kernel multiplies float32 or float64 pairs, not {a.dtype} by {b.dtype}")
-        if a.ndim != 2 or b.ndim != 2:
+        return fn, ITEMSIZES[ia["typestr"]]
+
+    def product(self, a, b, a_transposed=False):
+        # a (M, K), or (K, M) read down its columns when a_transposed; b (K, N) -> new (M, N)
+        ia, ib = a.__array_interface__, b.__array_interface__
+        fn, size = self._function(ia, ib, a, b)
+        if len(ia["shape"]) != 2 or len(ib["shape"]) != 2:
             raise ValueError(f"the SIMD kernel multiplies matrices, not shapes {a.shape} and {b.shape}")
-        if not (a.flags.c_contiguous and b.flags.c_contiguous):
-            raise ValueError("the SIMD kernel needs C-contiguous operands")
-        if a_transposed:
-            K, M = a.shape
-            row_step, k_step = 1, M
-        else:
-            M, K = a.shape
-            row_step, k_step = K, 1
-        if b.shape[0] != K:
+        (r, c), (K, N) = ia["shape"], ib["shape"]
+        s0, s1 = element_strides(ia, size)
+        M, Ka, sam, sak = (c, r, s1, s0) if a_transposed else (r, c, s0, s1)
+        if Ka != K:
             raise ValueError(f"shapes {a.shape}{'.T' if a_transposed else ''} and {b.shape} do not fit")
-        N = b.shape[1]
+        sbk, sbn = element_strides(ib, size)
+        if sbn > 1:
+            raise ValueError("the SIMD kernel needs B's rows contiguous")
         out = np.empty((M, N), dtype=a.dtype)
-        if out.size == 0:
+        if M == 0 or N == 0:
             return out
         if K == 0:
             out[...] = 0
             return out
-        pa, pb, pc = address(a), address(b), address(out)
+        pa, pb, pc = ia["data"][0], ib["data"][0], address(out)
         limit = self.address_limit
-        check_reach(a, pa, (M - 1) * row_step + (K - 1) * k_step, limit)
-        check_reach(b, pb, (K - 1) * N + N - 1, limit)
-        check_reach(out, pc, (M - 1) * N + N - 1, limit)
-        fn(M, N, K, pa, row_step, k_step, pb, N, pc)
+        check_reach(pa, (M - 1) * sam + (K - 1) * sak, size, limit)
+        check_reach(pb, (K - 1) * sbk + N - 1, size, limit)
+        check_reach(pc, M * N - 1, size, limit)           # a new array: it overlaps nothing
+        fn(M, N, K, pa, sam, sak, pb, sbk, pc)
         return out
 
     def dot_rows(self, a, b):
         # (N, K), (M, K) -> a @ b.T (N, M); b is a weight, so a contiguous b.T is a small copy
-        return self.product(np.ascontiguousarray(a), np.ascontiguousarray(b.T))
+        return self.product(a, np.ascontiguousarray(b.T))
 
     def transposed_product(self, a, b):
-        # (N, I), (N, J) -> a.T @ b (I, J)
-        return self.product(np.ascontiguousarray(a), np.ascontiguousarray(b), a_transposed=True)
+        # (N, I), (N, J) -> a.T @ b (I, J); a is read down its columns as it lies
+        return self.product(a, np.ascontiguousarray(b), a_transposed=True)
 
 
 def sequential_product(a, b):
