@@ -25,7 +25,7 @@ PAGE_PRESETS = {
     "tiny": (2000, "tiny learns in seconds: shuffled batches of names."),
     "small": (500, "small is wider and deeper: about ten times slower per step, lower loss in the end."),
     "medium": (2000, "medium is wider and deeper again, with dropout: five times small's work per step,"
-                     " about 5 minutes on one worker here; the lowest loss of a long run."),
+                     " about 2 minutes on one worker here; the lowest loss of a long run."),
     "zeroclaw": (5000, "zeroclaw is the reference's exact recipe: one name per step in file order,"
                        " names cut to the block."),
 }
