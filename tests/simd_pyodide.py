@@ -60,6 +60,7 @@ def do_refuse(req):
         "mixed dtypes": outcome(lambda: gemm.product(f4, f8)),
         "int arrays": outcome(lambda: gemm.product(np.ones((3, 4), np.int32), np.ones((4, 5), np.int32))),
         "rows of b apart": outcome(lambda: gemm.product(f4, np.ones((5, 4), np.float32).T)),
+        "b broadcast": outcome(lambda: gemm.product(f4, np.broadcast_to(np.ones((4, 1), np.float32), (4, 5)))),
         "backwards": outcome(lambda: gemm.product(f4[::-1], np.ones((4, 5), np.float32))),
         "shapes do not fit": outcome(lambda: gemm.product(f4, np.ones((5, 5), np.float32))),
         "not matrices": outcome(lambda: gemm.product(np.ones(4, np.float32), np.ones((4, 5), np.float32))),

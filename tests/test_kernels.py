@@ -104,6 +104,8 @@ def test_gemm_refuses_operands_the_kernel_must_not_get(fake_gemm):
         fake_gemm.product(np.ones((3, 4), np.int64), np.ones((4, 2), np.int64))
     with pytest.raises(ValueError, match="contiguous"):
         fake_gemm.product(f4, np.ones((2, 4), np.float32).T)       # B's rows 4 elements apart
+    with pytest.raises(ValueError, match="contiguous"):             # one number seen as a row of 2
+        fake_gemm.product(f4, np.broadcast_to(np.ones((4, 1), np.float32), (4, 2)))
     with pytest.raises(ValueError, match="strides"):
         fake_gemm.product(f4[::-1], np.ones((4, 2), np.float32))
     with pytest.raises(ValueError, match="do not fit"):

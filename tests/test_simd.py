@@ -114,7 +114,7 @@ def test_python_side_refuses_what_the_kernel_must_not_get(pyodide):
     assert said.pop("fits") is None and said.pop("a read as it lies") is None
     assert said["mixed dtypes"].startswith("TypeError") and said["int arrays"].startswith("TypeError")
     assert said["byte-swapped"].startswith("TypeError")
-    for case in ("rows of b apart", "backwards", "shapes do not fit", "not matrices", "past int indices",
+    for case in ("rows of b apart", "b broadcast", "backwards", "shapes do not fit", "not matrices", "past int indices",
                  "past the memory"):
         assert said[case].startswith("ValueError"), (case, said[case])
 

@@ -8,8 +8,9 @@ in the order of k (see gemm.c): the same bits in every worker and every browser 
 to a sequential loop in numpy, and a few last bits away from numpy's own products. Attention's
 batched products stay with numpy: on these shapes, a call's checks cost more than it saves.
 
-Before each call the arrays are checked here: dtype, C-contiguity, shapes, and that every index
-the kernel will read or write lies inside its array. Where WebAssembly has no SIMD, or
+Before each call the arrays are checked here: dtype, shapes, strides (A's any, B's rows
+contiguous), and that the kernel's indices and addresses fit; it walks each array by the
+array's own shape and strides, so it reads only their elements and writes only the output. Where WebAssembly has no SIMD, or
 Pyodide's memory cannot be found, nothing is installed and numpy computes as before. The
 desktop never installs it (its numpy has BLAS); tests/test_kernels.py runs the Python side on
 CPython with a stand-in kernel, tests/test_simd.py the real one in Pyodide under node.
@@ -87,7 +88,7 @@ class Gemm:
         if Ka != K:
             raise ValueError(f"shapes {a.shape}{'.T' if a_transposed else ''} and {b.shape} do not fit")
         sbk, sbn = element_strides(ib, size)
-        if sbn > 1:
+        if N > 1 and sbn != 1:           # a broadcast row (stride 0) is not contiguous either
             raise ValueError("the SIMD kernel needs B's rows contiguous")
         out = np.empty((M, N), dtype=a.dtype)
         if M == 0 or N == 0:
