@@ -18,6 +18,8 @@ from zcgpt import checkpoint as ck
 from zcgpt.cli import build_parser, config_from_args, main
 from zcgpt.config import Config, presets
 
+from conftest import default_sigint
+
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "charlotte", "amelia", "harper",
          "evelyn", "abigail", "emily", "ella", "elizabeth", "camila", "luna", "sofia", "avery",
@@ -444,7 +446,7 @@ def test_ctrl_c_saves_the_checkpoint_and_exits_130(work):
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
     p = subprocess.Popen([sys.executable, "-m", "zcgpt", "train", "--steps", "100000", "--batch-size",
                           "4", "--log-every", "1", "--out", "int.json"], cwd=work, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     try:
         for line in p.stdout:
             if line.startswith("step"):

@@ -25,6 +25,8 @@ from zcgpt.cli import main
 from zcgpt.config import presets
 from zcgpt.data import Vocab
 
+from conftest import default_sigint
+
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = "\n".join(["emma", "olivia", "ava", "isabella", "sophia", "mia", "charlotte", "amelia",
                    "harper", "evelyn", "abigail", "emily", "ella", "luna", "mila", "aria"]) + "\n"
@@ -369,7 +371,7 @@ def test_ctrl_c_while_loading_is_one_line(tmp_path):
     """The data file is a FIFO nobody writes to: the run is stuck loading when Ctrl-C comes."""
     fifo = tmp_path / "d.txt"
     os.mkfifo(fifo)
-    p = spawn(["train", "--data", "d.txt"], tmp_path)
+    p = spawn(["train", "--data", "d.txt"], tmp_path, preexec_fn=default_sigint)
     writer = None
     try:
         while writer is None:  # open succeeds once the CLI has the FIFO open for reading
