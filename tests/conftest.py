@@ -1,6 +1,5 @@
 import json
 import os
-import signal
 from pathlib import Path
 
 # The matrices here are tiny: BLAS threads only fight each other on a 2-core machine.
@@ -11,13 +10,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # zeroclaw's recorded figures (see tests/data/README.md); part of the repository, never skipped
 REFERENCE = ROOT / "tests" / "data" / "zeroclaw_reference.json"
-
-
-def default_sigint():
-    """Popen's preexec_fn for a CLI a test interrupts: Ctrl-C acts as it does in a terminal. A
-    test run started in the background of a non-interactive shell inherits SIGINT ignored, and
-    so would the CLI it starts (Python installs no KeyboardInterrupt handler then)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

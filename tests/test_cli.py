@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,6 @@ import pytest
 from zcgpt import checkpoint as ck
 from zcgpt.cli import build_parser, config_from_args, main
 from zcgpt.config import Config, presets
-
-from conftest import default_sigint
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "charlotte", "amelia", "harper",
@@ -441,8 +440,14 @@ def test_bench_without_the_reference_takes_the_first_300_names(work, monkeypatch
 
 # --- interruptions ---------------------------------------------------------------------------
 
+def default_sigint():
+    """Popen's preexec_fn for a CLI this test interrupts: Ctrl-C acts as in a terminal. Tests
+    started in the background of a non-interactive shell inherit SIGINT ignored, and so would
+    the CLI (Python installs no KeyboardInterrupt handler then)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_saves_the_checkpoint_and_exits_130(work):
-    import signal
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
     p = subprocess.Popen([sys.executable, "-m", "zcgpt", "train", "--steps", "100000", "--batch-size",
                           "4", "--log-every", "1", "--out", "int.json"], cwd=work, env=env,

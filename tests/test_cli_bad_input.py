@@ -25,8 +25,6 @@ from zcgpt.cli import main
 from zcgpt.config import presets
 from zcgpt.data import Vocab
 
-from conftest import default_sigint
-
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = "\n".join(["emma", "olivia", "ava", "isabella", "sophia", "mia", "charlotte", "amelia",
                    "harper", "evelyn", "abigail", "emily", "ella", "luna", "mila", "aria"]) + "\n"
@@ -365,6 +363,13 @@ def wait_until_reading(pid, timeout=10.0):
     end = time.monotonic() + timeout
     while "pipe_read" not in wchan.read_text() and time.monotonic() < end:
         time.sleep(0.01)
+
+
+def default_sigint():
+    """Popen's preexec_fn for a CLI this test interrupts: Ctrl-C acts as in a terminal. Tests
+    started in the background of a non-interactive shell inherit SIGINT ignored, and so would
+    the CLI (Python installs no KeyboardInterrupt handler then)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_ctrl_c_while_loading_is_one_line(tmp_path):
