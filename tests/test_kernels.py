@@ -126,7 +126,8 @@ def test_gemm_reads_a_strided_a_where_it_lies(fake_gemm):
     rng = np.random.default_rng(5)
     x = rng.normal(size=(9, 6)).astype(np.float32)
     b = rng.normal(size=(4, 5)).astype(np.float32)
-    for a in (x[::2, 1:5], x.T[1:5, ::2].T, x[:1, :4], x[:, 2:3].T[:, :4]):   # rows apart, columns apart, a row, a row with its columns apart
+    # rows apart, columns apart, a row, a row with its columns apart
+    for a in (x[::2, 1:5], x.T[1:5, ::2].T, x[:1, :4], x[:, 2:3].T[:, :4]):
         assert not a.flags.c_contiguous or a.shape[0] == 1
         assert np.array_equal(fake_gemm.product(a, b), sequential_product(a, b))
         assert np.array_equal(fake_gemm.product(a.T, b, a_transposed=True), sequential_product(a, b))
