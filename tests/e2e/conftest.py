@@ -133,11 +133,14 @@ def press_train_now(page, steps):
 
 
 class Tab:
-    """A page plus what it did: requests, console errors, page errors."""
+    """A page plus what it did: requests, console errors, page errors. `init_script` runs in the
+    page before its own scripts (a test's stand-in for a browser condition)."""
 
-    def __init__(self, browser, url, viewport):
+    def __init__(self, browser, url, viewport, init_script=None):
         self.context = browser.new_context(viewport=viewport)
         self.context.add_init_script(LONGTASK_SCRIPT)
+        if init_script:
+            self.context.add_init_script(init_script)
         self.requests = []
         self.errors = []
         self.context.on("request", lambda r: self.requests.append(r.url))
@@ -179,8 +182,8 @@ class Tab:
 def open_tab(browser):
     tabs = []
 
-    def open_(url, width=1200, height=900):
-        tab = Tab(browser, url, {"width": width, "height": height})
+    def open_(url, width=1200, height=900, init_script=None):
+        tab = Tab(browser, url, {"width": width, "height": height}, init_script)
         tabs.append(tab)
         return tab
 

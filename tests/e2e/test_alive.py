@@ -148,14 +148,12 @@ def test_link_values_are_echoed_cut_and_isolated(server, open_tab):
     tab.close()
 
 
-def test_a_second_train_while_a_run_goes_leaves_it_going(server, browser):
+def test_a_second_train_while_a_run_goes_leaves_it_going(server, open_tab):
     """Case 10: a second "train" reaching Python mid-run is refused without touching the run:
     the page stays training, and Stop works."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    context.add_init_script(LEADER_SCRIPT)
-    page = context.new_page()
-    page.goto(server.url)
-    page.wait_for_selector("body[data-state=ready]", timeout=90_000)
+    tab = open_tab(server.url, init_script=LEADER_SCRIPT)
+    page = tab.page
+    tab.wait_state("ready")
     press_train_now(page, 20000)
     page.wait_for_function("window.zcgpt.run && window.zcgpt.run.points.length > 0", timeout=60_000)
     page.evaluate("window.__leader.postMessage(JSON.stringify({type: 'train', preset: 'tiny', seed: 1, changes: {}}))")
@@ -166,4 +164,4 @@ def test_a_second_train_while_a_run_goes_leaves_it_going(server, browser):
     page.wait_for_selector("body[data-state=done]", timeout=60_000)
     run = page.evaluate("window.zcgpt.run")
     assert run["stopped"] and 0 < run["finalStep"] < 20000 and math.isfinite(run["finalVal"])
-    context.close()
+    tab.close()

@@ -139,12 +139,10 @@ def test_a_run_cut_off_by_a_reload_continues_to_the_same_model(server, open_tab,
     tab.close()
 
 
-def test_a_full_quota_is_said_and_earlier_runs_stay(server, browser):
-    ctx = browser.new_context(viewport={"width": 1200, "height": 900})
-    ctx.add_init_script(QUOTA_SCRIPT)
-    page = ctx.new_page()
-    page.goto(server.url)
-    page.wait_for_selector("body[data-state=ready]", timeout=90000)
+def test_a_full_quota_is_said_and_earlier_runs_stay(server, open_tab):
+    tab = open_tab(server.url, init_script=QUOTA_SCRIPT)
+    page = tab.page
+    tab.wait_state("ready")
     press_train_now(page, 60)
     page.wait_for_selector("body[data-state=done]", timeout=120000)
     page.wait_for_function("document.querySelector('#runs-body li button[data-act=use]') !== null")
@@ -157,7 +155,7 @@ def test_a_full_quota_is_said_and_earlier_runs_stay(server, browser):
     page.wait_for_selector("body[data-runs-loaded]", timeout=90000)
     assert page.locator("#runs-body li").count() == 1
     assert "60 / 60" in page.inner_text("#runs-body")
-    ctx.close()
+    tab.close()
 
 
 def test_cli_model_rows_exports_and_clear(server, open_tab, tmp_path):

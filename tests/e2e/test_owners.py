@@ -170,10 +170,8 @@ IDBObjectStore.prototype.put = function (value, key) {
 def test_a_run_storage_could_not_keep_claims_nothing(server, open_tab):
     # Storage "fills up" for texts only: IndexedDB's put of a snapshot or model throws
     # QuotaExceededError, as a full disk does; the small run records still go in.
-    tab = open_tab("about:blank")
+    tab = open_tab(server.url + "?snapshot_s=1", init_script=FULL_SCRIPT)
     page = tab.page
-    page.add_init_script(FULL_SCRIPT)
-    page.goto(server.url + "?snapshot_s=1")
     ready(page)
     press_train_now(page, 30)                                      # run 1: kept with its model
     open_lab(page, "runs")
