@@ -13,8 +13,8 @@ from .kernels import engine
 QUIET_S = 2.0          # calls expected to be shorter need no word
 MARGIN = 3.0           # times the expected seconds the page waits
 CHARS_PER_S = 1e6      # a list is read, checked and split at least this fast (a floor well under what the tab does)
-HEARTBEAT_LINES = 200_000   # the data check says it is still busy after each this many lines
-HEARTBEAT_S = 10.0          # ... and that it may take this long to the next
+HEARTBEAT_S = 10.0     # a list check, every data.HEARTBEAT_LINES lines, says it may take this long
+                       # to the next
 
 
 def busy(seconds, what):
@@ -30,7 +30,7 @@ def for_text(chars, what="checking the list"):
 
 
 def heartbeat():
-    """What a long list check posts every HEARTBEAT_LINES lines."""
+    """What a long list check posts every data.HEARTBEAT_LINES lines."""
     return {"type": "busy", "seconds": HEARTBEAT_S, "what": "checking the list"}
 
 

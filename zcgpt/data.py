@@ -92,7 +92,10 @@ class Vocab:
         return "".join(out)
 
 
-def numbered_lines(text: str, source: str, heartbeat=None, every=200_000) -> list[tuple[int, str]]:
+HEARTBEAT_LINES = 200_000   # a long check calls its heartbeat after each this many lines
+
+
+def numbered_lines(text: str, source: str, heartbeat=None, every=HEARTBEAT_LINES) -> list[tuple[int, str]]:
     """(line number, stripped line) for every non-blank line, checked for binary content and length.
 
     Lines are split on "\\n" only (a stray \\r is stripped), so the numbers match an editor's.
