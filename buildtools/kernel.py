@@ -1,8 +1,9 @@
-"""The tab's SIMD kernel: kernels/gemm.c compiled to dist/kernels/gemm.wasm with clang and lld.
+"""The tab's SIMD kernel: kernels/gemm.c (products) and kernels/layers.c (attention and RMSNorm)
+compiled into one module, dist/kernels/gemm.wasm, with clang and lld.
 
 clang (apt `clang`) compiles for wasm32 with SIMD, no libc and no fused multiply-adds; wasm-ld
 (apt `lld`) links a module that imports its memory (Pyodide's, see zcgpt/simd.py) and exports
-the two functions. The output depends on the sources and the compiler's version only: two
+the functions of EXPORTS. The output depends on the sources and the compiler's version only: two
 builds give the same bytes (tests/test_build.py checks it), and build.json records its sha256.
 Without clang or wasm-ld the build ships no kernel and the page computes with numpy.
 """
@@ -16,9 +17,11 @@ from pathlib import Path
 
 from . import BuildError
 
-SOURCE = "kernels/gemm.c"
+SOURCES = ("kernels/gemm.c", "kernels/layers.c")
 OUTPUT = "kernels/gemm.wasm"
-EXPORTS = ("gemm_f32", "gemm_f64")
+EXPORTS = tuple(f"{name}_{precision}" for name in ("gemm", "attention_forward", "attention_backward",
+                                                   "rmsnorm_forward", "rmsnorm_backward")
+                for precision in ("f32", "f64"))
 CLANG = ("clang", "clang-14")
 WASM_LD = ("wasm-ld", "wasm-ld-14")
 CFLAGS = ("--target=wasm32", "-msimd128", "-O3", "-nostdlib", "-ffreestanding", "-ffp-contract=off",
@@ -40,12 +43,11 @@ def compile_kernel(root: Path, wasm: Path) -> dict | None:
     if found is None:
         return None
     clang, ld = found
-    source = root / SOURCE
     wasm.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="zcgpt-kernel-") as tmp:
-        obj = Path(tmp) / "gemm.o"
-        for cmd in ([clang, *CFLAGS, "-c", str(source), "-o", str(obj)],
-                    [ld, *LDFLAGS, str(obj), "-o", str(wasm)]):
+        objs = [str(Path(tmp) / Path(source).with_suffix(".o").name) for source in SOURCES]
+        compiles = [[clang, *CFLAGS, "-c", str(root / source), "-o", obj] for source, obj in zip(SOURCES, objs)]
+        for cmd in compiles + [[ld, *LDFLAGS, *objs, "-o", str(wasm)]]:
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise BuildError(f"compiling the SIMD kernel with `{' '.join(cmd)}` failed:\n"

@@ -7,6 +7,10 @@
     guard                         the raw kernel writes its output and nothing around it
     fallback                      simd.load and install where SIMD or the memory is missing
     train    steps dtype          a short training run's losses with the kernel, then with numpy
+    layers   qkv dy B T H x dx    model.py's attention and RMSNorm, forward and backward, on the
+                                  kernel's layers
+    layers_refuse                 what Layers says to arrays it must not take
+    layers_guard                  the raw layer functions write their outputs and nothing around them
 """
 import base64
 import json
@@ -14,7 +18,7 @@ import traceback
 
 import numpy as np
 
-from zcgpt import kernels, presets, simd
+from zcgpt import kernels, model, presets, simd
 from zcgpt.data import make_dataset, parse_lines
 from zcgpt.train import Trainer
 
@@ -122,6 +126,66 @@ def do_train(req):
         losses[engine + "_val"] = float(tr.evaluate(list(tr.dataset.val)))
     kernels.use_gemm(gemm)
     return losses
+
+
+def do_layers(req):
+    assert kernels.fused_layers() is gemm.layers is not None
+    qkv, dy, x, dx = (unpack(req[k]) for k in ("qkv", "dy", "x", "dx"))
+    y, cache = model.attention_forward(qkv, req["B"], req["T"], req["H"])
+    dqkv = model.attention_backward(dy, cache)
+    xn, norm = model.rmsnorm_forward(x)
+    dxn = model.rmsnorm_backward(dx, norm)
+    return {"y": pack(y), "att": pack(cache.att), "dqkv": pack(dqkv), "xn": pack(xn), "rstd": pack(norm.rstd),
+            "dxn": pack(dxn), "qkv_kept": bool(np.array_equal(qkv, unpack(req["qkv"]), equal_nan=True))}
+
+
+def do_layers_refuse(req):
+    layers = gemm.layers
+    f4 = np.ones((8, 12), np.float32)                 # B=2, T=4 rows of 3C=12 (C=4, H=2)
+    _, cache = layers.attention_forward(f4, 2, 4, 2)
+    return {
+        "int qkv": outcome(lambda: layers.attention_forward(f4.astype(np.int32), 2, 4, 2)),
+        "rows not B*T": outcome(lambda: layers.attention_forward(f4, 3, 4, 2)),
+        "heads do not divide": outcome(lambda: layers.attention_forward(f4, 2, 4, 3)),
+        "mixed dtypes": outcome(lambda: layers.attention_backward(np.ones((8, 4)), cache)),
+        "dy of another shape": outcome(lambda: layers.attention_backward(np.ones((8, 5), np.float32), cache)),
+        "numpy's cache": outcome(lambda: layers.attention_backward(np.ones((8, 4), np.float32),
+                                                                   model.AttentionCache(None, None, None, None))),
+        "norm shapes": outcome(lambda: layers.rmsnorm_backward(f4, f4[:, :5], np.ones((8, 1), np.float32))),
+        "past the memory": outcome(lambda: simd.Layers(layers.functions, address_limit=simd.address(f4) + 8)
+                                   .rmsnorm_forward(f4, 1e-5)),
+        "fits": outcome(lambda: layers.attention_backward(np.ones((8, 4), np.float32), cache)),
+        "strided input": outcome(lambda: layers.rmsnorm_forward(np.ones((12, 8), np.float32).T, 1e-5)),
+    }
+
+
+def do_layers_guard(req):
+    """Each layer function with every output inside a larger array of a sentinel."""
+    report = {}
+    for dtype in simd.DTYPES:
+        fns = gemm.layers.functions[dtype.str]
+        B, T, H, D = 2, 5, 3, 4
+        C = H * D
+        qkv = np.sin(np.arange(B * T * 3 * C, dtype=dtype)).reshape(B * T, 3 * C)   # no numpy.random in the page
+        dy = np.cos(np.arange(B * T * C, dtype=dtype)).reshape(B * T, C)
+        inputs = [qkv.copy(), dy.copy()]
+        spaces, outs = [], []
+        for n in (B * H * T * T, B * T * C, T, B * T * 3 * C, B * T * C, B * T, B * T * C):
+            space = np.full(n + 64, -7.5, dtype=dtype)
+            spaces.append(space)
+            outs.append(space[32:32 + n])
+        att, y, ds, dqkv, xn, rstd, dxn = outs
+        a = simd.address
+        fns["attention_forward"](B, T, H, D, 0.5, a(qkv), a(att), a(y))
+        fns["attention_backward"](B, T, H, D, 0.5, a(qkv), a(att), a(dy), a(ds), a(dqkv))
+        fns["rmsnorm_forward"](B * T, C, 1e-5, a(dy), a(xn), a(rstd))
+        fns["rmsnorm_backward"](B * T, C, a(dy), a(xn), a(rstd), a(dxn))
+        report[dtype.name] = {
+            "outputs": bool(all(np.isfinite(o).all() for o in (att, y, dqkv, xn, rstd, dxn))),
+            "around": bool(all(np.all(s[:32] == -7.5) and np.all(s[-32:] == -7.5) for s in spaces)),
+            "inputs": bool(np.array_equal(qkv, inputs[0]) and np.array_equal(dy, inputs[1])),
+        }
+    return report
 
 
 def serve(line):

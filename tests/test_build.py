@@ -228,6 +228,19 @@ def test_kernel_compiles_to_the_same_bytes_twice_with_no_data_and_an_imported_me
     assert 2 in ids and b"memory" in data and all(name.encode() in data for name in kernel.EXPORTS)
 
 
+def test_kernel_code_uses_no_stack(tmp_path):
+    # The module's memory is Pyodide's: a stack of its own would sit at an address Pyodide uses.
+    # clang addresses a stack through __stack_pointer; the kernel's functions must never need one.
+    found = kernel.compilers()
+    if found is None:
+        pytest.skip("no clang or wasm-ld: `apt-get install clang lld`")
+    for source in kernel.SOURCES:
+        asm = tmp_path / (Path(source).stem + ".s")
+        subprocess.run([found[0], *kernel.CFLAGS, "-S", str(ROOT / source), "-o", str(asm)], check=True)
+        text = asm.read_text()
+        assert ".functype" in text and "__stack_pointer" not in text, source
+
+
 def test_kernel_is_left_out_without_clang_or_wasm_ld(tmp_path, monkeypatch):
     monkeypatch.setattr(kernel.shutil, "which", lambda name: None)
     assert kernel.compile_kernel(ROOT, tmp_path / "gemm.wasm") is None

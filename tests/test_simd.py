@@ -4,8 +4,10 @@ One Pyodide serves every case (tests/simd_node.mjs runs tests/simd_pyodide.py): 
 shapes (1, odd, prime, large), float32 and float64, and strided operands here, Pyodide computes
 them through zcgpt.kernels with the kernel installed as a worker installs it, and this side
 checks the bits against a sequential sum over k in numpy (what gemm.c promises) and the values
-against numpy's own product. Then: what the Python side refuses, that the kernel writes only its
-output, the fallback to numpy, and a short training run with the kernel and without.
+against numpy's own product. The kernel's whole layers (kernels/layers.c: attention and
+RMSNorm, forward and backward) are checked against model.py's numpy layers on this side, over
+drawn shapes. Then: what the Python side refuses, that the kernel writes only its outputs, the
+fallback to numpy, and a short training run with the kernel and without.
 """
 
 import base64
@@ -18,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from zcgpt import model
 from zcgpt.simd import sequential_product
 
 from conftest import ROOT
@@ -141,3 +144,65 @@ def test_training_with_the_kernel_matches_numpy(pyodide, dtype, rtol):
     assert losses["simd_val"] == pytest.approx(losses["numpy_val"], rel=rtol)
     if dtype == "float32":
         assert not np.array_equal(simd, plain), "another summation order: the last bits differ"
+
+
+def numpy_layers(qkv, dy, x, dx, B, T, H):
+    """model.py's layers computed here, in numpy (no kernel is installed on this side)."""
+    y, cache = model.attention_forward(qkv, B, T, H)
+    xn, norm = model.rmsnorm_forward(x)
+    return {"y": y, "att": cache.att, "dqkv": model.attention_backward(dy, cache), "xn": xn,
+            "rstd": norm.rstd, "dxn": model.rmsnorm_backward(dx, norm)}
+
+
+def kernel_layers(pyodide, qkv, dy, x, dx, B, T, H):
+    got = pyodide.ask("layers", qkv=pack(qkv), dy=pack(dy), x=pack(x), dx=pack(dx), B=B, T=T, H=H)
+    assert got.pop("qkv_kept")
+    return {k: unpack(v) for k, v in got.items()}
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(B=st.integers(1, 5), T=st.sampled_from([1, 2, 3, 7, 8, 16, 17]), H=st.integers(1, 4),
+       D=st.sampled_from([1, 2, 3, 4, 5, 8, 13, 16]), dtype=st.sampled_from(["float32", "float64"]),
+       scale=st.sampled_from([0.1, 1.0, 8.0]), seed=st.integers(0, 2**32 - 1))
+@example(B=1, T=1, H=1, D=1, dtype="float32", scale=1.0, seed=0)
+@example(B=4, T=16, H=4, D=8, dtype="float32", scale=1.0, seed=1)       # small's shard
+@example(B=3, T=16, H=4, D=5, dtype="float64", scale=40.0, seed=2)      # scores far apart: exp underflows
+def test_kernel_layers_match_numpys(pyodide, B, T, H, D, dtype, scale, seed):
+    rng = np.random.default_rng(seed)
+    C, N = H * D, B * T
+    qkv = (scale * rng.standard_normal((N, 3 * C))).astype(dtype)
+    dy, x, dx = (rng.standard_normal((N, C)).astype(dtype) for _ in range(3))
+    got = kernel_layers(pyodide, qkv, dy, x, dx, B, T, H)
+    want = numpy_layers(qkv, dy, x, dx, B, T, H)
+    tol = 2e-4 if dtype == "float32" else 1e-10
+    for name, w in want.items():
+        g = got[name]
+        assert g.dtype == w.dtype and g.shape == w.shape, name
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol * max(1.0, float(np.abs(w).max())), err_msg=name)
+    att = got["att"]
+    assert np.all(np.triu(att[0, 0], k=1) == 0)                   # no position reads a later one
+    np.testing.assert_allclose(att.sum(axis=-1), 1, rtol=tol)
+
+
+def test_kernel_attention_turns_a_diverged_sequence_nan_and_leaves_the_others(pyodide):
+    B, T, H, D = 2, 6, 2, 4
+    rng = np.random.default_rng(3)
+    qkv = rng.standard_normal((B * T, 3 * H * D)).astype("float32")
+    qkv[0, H * D:2 * H * D] = np.nan                  # the keys of the first sequence's first position
+    x = rng.standard_normal((B * T, H * D)).astype("float32")
+    got = kernel_layers(pyodide, qkv, x, x, x, B, T, H)
+    assert np.isnan(got["y"][:T]).all() and np.isfinite(got["y"][T:]).all()
+
+
+def test_layers_refuse_what_the_kernel_must_not_get(pyodide):
+    said = pyodide.ask("layers_refuse")
+    assert said.pop("fits") is None and said.pop("strided input") is None
+    for case in ("int qkv", "mixed dtypes", "numpy's cache"):
+        assert said[case].startswith("TypeError"), (case, said[case])
+    for case in ("rows not B*T", "heads do not divide", "dy of another shape", "norm shapes", "past the memory"):
+        assert said[case].startswith("ValueError"), (case, said[case])
+
+
+def test_kernel_layers_write_their_outputs_and_nothing_else(pyodide):
+    for dtype, seen in pyodide.ask("layers_guard").items():
+        assert seen == {"outputs": True, "around": True, "inputs": True}, dtype

@@ -4,7 +4,8 @@ numpy reduces a short last axis slowly (it vectorises along the contiguous axis)
 matmul with a column of ones runs at BLAS speed; so sums and means over the last axis are
 matmuls here, and the constant vectors, identities and masks they need are built once and kept.
 Pure numpy, no I/O: the same file runs in the browser tab (Pyodide) and on the desktop. In the
-tab, the worker may hand use_gemm a SIMD kernel (zcgpt/simd.py) for the two weight products.
+tab, the worker may hand use_gemm a SIMD kernel (zcgpt/simd.py) for the two weight products,
+which may also compute whole layers (fused_layers).
 """
 
 import sys
@@ -26,10 +27,17 @@ _GEMM = None   # the tab's SIMD kernel (zcgpt.simd.Gemm) once the worker install
 
 
 def use_gemm(gemm):
-    """Run dot_rows and transposed_product on `gemm` (a zcgpt.simd.Gemm), or on numpy again
-    with None. Only the tab's workers call this, at start-up; the desktop never does."""
+    """Run dot_rows and transposed_product on `gemm` (a zcgpt.simd.Gemm), and the layers of its
+    `layers` if it has them, or on numpy again with None. Only the tab's workers call this, at
+    start-up; the desktop never does."""
     global _GEMM
     _GEMM = gemm
+
+
+def fused_layers():
+    """The tab's kernel for whole layers (zcgpt.simd.Layers: attention and RMSNorm in one call
+    each), or None: model.py computes them with numpy."""
+    return getattr(_GEMM, "layers", None)
 
 
 def engine():

@@ -26,8 +26,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .kernels import (causal_bias, dot_rows, eye, mean_last, ones, softmax_last, sum_last,
-                      transposed_product)
+from .kernels import (causal_bias, dot_rows, eye, fused_layers, mean_last, ones, softmax_last,
+                      sum_last, transposed_product)
 from .prng import Rng
 
 RMS_EPS = 1e-5
@@ -57,6 +57,9 @@ class NormCache(NamedTuple):
 
 def rmsnorm_forward(x):
     # (..., C) -> (..., C); no learned scale
+    if (fused := fused_layers()) is not None:    # the tab's SIMD kernel: the same in one call
+        y, rstd = fused.rmsnorm_forward(x, RMS_EPS)
+        return y, NormCache(y, rstd)
     rstd = (mean_last(x * x) + RMS_EPS) ** -0.5                       # (..., 1)
     y = x * rstd
     return y, NormCache(y, rstd)
@@ -65,6 +68,8 @@ def rmsnorm_forward(x):
 def rmsnorm_backward(dy, cache):
     # (..., C) -> (..., C)
     y, rstd = cache.y, cache.rstd
+    if (fused := fused_layers()) is not None:
+        return fused.rmsnorm_backward(dy, y, rstd)
     return rstd * (dy - y * mean_last(dy * y))
 
 
@@ -88,6 +93,8 @@ class AttentionCache(NamedTuple):
 
 def attention_forward(qkv, B, T, H):
     # (N, 3C) -> (N, C): causal multi-head self-attention
+    if (fused := fused_layers()) is not None:    # the tab's SIMD kernel: the same in one call
+        return fused.attention_forward(qkv, B, T, H)
     C = qkv.shape[1] // 3
     D = C // H
     qkv = qkv.reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D)
@@ -102,6 +109,8 @@ def attention_forward(qkv, B, T, H):
 
 def attention_backward(dy, cache):
     # (N, C) -> dqkv (N, 3C)
+    if (fused := fused_layers()) is not None:
+        return fused.attention_backward(dy, cache)
     q, k, v, att = cache.q, cache.k, cache.v, cache.att
     B, H, T, D = q.shape
     dy = dy.reshape(B, T, H, D).transpose(0, 2, 1, 3)         # (B, H, T, D)

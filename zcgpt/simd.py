@@ -1,20 +1,26 @@
-"""The tab's matrix products on WebAssembly SIMD: kernels/gemm.c, run on numpy's arrays in place.
+"""The tab's SIMD kernel: kernels/gemm.c's products and kernels/layers.c's whole layers, run on
+numpy's arrays in place.
 
-Pyodide's numpy has no BLAS and no SIMD. The build compiles kernels/gemm.c to a small wasm
-module (kernels/gemm.wasm) that the page hands each worker; `install` instantiates it against
-Pyodide's own WebAssembly.Memory, so the kernel reads numpy's arrays where they are, by address,
-and writes a fresh output array; then it hands the kernel to kernels.use_gemm. Every sum runs
-in the order of k (see gemm.c): the same bits in every worker and every browser with SIMD, equal
-to a sequential loop in numpy, and a few last bits away from numpy's own products. Attention's
-batched products stay with numpy: on these shapes, a call's checks cost more than it saves.
+Pyodide's numpy has no BLAS and no SIMD, and each of its calls costs microseconds before it
+computes. The build compiles both C files into one small wasm module (kernels/gemm.wasm) that
+the page hands each worker; `install` instantiates it against Pyodide's own WebAssembly.Memory,
+so the kernel reads numpy's arrays where they are, by address, and writes fresh output arrays;
+then it hands the kernel to kernels.use_gemm. Gemm runs the two weight products: every sum in
+the order of k (see gemm.c), equal to a sequential loop in numpy and a few last bits away from
+numpy's own products. Layers runs attention and RMSNorm, forward and backward, one call each
+where numpy makes ten to twenty; model.py hands them over (kernels.fused_layers). Every sum
+in the kernel runs in a fixed order: the same bits in every worker and every browser with SIMD.
 
-Before each call the arrays are checked here: dtype, shapes, strides (A's any, B's rows
-contiguous), and that the kernel's indices and addresses fit; it walks each array by the
-array's own shape and strides, so it reads only their elements and writes only the output. Where WebAssembly has no SIMD, or
-Pyodide's memory cannot be found, nothing is installed and numpy computes as before. The
-desktop never installs it (its numpy has BLAS); tests/test_kernels.py runs the Python side on
-CPython with a stand-in kernel, tests/test_simd.py the real one in Pyodide under node.
+Before each call the arrays are checked here: dtype, shapes, strides, and that the kernel's
+indices and addresses fit, so it reads only their elements and writes only its outputs. Where
+WebAssembly has no SIMD, or Pyodide's memory cannot be found, nothing is installed and numpy
+computes as before. The desktop never installs it (its numpy has BLAS); tests/test_kernels.py
+runs the products' Python side on CPython with a stand-in kernel, tests/test_simd.py the real
+module in Pyodide under node.
 """
+
+import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,6 +30,7 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 ITEMSIZES = {d.str: d.itemsize for d in DTYPES}   # "<f4": 4, "<f8": 8 (wasm is little-endian)
 ADDRESS_LIMIT = 2 ** 32   # wasm32 addresses
 INDEX_LIMIT = 2 ** 31     # the kernel's indices are C ints
+LAYER_FUNCTIONS = ("attention_forward", "attention_backward", "rmsnorm_forward", "rmsnorm_backward")
 
 
 def address(a):
@@ -66,9 +73,10 @@ class Gemm:
 
     engine = ENGINE
 
-    def __init__(self, functions, address_limit=ADDRESS_LIMIT):
+    def __init__(self, functions, address_limit=ADDRESS_LIMIT, layers=None):
         self.functions = {np.dtype(d).str: fn for d, fn in dict(functions).items()}
         self.address_limit = address_limit
+        self.layers = layers     # the same module's whole layers (a Layers), or None
 
     def _function(self, ia, ib, a, b):
         fn = self.functions.get(ia["typestr"])
@@ -111,6 +119,118 @@ class Gemm:
     def transposed_product(self, a, b):
         # (N, I), (N, J) -> a.T @ b (I, J); a is read down its columns as it lies
         return self.product(a, np.ascontiguousarray(b), a_transposed=True)
+
+
+class AttentionCache(NamedTuple):
+    """What Layers.attention_backward needs of a forward pass (model.AttentionCache's part in the
+    tab): the input as it was, and the softmax weights insight.py reads."""
+    qkv: np.ndarray     # (B*T, 3C)
+    att: np.ndarray     # (B, H, T, T)
+    shape: tuple        # (B, T, H)
+
+
+class Layers:
+    """The kernel's whole layers (kernels/layers.c): causal self-attention and RMSNorm, forward
+    and backward, one call each where numpy makes ten to twenty small ones. model.py hands a
+    layer over when kernels.fused_layers() has one; the maths is model.py's. `functions` maps
+    each dtype of DTYPES to {name: the kernel's function for that dtype}.
+
+    Before each call: every array of one float dtype, the shapes the layer takes, and every
+    array's last element within the kernel's int indices and wasm32's memory. An input that is
+    not C-contiguous is copied first (the kernel reads rows as they lie in memory); outputs are
+    new arrays, so the kernel writes nothing else."""
+
+    def __init__(self, functions, address_limit=ADDRESS_LIMIT):
+        self.functions = {np.dtype(d).str: dict(fns) for d, fns in dict(functions).items()}
+        self.address_limit = address_limit
+
+    def _kernel(self, name, a):
+        fns = self.functions.get(a.__array_interface__["typestr"])
+        if fns is None:
+            raise TypeError(f"the SIMD kernel's layers take float32 or float64, not {a.dtype}")
+        return fns[name]
+
+    def _address(self, a, typestr, count):
+        """(a, or a C-contiguous copy of it; the address of its first element), once its dtype,
+        element count and reach are checked."""
+        ia = a.__array_interface__
+        if ia["strides"] is not None:          # None: C-contiguous
+            a = np.ascontiguousarray(a)
+            ia = a.__array_interface__
+        if ia["typestr"] != typestr:
+            raise TypeError(f"the SIMD kernel's layers take arrays of one dtype, not {typestr} and {a.dtype}")
+        if a.size != count:
+            raise ValueError(f"the SIMD kernel expected {count} elements, not shape {a.shape}")
+        at = ia["data"][0]
+        check_reach(at, count - 1, ITEMSIZES[typestr], self.address_limit)
+        return a, at
+
+    def attention_forward(self, qkv, B, T, H):
+        # (B*T, 3C) -> y (B*T, C), AttentionCache: causal multi-head self-attention
+        fn = self._kernel("attention_forward", qkv)
+        typestr = qkv.__array_interface__["typestr"]
+        N, C3 = qkv.shape
+        if N != B * T or C3 % (3 * H) or min(B, T, H, C3) < 1:
+            raise ValueError(f"q, k and v of shape {qkv.shape} are not {B}x{T} rows of {H} heads")
+        C = C3 // 3
+        qkv, p_qkv = self._address(qkv, typestr, N * C3)
+        att = np.empty((B, H, T, T), dtype=qkv.dtype)
+        y = np.empty((N, C), dtype=qkv.dtype)
+        _, p_att = self._address(att, typestr, att.size)
+        _, p_y = self._address(y, typestr, y.size)
+        fn(B, T, H, C // H, 1.0 / math.sqrt(C // H), p_qkv, p_att, p_y)
+        return y, AttentionCache(qkv, att, (B, T, H))
+
+    def attention_backward(self, dy, cache):
+        # (B*T, C) -> dqkv (B*T, 3C)
+        if not isinstance(cache, AttentionCache):
+            raise TypeError("the SIMD kernel's attention goes back only from its own forward pass")
+        fn = self._kernel("attention_backward", dy)
+        typestr = dy.__array_interface__["typestr"]
+        (B, T, H), (N, C3) = cache.shape, cache.qkv.shape
+        _, p_qkv = self._address(cache.qkv, typestr, N * C3)
+        _, p_att = self._address(cache.att, typestr, B * H * T * T)
+        dy, p_dy = self._address(dy, typestr, N * (C3 // 3))
+        ds = np.empty(T, dtype=dy.dtype)                   # the kernel's scratch row
+        dqkv = np.empty((N, C3), dtype=dy.dtype)
+        _, p_ds = self._address(ds, typestr, T)
+        _, p_dqkv = self._address(dqkv, typestr, N * C3)
+        fn(B, T, H, C3 // 3 // H, 1.0 / math.sqrt(C3 // 3 // H), p_qkv, p_att, p_dy, p_ds, p_dqkv)
+        return dqkv
+
+    def rmsnorm_forward(self, x, eps):
+        # (..., C) -> y (..., C), rstd (..., 1)
+        fn = self._kernel("rmsnorm_forward", x)
+        typestr = x.__array_interface__["typestr"]
+        C = x.shape[-1]
+        N = x.size // C if C else 0
+        y = np.empty(x.shape, dtype=x.dtype)
+        rstd = np.empty(x.shape[:-1] + (1,), dtype=x.dtype)
+        if N == 0:
+            return y, rstd
+        x, p_x = self._address(x, typestr, N * C)
+        _, p_y = self._address(y, typestr, N * C)
+        _, p_r = self._address(rstd, typestr, N)
+        fn(N, C, eps, p_x, p_y, p_r)
+        return y, rstd
+
+    def rmsnorm_backward(self, dy, y, rstd):
+        # (..., C), (..., C), (..., 1) -> dx (..., C)
+        fn = self._kernel("rmsnorm_backward", dy)
+        typestr = dy.__array_interface__["typestr"]
+        if y.shape != dy.shape or rstd.shape != dy.shape[:-1] + (1,):
+            raise ValueError(f"RMSNorm's backward got shapes {dy.shape}, {y.shape}, {rstd.shape}")
+        C = dy.shape[-1]
+        N = dy.size // C if C else 0
+        dx = np.empty(dy.shape, dtype=dy.dtype)
+        if N == 0:
+            return dx
+        dy, p_dy = self._address(dy, typestr, N * C)
+        _, p_y = self._address(y, typestr, N * C)
+        _, p_r = self._address(rstd, typestr, N)
+        _, p_dx = self._address(dx, typestr, N * C)
+        fn(N, C, p_dy, p_y, p_r, p_dx)
+        return dx
 
 
 def sequential_product(a, b):
@@ -163,7 +283,10 @@ def load(wasm):
         env = js.Object.fromEntries(to_js({"memory": memory}))
         imports = js.Object.fromEntries(to_js({"env": env}))
         exports = js.WebAssembly.Instance.new(js.WebAssembly.Module.new(code), imports).exports
-        gemm = Gemm({DTYPES[0]: exports.gemm_f32, DTYPES[1]: exports.gemm_f64})
+        precisions = {DTYPES[0]: "f32", DTYPES[1]: "f64"}
+        layers = Layers({d: {name: getattr(exports, f"{name}_{p}") for name in LAYER_FUNCTIONS}
+                         for d, p in precisions.items()})
+        gemm = Gemm({d: getattr(exports, f"gemm_{p}") for d, p in precisions.items()}, layers=layers)
     except Exception as exc:   # no memory found, a module that does not link: numpy it is
         return None, f"the SIMD kernel could not start ({type(exc).__name__}: {exc})"
     if not self_check(gemm):

@@ -155,7 +155,7 @@ export function createWorkers({ leader, setStatus }) {
         $('workers-line').hidden = false;      // left out of the page's first layout until now
         $('engine').textContent = ENGINES[msg.engine] || msg.engine;
         $('engine').dataset.engine = msg.engine;
-        $('engine').title = msg.engine_note || 'Every worker runs the matrix products on WebAssembly SIMD.';
+        $('engine').title = msg.engine_note || 'Every worker runs the matrix products, attention and norms on WebAssembly SIMD.';
         for (const id of helpers.keys()) attach(id);   // a restarted leader: the helpers join it again
         setWant(want);
       },
