@@ -20,7 +20,7 @@ from . import BuildError
 SOURCES = ("kernels/gemm.c", "kernels/layers.c")
 OUTPUT = "kernels/gemm.wasm"
 EXPORTS = tuple(f"{name}_{precision}" for name in ("gemm", "attention_forward", "attention_backward",
-                                                   "rmsnorm_forward", "rmsnorm_backward")
+                                                   "rmsnorm_forward", "rmsnorm_backward", "cross_entropy")
                 for precision in ("f32", "f64"))
 CLANG = ("clang", "clang-14")
 WASM_LD = ("wasm-ld", "wasm-ld-14")

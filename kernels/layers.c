@@ -10,6 +10,9 @@
        attention_backward  qkv, att, dy (B*T, C) -> dqkv (B*T, 3C); ds (T,) is scratch
        rmsnorm_forward     x (N, C) -> y (N, C), rstd (N,)
        rmsnorm_backward    dy, y (N, C), rstd (N,) -> dx (N, C)
+       cross_entropy       logits (N, V), targets (N,) int64, weights (N,) -> dlogits (N, V) and
+                           loss (1,), the weighted sum of -log p; returns -1, writing nothing,
+                           if a target is not below V
 
    Arrays are C-contiguous; q, k and v of head h are columns h*D, C + h*D and 2C + h*D of
    qkv, as model.attention_forward cuts them. Every sum runs in a fixed order, so the bits
@@ -20,7 +23,11 @@
    exp: the softmax needs e^x for x <= 0. x = n ln2 + r with |r| <= ln2/2; e^r by its Taylor
    series (to r^7 in float32, r^12 in float64: under an ulp), times 2^n made from its bits.
    Below the smallest normal number the result is 0; a nan stays a nan (a diverged run's
-   loss turns nan and the trainer says so). */
+   loss turns nan and the trainer says so).
+
+   log: the loss needs log s for a softmax's sum, s >= 1. s = f 2^e with sqrt(1/2) < f <= sqrt 2,
+   and log f = 2 atanh u, u = (f - 1) / (f + 1), by its series in u^2 (to u^10 in float32, u^22
+   in float64: under an ulp). */
 
 static inline float pow2_f32(int n)        /* 2^n for -126 <= n <= 127 */
 {
@@ -34,32 +41,54 @@ static inline double pow2_f64(int n)       /* 2^n for -1022 <= n <= 1023 */
     return u.value;
 }
 
+static inline float split_f32(float s, int *e)      /* s = f 2^e, 1 <= f < 2, for normal s > 0 */
+{
+    union { float value; unsigned int bits; } u = { s };
+    *e = (int)(u.bits >> 23) - 127;
+    u.bits = (u.bits & 0x7fffffu) | (127u << 23);
+    return u.value;
+}
+
+static inline double split_f64(double s, int *e)
+{
+    union { double value; unsigned long long bits; } u = { s };
+    *e = (int)(u.bits >> 52) - 1023;
+    u.bits = (u.bits & 0xfffffffffffffull) | (1023ull << 52);
+    return u.value;
+}
+
 #define REAL float
 #define NAME(f) f##_f32
 #define ROUND(x) __builtin_rintf(x)        /* wasm f32.nearest */
 #define SQRT(x) __builtin_sqrtf(x)         /* wasm f32.sqrt, correctly rounded */
 #define POW2(n) pow2_f32(n)
+#define SPLIT(s, e) split_f32(s, e)
 #define EXP_LOW (-87.0f)                   /* e^-87 is near float32's smallest normal */
 #define LN2_HI 0.693145751953125f          /* ln 2 in two parts: n * LN2_HI is exact */
 #define LN2_LO 1.428606765330187e-06f
 #define EXP_SERIES(r) (1 + (r) * (1 + (r) * (1.0f / 2 + (r) * (1.0f / 6 + (r) * (1.0f / 24 \
     + (r) * (1.0f / 120 + (r) * (1.0f / 720 + (r) * (1.0f / 5040))))))))
+#define LOG_SERIES(v) (1 + (v) * (1.0f / 3 + (v) * (1.0f / 5 + (v) * (1.0f / 7 + (v) * (1.0f / 9 \
+    + (v) * (1.0f / 11))))))
 #include "layers_body.h"
 #undef REAL
 #undef NAME
 #undef ROUND
 #undef SQRT
 #undef POW2
+#undef SPLIT
 #undef EXP_LOW
 #undef LN2_HI
 #undef LN2_LO
 #undef EXP_SERIES
+#undef LOG_SERIES
 
 #define REAL double
 #define NAME(f) f##_f64
 #define ROUND(x) __builtin_rint(x)
 #define SQRT(x) __builtin_sqrt(x)
 #define POW2(n) pow2_f64(n)
+#define SPLIT(s, e) split_f64(s, e)
 #define EXP_LOW (-708.0)
 #define LN2_HI 6.93147180369123816490e-01
 #define LN2_LO 1.90821492927058770002e-10
@@ -67,4 +96,7 @@ static inline double pow2_f64(int n)       /* 2^n for -1022 <= n <= 1023 */
     + (r) * (1.0 / 120 + (r) * (1.0 / 720 + (r) * (1.0 / 5040 + (r) * (1.0 / 40320 \
     + (r) * (1.0 / 362880 + (r) * (1.0 / 3628800 + (r) * (1.0 / 39916800 \
     + (r) * (1.0 / 479001600)))))))))))))
+#define LOG_SERIES(v) (1 + (v) * (1.0 / 3 + (v) * (1.0 / 5 + (v) * (1.0 / 7 + (v) * (1.0 / 9 \
+    + (v) * (1.0 / 11 + (v) * (1.0 / 13 + (v) * (1.0 / 15 + (v) * (1.0 / 17 + (v) * (1.0 / 19 \
+    + (v) * (1.0 / 21 + (v) * (1.0 / 23))))))))))))
 #include "layers_body.h"

@@ -1,5 +1,5 @@
-/* One precision of layers.c: REAL, NAME, ROUND, SQRT, POW2, EXP_LOW, LN2_HI, LN2_LO and
-   EXP_SERIES are defined by the includer. See layers.c for the arrays and the order of sums. */
+/* One precision of layers.c: REAL, NAME, ROUND, SQRT, POW2, SPLIT, EXP_LOW, LN2_HI, LN2_LO,
+   EXP_SERIES and LOG_SERIES are defined by the includer. See layers.c for the arrays and the order of sums. */
 
 static REAL NAME(exp_nonpositive)(REAL x)
 {
@@ -8,6 +8,20 @@ static REAL NAME(exp_nonpositive)(REAL x)
     REAL n = ROUND(x * (REAL)1.44269504088896340736);     /* x / ln 2, to the nearest whole */
     REAL r = (x - n * LN2_HI) - n * LN2_LO;
     return EXP_SERIES(r) * POW2((int)n);
+}
+
+static REAL NAME(log_from_one)(REAL s)                    /* log s for s >= 1, or nan */
+{
+    if (!(s >= 1))
+        return s != s ? s : (REAL)0 / (REAL)0;
+    int e;
+    REAL f = SPLIT(s, &e);                          /* s = f 2^e, 1 <= f < 2 */
+    if (f > (REAL)1.41421356237309504880) {
+        f /= 2;
+        e += 1;
+    }
+    REAL u = (f - 1) / (f + 1), u2 = u * u;               /* log f = 2 atanh u, |u| <= 0.172 */
+    return e * LN2_HI + (e * LN2_LO + 2 * u * LOG_SERIES(u2));
 }
 
 void NAME(attention_forward)(int B, int T, int H, int D, REAL scale, const REAL *qkv, REAL *att,
@@ -128,4 +142,35 @@ void NAME(rmsnorm_backward)(int N, int C, const REAL *dy, const REAL *y, const R
         for (int c = 0; c < C; c++)
             dn[c] = r * (gn[c] - yn[c] * m);
     }
+}
+
+int NAME(cross_entropy)(int N, int V, const REAL *logits, const long long *targets, const REAL *weights,
+                        REAL *dlogits, REAL *loss)
+{
+    for (int n = 0; n < N; n++)
+        if (targets[n] < 0 || targets[n] >= V)
+            return -1;                                    /* nothing written */
+    REAL total = 0;
+    for (int n = 0; n < N; n++) {
+        const REAL *l = logits + n * V;
+        REAL *__restrict g = dlogits + n * V;
+        REAL top = l[0];
+        for (int v = 1; v < V; v++)
+            if (l[v] > top)
+                top = l[v];
+        REAL sum = 0;
+        for (int v = 0; v < V; v++) {
+            REAL e = NAME(exp_nonpositive)(l[v] - top);
+            g[v] = e;
+            sum += e;
+        }
+        int t = (int)targets[n];
+        REAL w = weights[n];
+        total += (top + NAME(log_from_one)(sum) - l[t]) * w;       /* -log p of the target */
+        for (int v = 0; v < V; v++)
+            g[v] = g[v] / sum * w;
+        g[t] -= w;                                        /* (p - onehot) w */
+    }
+    *loss = total;
+    return 0;
 }

@@ -7,8 +7,8 @@
     guard                         the raw kernel writes its output and nothing around it
     fallback                      simd.load and install where SIMD or the memory is missing
     train    steps dtype          a short training run's losses with the kernel, then with numpy
-    layers   qkv dy B T H x dx    model.py's attention and RMSNorm, forward and backward, on the
-                                  kernel's layers
+    layers   qkv dy B T H x dx    model.py's attention and RMSNorm, forward and backward, and its
+             logits targets w     loss and gradient, on the kernel's layers
     layers_refuse                 what Layers says to arrays it must not take
     layers_guard                  the raw layer functions write their outputs and nothing around them
 """
@@ -135,8 +135,12 @@ def do_layers(req):
     dqkv = model.attention_backward(dy, cache)
     xn, norm = model.rmsnorm_forward(x)
     dxn = model.rmsnorm_backward(dx, norm)
+    logits, targets, weights = (unpack(req[k]) for k in ("logits", "targets", "weights"))
+    loss, ce = model.cross_entropy_forward(logits, targets, weights)
+    dlogits = model.cross_entropy_backward(targets, weights, ce)
     return {"y": pack(y), "att": pack(cache.att), "dqkv": pack(dqkv), "xn": pack(xn), "rstd": pack(norm.rstd),
-            "dxn": pack(dxn), "qkv_kept": bool(np.array_equal(qkv, unpack(req["qkv"]), equal_nan=True))}
+            "dxn": pack(dxn), "loss": loss, "dlogits": pack(dlogits),
+            "qkv_kept": bool(np.array_equal(qkv, unpack(req["qkv"]), equal_nan=True))}
 
 
 def do_layers_refuse(req):
@@ -152,6 +156,11 @@ def do_layers_refuse(req):
         "numpy's cache": outcome(lambda: layers.attention_backward(np.ones((8, 4), np.float32),
                                                                    model.AttentionCache(None, None, None, None))),
         "norm shapes": outcome(lambda: layers.rmsnorm_backward(f4, f4[:, :5], np.ones((8, 1), np.float32))),
+        "target past the vocabulary": outcome(lambda: layers.cross_entropy(f4, np.array([0] * 7 + [12]), f4[:, 0].copy())),
+        "negative target": outcome(lambda: layers.cross_entropy(f4, np.array([-1] + [0] * 7), f4[:, 0].copy())),
+        "weights of another length": outcome(lambda: layers.cross_entropy(f4, np.zeros(8, np.int64), f4[0].copy())),
+        "numpy's loss cache": outcome(lambda: layers.cross_entropy_backward((f4, None))),
+        "last target fits": outcome(lambda: layers.cross_entropy(f4, np.array([0] * 7 + [11]), f4[:, 0].copy())),
         "past the memory": outcome(lambda: simd.Layers(layers.functions, address_limit=simd.address(f4) + 8)
                                    .rmsnorm_forward(f4, 1e-5)),
         "fits": outcome(lambda: layers.attention_backward(np.ones((8, 4), np.float32), cache)),
@@ -170,20 +179,24 @@ def do_layers_guard(req):
         dy = np.cos(np.arange(B * T * C, dtype=dtype)).reshape(B * T, C)
         inputs = [qkv.copy(), dy.copy()]
         spaces, outs = [], []
-        for n in (B * H * T * T, B * T * C, T, B * T * 3 * C, B * T * C, B * T, B * T * C):
+        for n in (B * H * T * T, B * T * C, T, B * T * 3 * C, B * T * C, B * T, B * T * C, B * T * C, 1):
             space = np.full(n + 64, -7.5, dtype=dtype)
             spaces.append(space)
             outs.append(space[32:32 + n])
-        att, y, ds, dqkv, xn, rstd, dxn = outs
+        att, y, ds, dqkv, xn, rstd, dxn, dlogits, loss = outs
+        targets = np.arange(B * T, dtype=np.int64) % C
+        weights = np.full(B * T, 1 / (B * T), dtype=dtype)
         a = simd.address
         fns["attention_forward"](B, T, H, D, 0.5, a(qkv), a(att), a(y))
         fns["attention_backward"](B, T, H, D, 0.5, a(qkv), a(att), a(dy), a(ds), a(dqkv))
         fns["rmsnorm_forward"](B * T, C, 1e-5, a(dy), a(xn), a(rstd))
         fns["rmsnorm_backward"](B * T, C, a(dy), a(xn), a(rstd), a(dxn))
+        status = fns["cross_entropy"](B * T, C, a(dy), a(targets), a(weights), a(dlogits), a(loss))
         report[dtype.name] = {
-            "outputs": bool(all(np.isfinite(o).all() for o in (att, y, dqkv, xn, rstd, dxn))),
+            "outputs": bool(status == 0 and all(np.isfinite(o).all() for o in (att, y, dqkv, xn, rstd, dxn, dlogits, loss))),
             "around": bool(all(np.all(s[:32] == -7.5) and np.all(s[-32:] == -7.5) for s in spaces)),
-            "inputs": bool(np.array_equal(qkv, inputs[0]) and np.array_equal(dy, inputs[1])),
+            "inputs": bool(np.array_equal(qkv, inputs[0]) and np.array_equal(dy, inputs[1])
+                           and np.array_equal(targets, np.arange(B * T) % C)),
         }
     return report
 

@@ -146,35 +146,50 @@ def test_training_with_the_kernel_matches_numpy(pyodide, dtype, rtol):
         assert not np.array_equal(simd, plain), "another summation order: the last bits differ"
 
 
-def numpy_layers(qkv, dy, x, dx, B, T, H):
+def numpy_layers(qkv, dy, x, dx, B, T, H, logits, targets, weights):
     """model.py's layers computed here, in numpy (no kernel is installed on this side)."""
     y, cache = model.attention_forward(qkv, B, T, H)
     xn, norm = model.rmsnorm_forward(x)
+    loss, ce = model.cross_entropy_forward(logits.copy(), targets, weights)
     return {"y": y, "att": cache.att, "dqkv": model.attention_backward(dy, cache), "xn": xn,
-            "rstd": norm.rstd, "dxn": model.rmsnorm_backward(dx, norm)}
+            "rstd": norm.rstd, "dxn": model.rmsnorm_backward(dx, norm), "loss": loss,
+            "dlogits": model.cross_entropy_backward(targets, weights, ce)}
 
 
-def kernel_layers(pyodide, qkv, dy, x, dx, B, T, H):
-    got = pyodide.ask("layers", qkv=pack(qkv), dy=pack(dy), x=pack(x), dx=pack(dx), B=B, T=T, H=H)
+def kernel_layers(pyodide, qkv, dy, x, dx, B, T, H, logits, targets, weights):
+    got = pyodide.ask("layers", qkv=pack(qkv), dy=pack(dy), x=pack(x), dx=pack(dx), B=B, T=T, H=H,
+                      logits=pack(logits), targets=pack(targets), weights=pack(weights))
     assert got.pop("qkv_kept")
-    return {k: unpack(v) for k, v in got.items()}
+    return {k: v if k == "loss" else unpack(v) for k, v in got.items()}
+
+
+def loss_inputs(rng, N, V, dtype, scale=1.0):
+    """logits (N, V), targets (N,) int64, weights (N,) summing to 1 over a few unmasked rows."""
+    logits = (scale * rng.standard_normal((N, V))).astype(dtype)
+    targets = rng.integers(0, V, N).astype(np.int64)
+    mask = rng.random(N) < 0.8
+    mask[0] = True
+    return logits, targets, (mask / mask.sum()).astype(dtype)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(B=st.integers(1, 5), T=st.sampled_from([1, 2, 3, 7, 8, 16, 17]), H=st.integers(1, 4),
-       D=st.sampled_from([1, 2, 3, 4, 5, 8, 13, 16]), dtype=st.sampled_from(["float32", "float64"]),
-       scale=st.sampled_from([0.1, 1.0, 8.0]), seed=st.integers(0, 2**32 - 1))
-@example(B=1, T=1, H=1, D=1, dtype="float32", scale=1.0, seed=0)
-@example(B=4, T=16, H=4, D=8, dtype="float32", scale=1.0, seed=1)       # small's shard
-@example(B=3, T=16, H=4, D=5, dtype="float64", scale=40.0, seed=2)      # scores far apart: exp underflows
-def test_kernel_layers_match_numpys(pyodide, B, T, H, D, dtype, scale, seed):
+       D=st.sampled_from([1, 2, 3, 4, 5, 8, 13, 16]), V=st.sampled_from([1, 2, 5, 28, 61]),
+       dtype=st.sampled_from(["float32", "float64"]), scale=st.sampled_from([0.1, 1.0, 8.0]),
+       seed=st.integers(0, 2**32 - 1))
+@example(B=1, T=1, H=1, D=1, V=1, dtype="float32", scale=1.0, seed=0)
+@example(B=4, T=16, H=4, D=8, V=28, dtype="float32", scale=1.0, seed=1)     # small's shard
+@example(B=3, T=16, H=4, D=5, V=28, dtype="float64", scale=40.0, seed=2)    # far apart: exp underflows
+def test_kernel_layers_match_numpys(pyodide, B, T, H, D, V, dtype, scale, seed):
     rng = np.random.default_rng(seed)
     C, N = H * D, B * T
     qkv = (scale * rng.standard_normal((N, 3 * C))).astype(dtype)
     dy, x, dx = (rng.standard_normal((N, C)).astype(dtype) for _ in range(3))
-    got = kernel_layers(pyodide, qkv, dy, x, dx, B, T, H)
-    want = numpy_layers(qkv, dy, x, dx, B, T, H)
+    loss_in = loss_inputs(rng, N, V, dtype, scale)
+    got = kernel_layers(pyodide, qkv, dy, x, dx, B, T, H, *loss_in)
+    want = numpy_layers(qkv, dy, x, dx, B, T, H, *loss_in)
     tol = 2e-4 if dtype == "float32" else 1e-10
+    assert got.pop("loss") == pytest.approx(want.pop("loss"), rel=tol, abs=tol)
     for name, w in want.items():
         g = got[name]
         assert g.dtype == w.dtype and g.shape == w.shape, name
@@ -190,16 +205,21 @@ def test_kernel_attention_turns_a_diverged_sequence_nan_and_leaves_the_others(py
     qkv = rng.standard_normal((B * T, 3 * H * D)).astype("float32")
     qkv[0, H * D:2 * H * D] = np.nan                  # the keys of the first sequence's first position
     x = rng.standard_normal((B * T, H * D)).astype("float32")
-    got = kernel_layers(pyodide, qkv, x, x, x, B, T, H)
+    logits, targets, weights = loss_inputs(rng, B * T, 5, "float32")
+    logits[3, 2] = np.nan
+    got = kernel_layers(pyodide, qkv, x, x, x, B, T, H, logits, targets, weights)
     assert np.isnan(got["y"][:T]).all() and np.isfinite(got["y"][T:]).all()
+    assert np.isnan(got["loss"]) and np.isnan(got["dlogits"][3]).all() and np.isfinite(got["dlogits"][4:]).all()
 
 
 def test_layers_refuse_what_the_kernel_must_not_get(pyodide):
     said = pyodide.ask("layers_refuse")
-    assert said.pop("fits") is None and said.pop("strided input") is None
-    for case in ("int qkv", "mixed dtypes", "numpy's cache"):
+    for case in ("fits", "strided input", "last target fits"):
+        assert said.pop(case) is None, case
+    for case in ("int qkv", "mixed dtypes", "numpy's cache", "numpy's loss cache"):
         assert said[case].startswith("TypeError"), (case, said[case])
-    for case in ("rows not B*T", "heads do not divide", "dy of another shape", "norm shapes", "past the memory"):
+    for case in ("rows not B*T", "heads do not divide", "dy of another shape", "norm shapes", "past the memory",
+                 "target past the vocabulary", "negative target", "weights of another length"):
         assert said[case].startswith("ValueError"), (case, said[case])
 
 

@@ -30,7 +30,8 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 ITEMSIZES = {d.str: d.itemsize for d in DTYPES}   # "<f4": 4, "<f8": 8 (wasm is little-endian)
 ADDRESS_LIMIT = 2 ** 32   # wasm32 addresses
 INDEX_LIMIT = 2 ** 31     # the kernel's indices are C ints
-LAYER_FUNCTIONS = ("attention_forward", "attention_backward", "rmsnorm_forward", "rmsnorm_backward")
+LAYER_FUNCTIONS = ("attention_forward", "attention_backward", "rmsnorm_forward", "rmsnorm_backward",
+                   "cross_entropy")
 
 
 def address(a):
@@ -129,55 +130,71 @@ class AttentionCache(NamedTuple):
     shape: tuple        # (B, T, H)
 
 
+class CrossEntropyCache(NamedTuple):
+    """What Layers.cross_entropy_backward returns: the gradient, computed with the loss."""
+    dlogits: np.ndarray     # (N, V)
+
+
 class Layers:
     """The kernel's whole layers (kernels/layers.c): causal self-attention and RMSNorm, forward
-    and backward, one call each where numpy makes ten to twenty small ones. model.py hands a
-    layer over when kernels.fused_layers() has one; the maths is model.py's. `functions` maps
-    each dtype of DTYPES to {name: the kernel's function for that dtype}.
+    and backward, and the loss with its gradient, one call each where numpy makes ten to twenty
+    small ones. model.py hands a layer over when kernels.fused_layers() has one; the maths is
+    model.py's. `functions` maps each dtype of DTYPES to {name: the kernel's function for it}.
 
-    Before each call: every array of one float dtype, the shapes the layer takes, and every
-    array's last element within the kernel's int indices and wasm32's memory. An input that is
-    not C-contiguous is copied first (the kernel reads rows as they lie in memory); outputs are
-    new arrays, so the kernel writes nothing else."""
+    Before each call: every float array of one dtype, the shapes the layer takes, and every
+    array's last element within the kernel's int indices and wasm32's memory; the kernel itself
+    refuses a target outside the vocabulary. An input that is not C-contiguous is copied first
+    (the kernel reads rows as they lie in memory); outputs are new arrays, so the kernel writes
+    nothing else. Each array is looked at once (its __array_interface__): in Pyodide every
+    lookup costs a microsecond or two, and a step makes a hundred of these calls."""
 
     def __init__(self, functions, address_limit=ADDRESS_LIMIT):
         self.functions = {np.dtype(d).str: dict(fns) for d, fns in dict(functions).items()}
         self.address_limit = address_limit
 
-    def _kernel(self, name, a):
-        fns = self.functions.get(a.__array_interface__["typestr"])
-        if fns is None:
-            raise TypeError(f"the SIMD kernel's layers take float32 or float64, not {a.dtype}")
-        return fns[name]
+    def _targets(self, targets):
+        """Token ids as the kernel reads them (contiguous little-endian int64) and their address."""
+        t = np.ascontiguousarray(targets, dtype="<i8")
+        at = t.__array_interface__["data"][0]
+        check_reach(at, t.size - 1, 8, self.address_limit)
+        return t, at
 
-    def _address(self, a, typestr, count):
-        """(a, or a C-contiguous copy of it; the address of its first element), once its dtype,
-        element count and reach are checked."""
-        ia = a.__array_interface__
-        if ia["strides"] is not None:          # None: C-contiguous
-            a = np.ascontiguousarray(a)
+    def _inputs(self, name, arrays, counts):
+        """-> (the kernel's `name` for the arrays' dtype, [array, address, array, address, ...]),
+        each array C-contiguous (a copy where it was not) and holding its count of elements."""
+        out, typestr = [], None
+        for a, count in zip(arrays, counts):
             ia = a.__array_interface__
-        if ia["typestr"] != typestr:
-            raise TypeError(f"the SIMD kernel's layers take arrays of one dtype, not {typestr} and {a.dtype}")
-        if a.size != count:
-            raise ValueError(f"the SIMD kernel expected {count} elements, not shape {a.shape}")
-        at = ia["data"][0]
-        check_reach(at, count - 1, ITEMSIZES[typestr], self.address_limit)
+            if ia["strides"] is not None:          # None: C-contiguous
+                a = np.ascontiguousarray(a)
+                ia = a.__array_interface__
+            typestr = typestr or ia["typestr"]
+            if ia["typestr"] != typestr or typestr not in self.functions:
+                raise TypeError(f"the SIMD kernel's layers take float32 or float64 arrays of one dtype,"
+                                f" not {typestr} with {a.dtype}")
+            if a.size != count:
+                raise ValueError(f"the SIMD kernel's {name} expected {count} elements, not shape {a.shape}")
+            at = ia["data"][0]
+            check_reach(at, count - 1, ITEMSIZES[typestr], self.address_limit)
+            out += [a, at]
+        return self.functions[typestr][name], out
+
+    def _output(self, shape, dtype):
+        """A new array and its address."""
+        a = np.empty(shape, dtype=dtype)
+        at = a.__array_interface__["data"][0]
+        check_reach(at, max(a.size, 1) - 1, a.itemsize, self.address_limit)
         return a, at
 
     def attention_forward(self, qkv, B, T, H):
         # (B*T, 3C) -> y (B*T, C), AttentionCache: causal multi-head self-attention
-        fn = self._kernel("attention_forward", qkv)
-        typestr = qkv.__array_interface__["typestr"]
         N, C3 = qkv.shape
         if N != B * T or C3 % (3 * H) or min(B, T, H, C3) < 1:
             raise ValueError(f"q, k and v of shape {qkv.shape} are not {B}x{T} rows of {H} heads")
         C = C3 // 3
-        qkv, p_qkv = self._address(qkv, typestr, N * C3)
-        att = np.empty((B, H, T, T), dtype=qkv.dtype)
-        y = np.empty((N, C), dtype=qkv.dtype)
-        _, p_att = self._address(att, typestr, att.size)
-        _, p_y = self._address(y, typestr, y.size)
+        fn, (qkv, p_qkv) = self._inputs("attention_forward", [qkv], [N * C3])
+        att, p_att = self._output((B, H, T, T), qkv.dtype)
+        y, p_y = self._output((N, C), qkv.dtype)
         fn(B, T, H, C // H, 1.0 / math.sqrt(C // H), p_qkv, p_att, p_y)
         return y, AttentionCache(qkv, att, (B, T, H))
 
@@ -185,52 +202,58 @@ class Layers:
         # (B*T, C) -> dqkv (B*T, 3C)
         if not isinstance(cache, AttentionCache):
             raise TypeError("the SIMD kernel's attention goes back only from its own forward pass")
-        fn = self._kernel("attention_backward", dy)
-        typestr = dy.__array_interface__["typestr"]
         (B, T, H), (N, C3) = cache.shape, cache.qkv.shape
-        _, p_qkv = self._address(cache.qkv, typestr, N * C3)
-        _, p_att = self._address(cache.att, typestr, B * H * T * T)
-        dy, p_dy = self._address(dy, typestr, N * (C3 // 3))
-        ds = np.empty(T, dtype=dy.dtype)                   # the kernel's scratch row
-        dqkv = np.empty((N, C3), dtype=dy.dtype)
-        _, p_ds = self._address(ds, typestr, T)
-        _, p_dqkv = self._address(dqkv, typestr, N * C3)
-        fn(B, T, H, C3 // 3 // H, 1.0 / math.sqrt(C3 // 3 // H), p_qkv, p_att, p_dy, p_ds, p_dqkv)
+        D = C3 // 3 // H
+        fn, (dy, p_dy, _, p_qkv, _, p_att) = self._inputs(
+            "attention_backward", [dy, cache.qkv, cache.att], [N * H * D, N * C3, B * H * T * T])
+        ds, p_ds = self._output(T, dy.dtype)                  # the kernel's scratch row
+        dqkv, p_dqkv = self._output((N, C3), dy.dtype)
+        fn(B, T, H, D, 1.0 / math.sqrt(D), p_qkv, p_att, p_dy, p_ds, p_dqkv)
         return dqkv
 
     def rmsnorm_forward(self, x, eps):
         # (..., C) -> y (..., C), rstd (..., 1)
-        fn = self._kernel("rmsnorm_forward", x)
-        typestr = x.__array_interface__["typestr"]
         C = x.shape[-1]
         N = x.size // C if C else 0
-        y = np.empty(x.shape, dtype=x.dtype)
-        rstd = np.empty(x.shape[:-1] + (1,), dtype=x.dtype)
         if N == 0:
-            return y, rstd
-        x, p_x = self._address(x, typestr, N * C)
-        _, p_y = self._address(y, typestr, N * C)
-        _, p_r = self._address(rstd, typestr, N)
+            return np.empty_like(x), np.empty(x.shape[:-1] + (1,), dtype=x.dtype)
+        fn, (x, p_x) = self._inputs("rmsnorm_forward", [x], [N * C])
+        y, p_y = self._output(x.shape, x.dtype)
+        rstd, p_r = self._output(x.shape[:-1] + (1,), x.dtype)
         fn(N, C, eps, p_x, p_y, p_r)
         return y, rstd
 
     def rmsnorm_backward(self, dy, y, rstd):
         # (..., C), (..., C), (..., 1) -> dx (..., C)
-        fn = self._kernel("rmsnorm_backward", dy)
-        typestr = dy.__array_interface__["typestr"]
         if y.shape != dy.shape or rstd.shape != dy.shape[:-1] + (1,):
             raise ValueError(f"RMSNorm's backward got shapes {dy.shape}, {y.shape}, {rstd.shape}")
         C = dy.shape[-1]
         N = dy.size // C if C else 0
-        dx = np.empty(dy.shape, dtype=dy.dtype)
         if N == 0:
-            return dx
-        dy, p_dy = self._address(dy, typestr, N * C)
-        _, p_y = self._address(y, typestr, N * C)
-        _, p_r = self._address(rstd, typestr, N)
-        _, p_dx = self._address(dx, typestr, N * C)
+            return np.empty_like(dy)
+        fn, (dy, p_dy, _, p_y, _, p_r) = self._inputs("rmsnorm_backward", [dy, y, rstd], [N * C, N * C, N])
+        dx, p_dx = self._output(dy.shape, dy.dtype)
         fn(N, C, p_dy, p_y, p_r, p_dx)
         return dx
+
+    def cross_entropy(self, logits, targets, weights):
+        # (N, V), (N,) ids, (N,) weights -> (the weighted sum of -log p, CrossEntropyCache)
+        N, V = logits.shape
+        if targets.shape != (N,) or weights.shape != (N,) or N == 0 or V == 0:
+            raise ValueError(f"the loss got logits {logits.shape}, targets {targets.shape}, weights {weights.shape}")
+        fn, (logits, p_l, _, p_w) = self._inputs("cross_entropy", [logits, weights], [N * V, N])
+        targets, p_t = self._targets(targets)
+        dlogits, p_g = self._output((N, V), logits.dtype)
+        loss, p_loss = self._output(1, logits.dtype)
+        if fn(N, V, p_l, p_t, p_w, p_g, p_loss) != 0:
+            raise ValueError(f"a target is outside the vocabulary of {V}")
+        return float(loss[0]), CrossEntropyCache(dlogits)
+
+    def cross_entropy_backward(self, cache):
+        # -> dlogits (N, V), computed with the loss
+        if not isinstance(cache, CrossEntropyCache):
+            raise TypeError("the SIMD kernel's loss goes back only from its own forward pass")
+        return cache.dlogits
 
 
 def sequential_product(a, b):
