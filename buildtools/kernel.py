@@ -1,5 +1,5 @@
-"""The tab's SIMD kernel: kernels/gemm.c (products) and kernels/layers.c (attention and RMSNorm)
-compiled into one module, dist/kernels/gemm.wasm, with clang and lld.
+"""The tab's SIMD kernel: kernels/gemm.c (products) and kernels/layers.c (attention, RMSNorm,
+the loss) compiled into one module, dist/kernels/gemm.wasm, with clang and lld.
 
 clang (apt `clang`) compiles for wasm32 with SIMD, no libc and no fused multiply-adds; wasm-ld
 (apt `lld`) links a module that imports its memory (Pyodide's, see zcgpt/simd.py) and exports

@@ -1,5 +1,5 @@
 /* Whole layers for the browser tab: causal self-attention and RMSNorm, forward and backward,
-   each in one call.
+   and the loss with its gradient, each in one call.
 
    In Pyodide, every numpy operation costs microseconds before it computes anything, and a
    layer written in numpy is ten to twenty of them on small arrays. Here each layer is one

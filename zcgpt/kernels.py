@@ -35,8 +35,8 @@ def use_gemm(gemm):
 
 
 def fused_layers():
-    """The tab's kernel for whole layers (zcgpt.simd.Layers: attention and RMSNorm in one call
-    each), or None: model.py computes them with numpy."""
+    """The tab's kernel for whole layers (zcgpt.simd.Layers: attention, RMSNorm and the loss in
+    one call each), or None: model.py computes them with numpy."""
     return getattr(_GEMM, "layers", None)
 
 

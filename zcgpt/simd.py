@@ -7,9 +7,10 @@ the page hands each worker; `install` instantiates it against Pyodide's own WebA
 so the kernel reads numpy's arrays where they are, by address, and writes fresh output arrays;
 then it hands the kernel to kernels.use_gemm. Gemm runs the two weight products: every sum in
 the order of k (see gemm.c), equal to a sequential loop in numpy and a few last bits away from
-numpy's own products. Layers runs attention and RMSNorm, forward and backward, one call each
-where numpy makes ten to twenty; model.py hands them over (kernels.fused_layers). Every sum
-in the kernel runs in a fixed order: the same bits in every worker and every browser with SIMD.
+numpy's own products. Layers runs attention and RMSNorm, forward and backward, and the loss
+with its gradient, one call each where numpy makes ten to twenty; model.py hands them over
+(kernels.fused_layers). Every sum in the kernel runs in a fixed order: the same bits in every
+worker and every browser with SIMD.
 
 Before each call the arrays are checked here: dtype, shapes, strides, and that the kernel's
 indices and addresses fit, so it reads only their elements and writes only its outputs. Where
