@@ -21,13 +21,14 @@
    uses the stack: the module has no memory of its own.
 
    exp: the softmax needs e^x for x <= 0. x = n ln2 + r with |r| <= ln2/2; e^r by its Taylor
-   series (to r^7 in float32, r^12 in float64: under an ulp), times 2^n made from its bits.
-   Below the smallest normal number the result is 0; a nan stays a nan (a diverged run's
-   loss turns nan and the trainer says so).
+   series (to r^7 in float32, r^12 in float64), times 2^n made from its bits: measured within
+   1.2 ulps in float32 and 2.6 in float64 (numpy's own float32 exp: 2.4). For x <= -87 in
+   float32 (-708 in float64) the result is 0; a nan stays a nan (a diverged run's loss turns
+   nan and the trainer says so).
 
    log: the loss needs log s for a softmax's sum, s >= 1. s = f 2^e with sqrt(1/2) < f <= sqrt 2,
    and log f = 2 atanh u, u = (f - 1) / (f + 1), by its series in u^2 (to u^10 in float32, u^22
-   in float64: under an ulp). */
+   in float64): measured within 2.8 ulps of log s in both, the rounding of u's division. */
 
 static inline float pow2_f32(int n)        /* 2^n for -126 <= n <= 127 */
 {

@@ -5,7 +5,7 @@ shapes (1, odd, prime, large), float32 and float64, and strided operands here, P
 them through zcgpt.kernels with the kernel installed as a worker installs it, and this side
 checks the bits against a sequential sum over k in numpy (what gemm.c promises) and the values
 against numpy's own product. The kernel's whole layers (kernels/layers.c: attention and
-RMSNorm, forward and backward) are checked against model.py's numpy layers on this side, over
+RMSNorm, forward and backward, and the loss with its gradient) are checked against model.py's numpy layers on this side, over
 drawn shapes. Then: what the Python side refuses, that the kernel writes only its outputs, the
 fallback to numpy, and a short training run with the kernel and without.
 """
@@ -216,10 +216,11 @@ def test_layers_refuse_what_the_kernel_must_not_get(pyodide):
     said = pyodide.ask("layers_refuse")
     for case in ("fits", "strided input", "last target fits"):
         assert said.pop(case) is None, case
-    for case in ("int qkv", "mixed dtypes", "numpy's cache", "numpy's loss cache"):
+    for case in ("int qkv", "mixed dtypes", "numpy's cache", "numpy's loss cache", "float targets"):
         assert said[case].startswith("TypeError"), (case, said[case])
     for case in ("rows not B*T", "heads do not divide", "dy of another shape", "norm shapes", "past the memory",
-                 "target past the vocabulary", "negative target", "weights of another length"):
+                 "target past the vocabulary", "negative target", "weights of another length",
+                 "a cache whose parts disagree"):
         assert said[case].startswith("ValueError"), (case, said[case])
 
 

@@ -155,6 +155,8 @@ class Layers:
 
     def _targets(self, targets):
         """Token ids as the kernel reads them (contiguous little-endian int64) and their address."""
+        if targets.dtype.kind not in "iu":       # numpy would not index with 2.7; nor does the kernel
+            raise TypeError(f"the loss's targets are token ids, not {targets.dtype}")
         t = np.ascontiguousarray(targets, dtype="<i8")
         at = t.__array_interface__["data"][0]
         check_reach(at, t.size - 1, 8, self.address_limit)
@@ -205,6 +207,9 @@ class Layers:
             raise TypeError("the SIMD kernel's attention goes back only from its own forward pass")
         (B, T, H), (N, C3) = cache.shape, cache.qkv.shape
         D = C3 // 3 // H
+        if N != B * T or C3 != 3 * H * D or cache.att.shape != (B, H, T, T):   # the kernel walks B, T, H
+            raise ValueError(f"an attention cache whose parts disagree: {B}x{T} rows of {H} heads,"
+                             f" q, k and v {cache.qkv.shape}, weights {cache.att.shape}")
         fn, (dy, p_dy, _, p_qkv, _, p_att) = self._inputs(
             "attention_backward", [dy, cache.qkv, cache.att], [N * H * D, N * C3, B * H * T * T])
         ds, p_ds = self._output(T, dy.dtype)                  # the kernel's scratch row
