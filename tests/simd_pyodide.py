@@ -151,10 +151,13 @@ def do_layers_refuse(req):
         "int qkv": outcome(lambda: layers.attention_forward(f4.astype(np.int32), 2, 4, 2)),
         "rows not B*T": outcome(lambda: layers.attention_forward(f4, 3, 4, 2)),
         "heads do not divide": outcome(lambda: layers.attention_forward(f4, 2, 4, 3)),
+        "no heads": outcome(lambda: layers.attention_forward(f4, 2, 4, 0)),
         "mixed dtypes": outcome(lambda: layers.attention_backward(np.ones((8, 4)), cache)),
         "dy of another shape": outcome(lambda: layers.attention_backward(np.ones((8, 5), np.float32), cache)),
         "a cache whose parts disagree": outcome(lambda: layers.attention_backward(
             np.ones((8, 4), np.float32), cache._replace(shape=(4, 4, 2), att=np.zeros((4, 2, 4, 4), np.float32)))),
+        "attention weights of another shape": outcome(lambda: layers.attention_backward(
+            np.ones((8, 4), np.float32), cache._replace(att=np.zeros((2, 2, 4, 3), np.float32)))),
         "float targets": outcome(lambda: layers.cross_entropy(f4, np.full(8, 2.7), f4[:, 0].copy())),
         "numpy's cache": outcome(lambda: layers.attention_backward(np.ones((8, 4), np.float32),
                                                                    model.AttentionCache(None, None, None, None))),

@@ -218,9 +218,9 @@ def test_layers_refuse_what_the_kernel_must_not_get(pyodide):
         assert said.pop(case) is None, case
     for case in ("int qkv", "mixed dtypes", "numpy's cache", "numpy's loss cache", "float targets"):
         assert said[case].startswith("TypeError"), (case, said[case])
-    for case in ("rows not B*T", "heads do not divide", "dy of another shape", "norm shapes", "past the memory",
-                 "target past the vocabulary", "negative target", "weights of another length",
-                 "a cache whose parts disagree"):
+    for case in ("rows not B*T", "heads do not divide", "no heads", "dy of another shape", "norm shapes",
+                 "past the memory", "target past the vocabulary", "negative target", "weights of another length",
+                 "a cache whose parts disagree", "attention weights of another shape"):
         assert said[case].startswith("ValueError"), (case, said[case])
 
 

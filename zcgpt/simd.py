@@ -123,6 +123,14 @@ class Gemm:
         return self.product(a, np.ascontiguousarray(b), a_transposed=True)
 
 
+def head_size(qkv_shape, B, T, H):
+    """D, where q, k and v of qkv_shape (B*T, 3C) are B x T rows of H heads of D; else ValueError."""
+    N, C3 = qkv_shape
+    if min(B, T, H, C3) < 1 or N != B * T or C3 % (3 * H):
+        raise ValueError(f"q, k and v of shape {qkv_shape} are not {B}x{T} rows of {H} heads")
+    return C3 // 3 // H
+
+
 class AttentionCache(NamedTuple):
     """What Layers.attention_backward needs of a forward pass (model.AttentionCache's part in the
     tab): the input as it was, and the softmax weights insight.py reads."""
@@ -192,13 +200,11 @@ class Layers:
     def attention_forward(self, qkv, B, T, H):
         # (B*T, 3C) -> y (B*T, C), AttentionCache: causal multi-head self-attention
         N, C3 = qkv.shape
-        if N != B * T or C3 % (3 * H) or min(B, T, H, C3) < 1:
-            raise ValueError(f"q, k and v of shape {qkv.shape} are not {B}x{T} rows of {H} heads")
-        C = C3 // 3
+        D = head_size(qkv.shape, B, T, H)
         fn, (qkv, p_qkv) = self._inputs("attention_forward", [qkv], [N * C3])
         att, p_att = self._output((B, H, T, T), qkv.dtype)
-        y, p_y = self._output((N, C), qkv.dtype)
-        fn(B, T, H, C // H, 1.0 / math.sqrt(C // H), p_qkv, p_att, p_y)
+        y, p_y = self._output((N, H * D), qkv.dtype)
+        fn(B, T, H, D, 1.0 / math.sqrt(D), p_qkv, p_att, p_y)
         return y, AttentionCache(qkv, att, (B, T, H))
 
     def attention_backward(self, dy, cache):
@@ -206,10 +212,10 @@ class Layers:
         if not isinstance(cache, AttentionCache):
             raise TypeError("the SIMD kernel's attention goes back only from its own forward pass")
         (B, T, H), (N, C3) = cache.shape, cache.qkv.shape
-        D = C3 // 3 // H
-        if N != B * T or C3 != 3 * H * D or cache.att.shape != (B, H, T, T):   # the kernel walks B, T, H
+        D = head_size(cache.qkv.shape, B, T, H)               # the kernel walks B, T, H
+        if cache.att.shape != (B, H, T, T):
             raise ValueError(f"an attention cache whose parts disagree: {B}x{T} rows of {H} heads,"
-                             f" q, k and v {cache.qkv.shape}, weights {cache.att.shape}")
+                             f" weights {cache.att.shape}")
         fn, (dy, p_dy, _, p_qkv, _, p_att) = self._inputs(
             "attention_backward", [dy, cache.qkv, cache.att], [N * H * D, N * C3, B * H * T * T])
         ds, p_ds = self._output(T, dy.dtype)                  # the kernel's scratch row
